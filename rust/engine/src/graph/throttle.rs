@@ -1,0 +1,281 @@
+//! One throttle gate per session, shared by every worker.
+//!
+//! Graph's limits apply per app per tenant, so per-request backoff is not enough: when one
+//! request is told to wait, every worker must wait, or the tenant stays throttled. The gate does
+//! two things:
+//!
+//! 1. **Pause.** A `Retry-After` (429, or 503/504 with the header) pauses all admissions until it
+//!    has passed.
+//! 2. **Pace.** It keeps its own sliding window of the units it let through per budget (reads:
+//!    10 s, writes: 150 s) and, once it knows the budget, admits requests only while the window
+//!    stays under [`TARGET_SHARE`] of it. The budget is learnt from Graph itself: the
+//!    `x-ms-throttle-limit-percentage` header (sent once usage passes 80%) gives
+//!    `limit ≈ used / share`; a 429 caps the estimate at what we had sent. Without signals for a
+//!    whole window the estimate creeps up, so a bigger budget is found again.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Notify;
+
+/// Share of the learnt budget the gate fills: close to the ceiling, with room for requests
+/// already in flight.
+pub const TARGET_SHARE: f64 = 0.95;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Identity and access reads: units per 10 s.
+    Read,
+    /// Identity and access writes: requests per 150 s.
+    Write,
+}
+
+impl Budget {
+    fn span(self) -> Duration {
+        match self {
+            Budget::Read => Duration::from_secs(10),
+            Budget::Write => Duration::from_secs(150),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Budget::Read => "read",
+            Budget::Write => "write",
+        }
+    }
+}
+
+struct Window {
+    budget: Budget,
+    log: VecDeque<(Instant, u32)>,
+    used: u64,
+    limit_estimate: Option<f64>,
+    last_signal: Option<Instant>,
+}
+
+impl Window {
+    fn new(budget: Budget) -> Window {
+        Window { budget, log: VecDeque::new(), used: 0, limit_estimate: None, last_signal: None }
+    }
+
+    fn prune(&mut self, now: Instant) {
+        let span = self.budget.span();
+        while let Some(&(at, units)) = self.log.front() {
+            if now.duration_since(at) < span {
+                break;
+            }
+            self.log.pop_front();
+            self.used -= u64::from(units);
+        }
+        // No header and no 429 for a whole window: the budget may be larger than we think.
+        if let (Some(limit), Some(last)) = (self.limit_estimate, self.last_signal) {
+            if now.duration_since(last) >= span {
+                self.limit_estimate = Some(limit * 1.05);
+                self.last_signal = Some(now);
+            }
+        }
+    }
+
+    /// When `units` more fit, or now if they already do.
+    fn admission_time(&self, units: u32, now: Instant) -> Instant {
+        let Some(limit) = self.limit_estimate else { return now };
+        let allowed = (limit * TARGET_SHARE).max(f64::from(units));
+        let mut used = self.used as f64;
+        if used + f64::from(units) <= allowed {
+            return now;
+        }
+        for &(at, logged) in &self.log {
+            used -= f64::from(logged);
+            if used + f64::from(units) <= allowed {
+                return at + self.budget.span();
+            }
+        }
+        now
+    }
+}
+
+struct GateState {
+    paused_until: Option<Instant>,
+    read: Window,
+    write: Window,
+}
+
+impl GateState {
+    fn window(&mut self, budget: Budget) -> &mut Window {
+        match budget {
+            Budget::Read => &mut self.read,
+            Budget::Write => &mut self.write,
+        }
+    }
+}
+
+pub struct ThrottleGate {
+    state: Mutex<GateState>,
+}
+
+impl Default for ThrottleGate {
+    fn default() -> Self {
+        ThrottleGate::new()
+    }
+}
+
+impl ThrottleGate {
+    pub fn new() -> ThrottleGate {
+        ThrottleGate {
+            state: Mutex::new(GateState { paused_until: None, read: Window::new(Budget::Read), write: Window::new(Budget::Write) }),
+        }
+    }
+
+    /// Waits until `units` of `budget` may be sent, then records them. Says on `notify` when it
+    /// waits for a pause; pacing waits are short and frequent and are not reported one by one.
+    pub async fn admit(&self, budget: Budget, units: u32, notify: &dyn Notify) {
+        loop {
+            let now = Instant::now();
+            let wait_until = {
+                let mut state = self.state.lock().unwrap();
+                if let Some(until) = state.paused_until.filter(|&until| until > now) {
+                    Err((until, true))
+                } else {
+                    let window = state.window(budget);
+                    window.prune(now);
+                    let at = window.admission_time(units, now);
+                    if at <= now {
+                        window.log.push_back((now, units));
+                        window.used += u64::from(units);
+                        Ok(())
+                    } else {
+                        Err((at, false))
+                    }
+                }
+            };
+            match wait_until {
+                Ok(()) => return,
+                Err((until, paused)) => {
+                    if paused && until.duration_since(now) >= Duration::from_millis(500) {
+                        notify.verbose(format!(
+                            "Waiting {:.1} s before sending more requests: Graph asked all requests to pause (Retry-After).",
+                            until.duration_since(now).as_secs_f64()
+                        ));
+                    }
+                    tokio::time::sleep_until(until).await;
+                }
+            }
+        }
+    }
+
+    /// Learns from `x-ms-throttle-limit-percentage` (a share such as 0.85 of the budget).
+    pub fn observe_share(&self, budget: Budget, share: f64, notify: &dyn Notify) {
+        if !(share.is_finite() && share > 0.05) {
+            return;
+        }
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap();
+        let window = state.window(budget);
+        window.prune(now);
+        if window.used == 0 {
+            return;
+        }
+        let fresh = window.used as f64 / share;
+        let first = window.limit_estimate.is_none();
+        let estimate = match window.limit_estimate {
+            None => fresh,
+            Some(old) => 0.5 * old + 0.5 * fresh,
+        };
+        window.limit_estimate = Some(estimate);
+        window.last_signal = Some(now);
+        if first {
+            notify.verbose(format!(
+                "Graph reports {:.0}% of the {} budget in use; pacing requests to stay under about {:.0} units per {} s.",
+                share * 100.0,
+                budget.name(),
+                estimate * TARGET_SHARE,
+                budget.span().as_secs()
+            ));
+        }
+    }
+
+    /// A 429 (or a 503/504 with `Retry-After`): pause everyone until `retry_after` has passed, and
+    /// cap the budget estimate at what this gate had let through.
+    pub fn throttled(&self, budget: Budget, retry_after: Option<Duration>, is_429: bool) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap();
+        if let Some(delay) = retry_after {
+            let until = now + delay;
+            state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
+        }
+        if is_429 {
+            let window = state.window(budget);
+            window.prune(now);
+            let cap = (window.used as f64 * TARGET_SHARE).max(1.0);
+            window.limit_estimate = Some(window.limit_estimate.map_or(cap, |e| e.min(cap)));
+            window.last_signal = Some(now);
+        }
+    }
+
+    /// The budget learnt so far, for tests and verbose output.
+    pub fn limit_estimate(&self, budget: Budget) -> Option<f64> {
+        self.state.lock().unwrap().window(budget).limit_estimate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+    impl Notify for Quiet {
+        fn verbose(&self, _: String) {}
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_holds_every_admission_until_retry_after() {
+        let gate = ThrottleGate::new();
+        let start = Instant::now();
+        gate.throttled(Budget::Read, Some(Duration::from_secs(3)), true);
+        gate.admit(Budget::Read, 1, &Quiet).await;
+        assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_budget_does_not_pace() {
+        let gate = ThrottleGate::new();
+        let start = Instant::now();
+        for _ in 0..10_000 {
+            gate.admit(Budget::Read, 1, &Quiet).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn learnt_budget_paces_to_target_share() {
+        let gate = ThrottleGate::new();
+        for _ in 0..800 {
+            gate.admit(Budget::Read, 1, &Quiet).await;
+        }
+        // 800 used at 80% → a budget of 1000 per 10 s; the gate fills 950 of it.
+        gate.observe_share(Budget::Read, 0.8, &Quiet);
+        assert_eq!(gate.limit_estimate(Budget::Read), Some(1000.0));
+        let start = Instant::now();
+        for _ in 0..150 {
+            gate.admit(Budget::Read, 1, &Quiet).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "room for 150 more");
+        gate.admit(Budget::Read, 1, &Quiet).await;
+        assert!(start.elapsed() >= Duration::from_secs(10), "the 951st waits for the window to slide");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_caps_the_estimate() {
+        let gate = ThrottleGate::new();
+        for _ in 0..100 {
+            gate.admit(Budget::Write, 1, &Quiet).await;
+        }
+        gate.throttled(Budget::Write, Some(Duration::from_secs(1)), true);
+        assert_eq!(gate.limit_estimate(Budget::Write), Some(95.0));
+        assert_eq!(gate.limit_estimate(Budget::Read), None);
+    }
+}

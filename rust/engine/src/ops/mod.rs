@@ -1,0 +1,68 @@
+//! The operations a job runs. Each reports every user it was given exactly once: as a result
+//! event or as an error event naming the user.
+
+mod get_states;
+mod listing;
+mod per_user;
+mod set_states;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::error::{EngineError, ErrorKind};
+use crate::events;
+use crate::job::JobContext;
+use crate::options::{JobRequest, Scope};
+
+pub async fn run(
+    context: JobContext,
+    request: JobRequest,
+    throttle_limit: usize,
+    input: mpsc::UnboundedReceiver<String>,
+) -> Result<(), EngineError> {
+    match request {
+        JobRequest::GetStates { scope: Scope::Input, .. } => get_states::for_input(context, throttle_limit, input).await,
+        JobRequest::GetStates { scope, .. } => get_states::for_listing(context, scope, throttle_limit).await,
+        JobRequest::SetStates { state, .. } => set_states::run(context, state, throttle_limit, input).await,
+    }
+}
+
+/// Runs one task per user with at most `limit` at a time. Spawning waits for a free slot, so a
+/// producer (the listing, the pipeline) never runs far ahead and memory stays flat.
+pub(crate) struct UserTasks {
+    slots: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+}
+
+impl UserTasks {
+    pub fn new(limit: usize) -> UserTasks {
+        UserTasks { slots: Arc::new(Semaphore::new(limit.max(1))), tasks: JoinSet::new() }
+    }
+
+    pub async fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        let slot = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+        while self.tasks.try_join_next().is_some() {}
+        self.tasks.spawn(async move {
+            task.await;
+            drop(slot);
+        });
+    }
+
+    pub async fn finish(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Sends one user's outcome: the event, or an error naming the user. A rejected token ends the
+/// whole job instead: every other user would fail the same way.
+pub(crate) async fn report(context: &JobContext, target: &str, outcome: Result<String, EngineError>) {
+    match outcome {
+        Ok(json) => context.events.send(json).await,
+        Err(error) if error.kind == ErrorKind::Unauthorized => context.fail(error),
+        Err(error) => context.events.send(events::user_error(&error, target)).await,
+    }
+    context.progress.add_completed(1);
+}

@@ -1,0 +1,66 @@
+//! Per-user reads and writes through `$batch`: the documented
+//! `/beta/users/{id}/authentication/requirements` path.
+
+use serde_json::json;
+
+use crate::error::{EngineError, ErrorKind, Operation};
+use crate::graph::batch::{Batcher, SubRequest, SubResponse};
+use crate::graph::client::graph_error;
+use crate::graph::paths::{requirements_path, user_path};
+use crate::model::{MfaState, UserIdentity};
+
+pub const IDENTITY_SELECT: &str = "id,userPrincipalName,displayName";
+
+/// Maps a non-success answer to the error for `target`.
+pub fn check(answer: SubResponse, operation: Operation, target: &str) -> Result<SubResponse, EngineError> {
+    if answer.is_success() {
+        return Ok(answer);
+    }
+    let (code, message) = graph_error(&answer.body);
+    Err(EngineError::from_graph(answer.status, code, message, answer.meta.request_id, operation, target))
+}
+
+fn validate_target(target: &str) -> Result<(), EngineError> {
+    if target.trim().is_empty() {
+        return Err(EngineError::invalid_input(
+            "An empty user id was given. Pass an object id or a user principal name.",
+        ));
+    }
+    Ok(())
+}
+
+/// A user's identity and current state, read together (both requests usually share a batch).
+pub async fn read_user(batcher: &Batcher, target: &str) -> Result<(UserIdentity, String), EngineError> {
+    validate_target(target)?;
+    let (user, state) = tokio::join!(
+        batcher.call(SubRequest::get(user_path(target, IDENTITY_SELECT))),
+        batcher.call(SubRequest::get(requirements_path(target))),
+    );
+    let user = check(user?, Operation::ReadUser, target)?;
+    let identity: UserIdentity = serde_json::from_value(user.body)
+        .map_err(|e| EngineError::new(ErrorKind::GraphError, format!("Graph's answer for user '{target}' could not be read: {e}.")))?;
+    let state = check(state?, Operation::ReadState, target)?;
+    Ok((identity, state_of(&state, target)?))
+}
+
+/// The current state of a user already identified (by object id).
+pub async fn read_state(batcher: &Batcher, id: &str, target: &str) -> Result<String, EngineError> {
+    let answer = check(batcher.call(SubRequest::get(requirements_path(id))).await?, Operation::ReadState, target)?;
+    state_of(&answer, target)
+}
+
+/// Sends the PATCH that sets `state`.
+pub async fn write_state(batcher: &Batcher, id: &str, state: &MfaState, target: &str) -> Result<(), EngineError> {
+    let body = json!({ "perUserMfaState": state.as_graph() });
+    check(batcher.call(SubRequest::patch(requirements_path(id), body)).await?, Operation::ChangeState, target)?;
+    Ok(())
+}
+
+fn state_of(answer: &SubResponse, target: &str) -> Result<String, EngineError> {
+    answer.body["perUserMfaState"].as_str().map(str::to_string).ok_or_else(|| {
+        EngineError::new(
+            ErrorKind::GraphError,
+            format!("Graph's answer for '{target}' had no perUserMfaState value."),
+        )
+    })
+}
