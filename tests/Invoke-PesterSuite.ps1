@@ -1,0 +1,34 @@
+<#
+.SYNOPSIS
+    Runs the Pester suite against a built module and the Graph simulator. build.ps1 Test starts
+    this in a fresh pwsh so the module loads the way it loads for a user.
+#>
+param(
+    [Parameter(Mandatory)] [string] $PesterManifest,
+    [Parameter(Mandatory)] [string] $ModuleManifest,
+    [Parameter(Mandatory)] [string] $SimulatorPath,
+    [Parameter(Mandatory)] [string] $ResultFile,
+    [string] $Filter = '*'
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterManifest -MinimumVersion 5.7 -Force
+
+# The test files read these to find what they test.
+$env:PUMFA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path
+$env:PUMFA_TEST_SIMULATOR = (Resolve-Path $SimulatorPath).Path
+
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = @(Get-ChildItem $PSScriptRoot -Filter "$Filter.Tests.ps1" | ForEach-Object FullName)
+$configuration.Run.PassThru = $true
+$configuration.Output.Verbosity = 'Detailed'
+$configuration.Output.StackTraceVerbosity = 'Filtered'
+$result = Invoke-Pester -Configuration $configuration
+
+[ordered]@{
+    Passed  = $result.PassedCount
+    Failed  = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    Skipped = $result.SkippedCount
+} | ConvertTo-Json | Set-Content $ResultFile
+Write-Host "pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped"
+if ($result.Result -ne 'Passed') { exit 1 }
+exit 0
