@@ -52,6 +52,7 @@ unsafe fn put(out: *mut PumfaBuffer, text: String) {
 
 /// Runs `body`, turning both an `EngineError` and a panic into `PUMFA_ERROR` plus an error event.
 unsafe fn guarded(out_error: *mut PumfaBuffer, body: impl FnOnce() -> Result<i32, EngineError>) -> i32 {
+    quiet_panics();
     let outcome = catch_unwind(AssertUnwindSafe(body));
     let error = match outcome {
         Ok(Ok(status)) => return status,
@@ -60,6 +61,13 @@ unsafe fn guarded(out_error: *mut PumfaBuffer, body: impl FnOnce() -> Result<i32
     };
     put(out_error, error.to_event_json(""));
     PUMFA_ERROR
+}
+
+/// A panic is reported as an error event; the default hook would also print it (and maybe a
+/// backtrace) on the host's stderr, which in PowerShell is noise the admin cannot act on.
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
 }
 
 unsafe fn utf8<'a>(ptr: *const u8, len: usize) -> Result<&'a str, EngineError> {

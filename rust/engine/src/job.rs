@@ -139,7 +139,8 @@ impl Job {
                 Err(mpsc::error::TryRecvError::Disconnected) => NextEvent::Done,
             };
         }
-        match self.runtime.get().block_on(tokio::time::timeout(timeout, events.recv())) {
+        // The timer must be created inside the runtime, so the whole wait runs in block_on.
+        match self.runtime.get().block_on(async { tokio::time::timeout(timeout, events.recv()).await }) {
             Ok(Some(json)) => NextEvent::Event(json),
             Ok(None) => NextEvent::Done,
             Err(_) => NextEvent::Timeout,

@@ -58,6 +58,12 @@ pub fn graph_error(body: &Value) -> (Option<String>, Option<String>) {
     (error["code"].as_str().map(str::to_string), error["message"].as_str().map(str::to_string))
 }
 
+/// Graph's `request-id`: the response header, or the error body's `innerError` (inside a
+/// `$batch` the sub-response often has only the latter).
+pub fn request_id(meta: &ResponseMeta, body: &Value) -> Option<String> {
+    meta.request_id.clone().or_else(|| body["error"]["innerError"]["request-id"].as_str().map(str::to_string))
+}
+
 /// A request as the pipeline sends it.
 pub struct Request {
     pub method: Method,

@@ -42,7 +42,8 @@ pub async fn fetch_page(client: &GraphClient, url: &str, notify: &dyn Notify) ->
     };
     let mut response = client.send(&request, notify).await?;
     if !response.is_success() {
-        return Ok(Err((response.status, response.body, response.meta.request_id)));
+        let request_id = crate::graph::client::request_id(&response.meta, &response.body);
+        return Ok(Err((response.status, response.body, request_id)));
     }
     let users = match response.body["value"].take() {
         Value::Array(users) => users,

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::graph::batch::{Batcher, SubRequest, SubResponse};
-use crate::graph::client::graph_error;
+use crate::graph::client::{graph_error, request_id};
 use crate::graph::paths::{requirements_path, user_path};
 use crate::model::{MfaState, UserIdentity};
 
@@ -17,7 +17,8 @@ pub fn check(answer: SubResponse, operation: Operation, target: &str) -> Result<
         return Ok(answer);
     }
     let (code, message) = graph_error(&answer.body);
-    Err(EngineError::from_graph(answer.status, code, message, answer.meta.request_id, operation, target))
+    let request_id = request_id(&answer.meta, &answer.body);
+    Err(EngineError::from_graph(answer.status, code, message, request_id, operation, target))
 }
 
 fn validate_target(target: &str) -> Result<(), EngineError> {

@@ -1,0 +1,474 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Diagnostics;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Security;
+using PerUserMfa.Cmdlets;
+using PerUserMfa.Connection;
+using PerUserMfa.Engine;
+using PerUserMfa.Json;
+using PerUserMfa.Tests.Fakes;
+using Xunit;
+
+namespace PerUserMfa.Tests.Cmdlets
+{
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class ConnectionStateCollection
+    {
+        /// <summary>Tests that touch the process-wide connection run alone.</summary>
+        public const string Name = "Process-wide connection";
+    }
+
+    /// <summary>The real cmdlets in a real runspace, on a fake engine session.</summary>
+    [Collection(ConnectionStateCollection.Name)]
+    public sealed class CmdletTests : IDisposable
+    {
+        private readonly Runspace _runspace;
+        private readonly Func<string, string, SecureString?, IEngineSession> _originalOpener = Connector.OpenSession;
+
+        public CmdletTests()
+        {
+            ConnectionContext.Disconnect();
+            var state = InitialSessionState.CreateDefault();
+            state.Commands.Add(new SessionStateCmdletEntry("Connect-PerUserMfa", typeof(ConnectPerUserMfaCommand), null));
+            state.Commands.Add(new SessionStateCmdletEntry("Disconnect-PerUserMfa", typeof(DisconnectPerUserMfaCommand), null));
+            state.Commands.Add(new SessionStateCmdletEntry("Get-PerUserMfaState", typeof(GetPerUserMfaStateCommand), null));
+            state.Commands.Add(new SessionStateCmdletEntry("Set-PerUserMfaState", typeof(SetPerUserMfaStateCommand), null));
+            _runspace = RunspaceFactory.CreateRunspace(state);
+            _runspace.Open();
+        }
+
+        public void Dispose()
+        {
+            Connector.OpenSession = _originalOpener;
+            ConnectionContext.Disconnect();
+            _runspace.Dispose();
+        }
+
+        private Collection<PSObject> Run(string script, out List<ErrorRecord> errors)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            var output = ps.Invoke();
+            errors = ps.Streams.Error.ToList();
+            return output;
+        }
+
+        private Collection<PSObject> Run(string script)
+        {
+            var output = Run(script, out var errors);
+            Assert.Empty(errors);
+            return output;
+        }
+
+        /// <summary>Runs a script expected to stop with a terminating error and returns it.</summary>
+        private ErrorRecord RunTerminating(string script)
+        {
+            var output = Run("$Error.Clear(); try { " + script + "; 'not stopped' } catch { $_; $Error.Count }", out _);
+            Assert.Equal(2, output.Count);
+            Assert.Equal(1, output[1].BaseObject);
+            return Assert.IsType<ErrorRecord>(output[0].BaseObject);
+        }
+
+        private static FakeEngineSession Connect(Action<FakeEngineJob>? configure = null)
+        {
+            var session = new FakeEngineSession { Configure = configure };
+            ConnectionContext.Replace(session);
+            return session;
+        }
+
+        private static SecureString Secure(string text)
+        {
+            var secure = new SecureString();
+            foreach (var c in text)
+            {
+                secure.AppendChar(c);
+            }
+
+            return secure;
+        }
+
+        private static string? Prop(PSObject o, string name) => o.Properties[name].Value as string;
+
+        // ---- Not connected ------------------------------------------------------------------
+
+        [Theory]
+        [InlineData("Get-PerUserMfaState")]
+        [InlineData("Get-PerUserMfaState -All")]
+        [InlineData("Get-PerUserMfaState -UserId a@contoso.com")]
+        [InlineData("'a@contoso.com', 'b@contoso.com', 'c@contoso.com' | Get-PerUserMfaState")]
+        [InlineData("Set-PerUserMfaState -UserId a@contoso.com -State Enabled -Confirm:$false")]
+        [InlineData("'a@contoso.com', 'b@contoso.com' | Set-PerUserMfaState -State Disabled -Confirm:$false")]
+        public void Before_connecting_every_command_stops_with_one_NotConnected_error(string script)
+        {
+            var error = RunTerminating(script);
+            Assert.StartsWith("PerUserMfa.NotConnected,", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
+            Assert.Equal(
+                "Not connected to Microsoft Graph. Run Connect-PerUserMfa first, for example: Connect-PerUserMfa -AccessToken (Read-Host -AsSecureString 'Token').",
+                error.Exception.Message);
+        }
+
+        [Fact]
+        public void The_process_wide_connection_starts_empty_for_each_test()
+        {
+            Assert.Null(ConnectionContext.Current);
+            var sink = new RecordingSink();
+            var e = Assert.Throws<TerminatedException>(() => PerUserMfa.Pipeline.JobPump.RequireSession(sink));
+            Assert.Equal("PerUserMfa.NotConnected", e.Record.FullyQualifiedErrorId);
+        }
+
+        // ---- Get-PerUserMfaState --------------------------------------------------------------
+
+        [Fact]
+        public void Get_without_users_lists_licensed_members()
+        {
+            var session = Connect(job => job.OnCloseInput = () => new[] { FakeEngineJob.UserStateJson("adele.vance@contoso.com"), FakeEngineJob.UserStateJson("alex.wilber@contoso.com", "enforced") });
+            var output = Run("Get-PerUserMfaState");
+
+            var job = Assert.Single(session.Jobs);
+            Assert.Equal("{\"operation\":\"getStates\",\"scope\":\"licensedMembers\"}", job.Request);
+            Assert.Empty(job.Pushes);
+            Assert.True(job.InputClosed);
+            Assert.True(job.Disposed);
+            Assert.Equal(2, output.Count);
+            Assert.All(output, o => Assert.Equal("PerUserMfa.UserState", o.TypeNames[0]));
+            Assert.Equal(new[] { "UserPrincipalName", "DisplayName", "Id", "PerUserMfaState" }, output[0].Properties.Select(p => p.Name).ToArray());
+            Assert.Equal("Enforced", Prop(output[1], "PerUserMfaState"));
+        }
+
+        [Fact]
+        public void Get_All_with_ThrottleLimit_asks_for_every_user()
+        {
+            var session = Connect();
+            Run("Get-PerUserMfaState -All -ThrottleLimit 5");
+            Assert.Equal("{\"operation\":\"getStates\",\"scope\":\"all\",\"throttleLimit\":5}", Assert.Single(session.Jobs).Request);
+        }
+
+        [Theory]
+        [InlineData("Get-PerUserMfaState -ThrottleLimit 0")]
+        [InlineData("Get-PerUserMfaState -ThrottleLimit 1001")]
+        [InlineData("Set-PerUserMfaState -UserId a -State Enabled -ThrottleLimit 0 -Confirm:$false")]
+        public void ThrottleLimit_is_validated(string script)
+        {
+            var session = Connect();
+            var error = RunTerminating(script);
+            Assert.StartsWith("ParameterArgumentValidationError", error.FullyQualifiedErrorId);
+            Assert.Empty(session.Jobs);
+        }
+
+        [Fact]
+        public void Get_UserId_pushes_the_given_users_once()
+        {
+            var session = Connect();
+            var output = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', '00000000-0000-4000-8000-000000000002'");
+            var job = Assert.Single(session.Jobs);
+            Assert.Equal("{\"operation\":\"getStates\",\"scope\":\"input\"}", job.Request);
+            Assert.Equal(new[] { "adele.vance@contoso.com", "00000000-0000-4000-8000-000000000002" }, Assert.Single(job.Pushes));
+            Assert.Equal(2, output.Count);
+        }
+
+        [Fact]
+        public void Get_takes_UserId_by_position()
+        {
+            var session = Connect();
+            Assert.Single(Run("Get-PerUserMfaState 'adele.vance@contoso.com'"));
+            Assert.Equal(new[] { "adele.vance@contoso.com" }, Assert.Single(session.Jobs[0].Pushes));
+        }
+
+        [Fact]
+        public void Get_binds_plain_strings_from_the_pipeline_by_value_and_streams_per_record()
+        {
+            var session = Connect();
+            var output = Run("'adele.vance@contoso.com', 'alex.wilber@contoso.com' | Get-PerUserMfaState");
+            var job = Assert.Single(session.Jobs);
+            Assert.Equal(new[] { new[] { "adele.vance@contoso.com" }, new[] { "alex.wilber@contoso.com" } }, job.Pushes.Select(p => p.ToArray()).ToArray());
+            Assert.Equal(new[] { "adele.vance@contoso.com", "alex.wilber@contoso.com" }, output.Select(o => Prop(o, "UserPrincipalName")).ToArray());
+        }
+
+        [Theory]
+        [InlineData("UserPrincipalName", "adele.vance@contoso.com")]
+        [InlineData("Id", "00000000-0000-4000-8000-000000000001")]
+        [InlineData("ObjectId", "00000000-0000-4000-8000-000000000001")]
+        [InlineData("UserId", "miriam.o'brien@contoso.com")]
+        public void Get_binds_CSV_rows_by_column(string column, string value)
+        {
+            var session = Connect();
+            _runspace.SessionStateProxy.SetVariable("csvText", column + "\n\"" + value + "\"\n\"zoë.åström@contoso.com\"\n");
+            Run("$csvText | ConvertFrom-Csv | Get-PerUserMfaState");
+            Assert.Equal(new[] { value, "zoë.åström@contoso.com" }, session.Jobs[0].Pushes.Select(p => Assert.Single(p)).ToArray());
+        }
+
+        [Fact]
+        public void Get_binds_GetMgUser_like_objects_by_their_Id()
+        {
+            var session = Connect();
+            Run(@"
+                [pscustomobject]@{ Id = 'id-1'; UserPrincipalName = 'adele.vance@contoso.com'; DisplayName = 'Adele Vance' },
+                [pscustomobject]@{ DisplayName = 'Alex'; UserPrincipalName = 'alex.wilber@contoso.com'; Id = 'id-2' } | Get-PerUserMfaState");
+            Assert.Equal(new[] { "id-1", "id-2" }, session.Jobs[0].Pushes.Select(p => Assert.Single(p)).ToArray());
+        }
+
+        [Fact]
+        public void Get_with_empty_pipeline_input_lists_nobody()
+        {
+            var session = Connect();
+            var output = Run("@() | Get-PerUserMfaState");
+            Assert.Empty(output);
+            Assert.Empty(session.Jobs);
+        }
+
+        [Fact]
+        public void Get_reports_a_failed_user_as_a_non_terminating_error_and_the_others_as_objects()
+        {
+            var session = Connect(job => job.OnPush = ids => ids.Select(id => id == "nobody@contoso.com"
+                ? FakeEngineJob.ErrorJson("error", id, "UserNotFound", "ObjectNotFound", "User 'nobody@contoso.com' does not exist (request-id: r1).")
+                : FakeEngineJob.UserStateJson(id)));
+            var output = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'nobody@contoso.com', 'alex.wilber@contoso.com'", out var errors);
+
+            Assert.Equal(2, output.Count);
+            var error = Assert.Single(errors);
+            Assert.StartsWith("PerUserMfa.UserNotFound,", error.FullyQualifiedErrorId);
+            Assert.Equal("nobody@contoso.com", error.TargetObject);
+            Assert.Equal(ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
+            Assert.Equal("User 'nobody@contoso.com' does not exist (request-id: r1).", error.Exception.Message);
+            Assert.Equal("rid-1", Assert.IsType<PerUserMfaException>(error.Exception).RequestId);
+        }
+
+        [Fact]
+        public void Get_stops_with_one_error_on_a_fatal_event()
+        {
+            Connect(job => job.OnPush = _ => new[] { FakeEngineJob.ErrorJson("fatal", "", "Unauthorized", "AuthenticationError", "The access token has expired. Run Connect-PerUserMfa again.") });
+            var error = RunTerminating("Get-PerUserMfaState -UserId a, b");
+            Assert.StartsWith("PerUserMfa.Unauthorized,", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
+            Assert.Contains("Connect-PerUserMfa", error.Exception.Message);
+        }
+
+        [Fact]
+        public void Get_can_be_stopped_and_frees_its_job()
+        {
+            var session = Connect(job => job.NeverFinishes = true);
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript("Get-PerUserMfaState -All");
+            var running = ps.BeginInvoke();
+            var deadline = Stopwatch.StartNew();
+            while (session.Jobs.Count == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                System.Threading.Thread.Sleep(20);
+            }
+
+            System.Threading.Thread.Sleep(300);
+            var stopping = Stopwatch.StartNew();
+            ps.Stop();
+            stopping.Stop();
+            Assert.Throws<PipelineStoppedException>(() => { ps.EndInvoke(running); });
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(1.5), $"stopping took {stopping.Elapsed}");
+            var job = Assert.Single(session.Jobs);
+            Assert.True(job.CancelCount >= 1);
+            Assert.True(job.Disposed);
+        }
+
+        [Fact]
+        public void Get_has_the_List_and_UserId_parameter_sets()
+        {
+            var command = Run("Get-Command Get-PerUserMfaState")[0].BaseObject as CmdletInfo;
+            Assert.NotNull(command);
+            Assert.Equal("List", command!.DefaultParameterSet);
+            Assert.Equal(new[] { "List", "UserId" }, command.ParameterSets.Select(s => s.Name).OrderBy(n => n).ToArray());
+            var userId = command.Parameters["UserId"];
+            Assert.Equal(new[] { "Id", "UserPrincipalName", "ObjectId" }, userId.Aliases.ToArray());
+            Assert.Equal(typeof(string[]), userId.ParameterType);
+        }
+
+        // ---- Set-PerUserMfaState --------------------------------------------------------------
+
+        private static Action<FakeEngineJob> ChangeResults(string previous = "disabled", string state = "enforced") => job =>
+        {
+            if (job.Request.Contains("setStates", StringComparison.Ordinal))
+            {
+                job.OnPush = ids => ids.Select(id => FakeEngineJob.ChangeResultJson(id, previous, "enforced", state, previous != state));
+            }
+        };
+
+        [Fact]
+        public void Set_with_WhatIf_starts_no_job()
+        {
+            var session = Connect(ChangeResults());
+            var output = Run("Set-PerUserMfaState -UserId 'adele.vance@contoso.com', \"miriam.o'brien@contoso.com\" -State Disabled -WhatIf");
+            Assert.Empty(output);
+            Assert.Empty(session.Jobs);
+        }
+
+        [Fact]
+        public void Set_sends_the_lower_case_state_and_writes_results_only_with_PassThru()
+        {
+            var session = Connect(ChangeResults());
+            var silent = Run("Set-PerUserMfaState -UserId 'a@contoso.com' -State Enforced -Confirm:$false");
+            Assert.Empty(silent);
+            Assert.Equal("{\"operation\":\"setStates\",\"state\":\"enforced\"}", session.Jobs[0].Request);
+            Assert.Equal(new[] { "a@contoso.com" }, Assert.Single(session.Jobs[0].Pushes));
+
+            var results = Run("Set-PerUserMfaState 'a@contoso.com', 'b@contoso.com' -State Enforced -PassThru -ThrottleLimit 3 -Confirm:$false");
+            Assert.Equal("{\"operation\":\"setStates\",\"state\":\"enforced\",\"throttleLimit\":3}", session.Jobs[1].Request);
+            Assert.Equal(2, results.Count);
+            Assert.All(results, r => Assert.Equal("PerUserMfa.ChangeResult", r.TypeNames[0]));
+            Assert.Equal("Disabled", Prop(results[0], "PreviousState"));
+            Assert.Equal("Enforced", Prop(results[0], "State"));
+            Assert.Equal(true, results[0].Properties["Changed"].Value);
+            Assert.All(session.Jobs, j => Assert.True(j.Disposed));
+        }
+
+        [Fact]
+        public void Set_takes_GetPerUserMfaState_output_from_the_pipeline()
+        {
+            var session = Connect(ChangeResults());
+            var results = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'zoe@contoso.com' | Set-PerUserMfaState -State Enforced -PassThru -Confirm:$false");
+            Assert.Equal(2, session.Jobs.Count);
+            var setJob = session.Jobs.Single(j => j.Request.Contains("setStates", StringComparison.Ordinal));
+            Assert.Equal(new[] { "id-adele.vance@contoso.com", "id-zoe@contoso.com" }, setJob.Pushes.Select(p => Assert.Single(p)).ToArray());
+            Assert.Equal(2, results.Count);
+        }
+
+        [Fact]
+        public void Set_State_is_an_enum_with_three_completions_and_rejects_other_values()
+        {
+            Connect();
+            var command = (CmdletInfo)Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
+            Assert.Equal(typeof(PerUserMfaState), command.Parameters["State"].ParameterType);
+            Assert.Equal(new[] { "Disabled", "Enabled", "Enforced" }, Enum.GetNames(typeof(PerUserMfaState)));
+
+            var completions = Run("$line = 'Set-PerUserMfaState -State '; (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText");
+            Assert.Equal(new[] { "Disabled", "Enabled", "Enforced" }, completions.Select(c => (string)c.BaseObject).ToArray());
+
+            var error = RunTerminating("Set-PerUserMfaState -UserId a -State On -Confirm:$false");
+            Assert.StartsWith("CannotConvertArgumentNoMessage", error.FullyQualifiedErrorId);
+        }
+
+        [Fact]
+        public void Set_supports_ShouldProcess_with_medium_impact()
+        {
+            var command = (CmdletInfo)Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
+            Assert.True(command.Parameters.ContainsKey("WhatIf"));
+            Assert.True(command.Parameters.ContainsKey("Confirm"));
+            var attribute = (CmdletAttribute)Attribute.GetCustomAttribute(typeof(SetPerUserMfaStateCommand), typeof(CmdletAttribute))!;
+            Assert.Equal(ConfirmImpact.Medium, attribute.ConfirmImpact);
+        }
+
+        // ---- Connect / Disconnect ---------------------------------------------------------------
+
+        [Fact]
+        public void Connect_opens_a_session_with_the_contract_options_and_says_where()
+        {
+            var opened = new List<(string Endpoint, string Options, int SecretLength)>();
+            Connector.OpenSession = (endpoint, options, secret) =>
+            {
+                opened.Add((endpoint, options, secret?.Length ?? -1));
+                return new FakeEngineSession(endpoint);
+            };
+            _runspace.SessionStateProxy.SetVariable("token", Secure("eyJ0.token"));
+
+            var output = Run("Connect-PerUserMfa -AccessToken $token -GraphEndpoint 'http://127.0.0.1:5000' -Verbose 4>&1");
+
+            var call = Assert.Single(opened);
+            Assert.Equal("http://127.0.0.1:5000", call.Endpoint);
+            Assert.Equal(10, call.SecretLength);
+            var options = JsonReader.ParseObject(call.Options);
+            Assert.Equal(new[] { "graphEndpoint", "auth", "userAgent" }, options.Keys.ToArray());
+            Assert.Equal("http://127.0.0.1:5000", options["graphEndpoint"]);
+            Assert.Equal("accessToken", ((JsonObject)options["auth"]!)["kind"]);
+            Assert.Matches(@"^PerUserMfa/\d+\.\d+\.\d+\S* \(PowerShell 7\.\d+\.\d+\S*; (Linux|Windows|macOS)\)$", (string)options["userAgent"]!);
+            Assert.Equal("Connected to http://127.0.0.1:5000", Assert.IsType<VerboseRecord>(Assert.Single(output).BaseObject).Message);
+            Assert.Equal("http://127.0.0.1:5000", ConnectionContext.Current!.GraphEndpoint);
+        }
+
+        [Fact]
+        public void Connect_defaults_to_the_global_Graph_endpoint()
+        {
+            string? endpoint = null;
+            Connector.OpenSession = (e, _, _) => new FakeEngineSession(endpoint = e);
+            _runspace.SessionStateProxy.SetVariable("token", Secure("t"));
+            Run("Connect-PerUserMfa -AccessToken $token");
+            Assert.Equal("https://graph.microsoft.com", endpoint);
+        }
+
+        [Fact]
+        public void Connecting_again_replaces_and_closes_the_old_session()
+        {
+            var sessions = new List<FakeEngineSession>();
+            Connector.OpenSession = (e, _, _) =>
+            {
+                var s = new FakeEngineSession(e);
+                sessions.Add(s);
+                return s;
+            };
+            _runspace.SessionStateProxy.SetVariable("token", Secure("t"));
+            Run("Connect-PerUserMfa -AccessToken $token; Connect-PerUserMfa -AccessToken $token -GraphEndpoint https://graph.microsoft.us");
+            Assert.Equal(2, sessions.Count);
+            Assert.True(sessions[0].Disposed);
+            Assert.False(sessions[1].Disposed);
+            Assert.Same(sessions[1], ConnectionContext.Current);
+        }
+
+        [Fact]
+        public void A_refused_connect_is_one_terminating_error_and_keeps_the_previous_connection()
+        {
+            var previous = Connect();
+            Connector.OpenSession = (e, _, _) => throw new EngineException(EngineEvent.CreateError(
+                "InvalidEndpoint", "InvalidArgument", $"The Graph endpoint '{e}' uses plain http. http is allowed only for a loopback address (127.0.0.1, ::1, localhost). Use https."));
+            _runspace.SessionStateProxy.SetVariable("token", Secure("t"));
+
+            var error = RunTerminating("Connect-PerUserMfa -AccessToken $token -GraphEndpoint 'http://graph.contoso.com'");
+
+            Assert.StartsWith("PerUserMfa.InvalidEndpoint,", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Contains("loopback", error.Exception.Message);
+            Assert.Same(previous, ConnectionContext.Current);
+            Assert.False(previous.Disposed);
+        }
+
+        [Fact]
+        public void An_empty_token_is_refused_before_the_engine_is_asked()
+        {
+            var asked = false;
+            Connector.OpenSession = (e, _, _) =>
+            {
+                asked = true;
+                return new FakeEngineSession(e);
+            };
+            _runspace.SessionStateProxy.SetVariable("token", new SecureString());
+            var error = RunTerminating("Connect-PerUserMfa -AccessToken $token");
+            Assert.StartsWith("PerUserMfa.InvalidInput,", error.FullyQualifiedErrorId);
+            Assert.False(asked);
+        }
+
+        [Fact]
+        public void Connect_takes_the_token_only_as_a_SecureString_in_the_AccessToken_set()
+        {
+            var command = (CmdletInfo)Run("Get-Command Connect-PerUserMfa")[0].BaseObject;
+            Assert.Equal("AccessToken", command.DefaultParameterSet);
+            Assert.Equal(typeof(SecureString), command.Parameters["AccessToken"].ParameterType);
+            Assert.Equal(typeof(Uri), command.Parameters["GraphEndpoint"].ParameterType);
+
+            var error = RunTerminating("Connect-PerUserMfa -AccessToken 'plain text token'");
+            Assert.StartsWith("CannotConvertArgumentNoMessage", error.FullyQualifiedErrorId);
+        }
+
+        [Fact]
+        public void Disconnect_closes_the_session_and_is_quiet_when_not_connected()
+        {
+            var session = Connect();
+            var output = Run("Disconnect-PerUserMfa -Verbose 4>&1");
+            Assert.True(session.Disposed);
+            Assert.Null(ConnectionContext.Current);
+            Assert.Equal("Disconnected from https://graph.microsoft.com", ((VerboseRecord)Assert.Single(output).BaseObject).Message);
+
+            Assert.Empty(Run("Disconnect-PerUserMfa; Disconnect-PerUserMfa -Verbose 4>&1"));
+        }
+    }
+}

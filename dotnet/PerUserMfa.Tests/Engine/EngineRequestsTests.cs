@@ -1,0 +1,39 @@
+using PerUserMfa.Engine;
+using Xunit;
+
+namespace PerUserMfa.Tests.Engine
+{
+    public class EngineRequestsTests
+    {
+        [Fact]
+        public void Session_options_follow_the_contract()
+        {
+            Assert.Equal(
+                "{\"graphEndpoint\":\"https://graph.microsoft.com\",\"auth\":{\"kind\":\"accessToken\"},\"userAgent\":\"PerUserMfa/0.1.0 (PowerShell 7.6.9; Linux)\"}",
+                EngineRequests.SessionOptions("https://graph.microsoft.com", EngineRequests.AuthAccessToken, "PerUserMfa/0.1.0 (PowerShell 7.6.9; Linux)"));
+        }
+
+        [Theory]
+        [InlineData("licensedMembers", null, "{\"operation\":\"getStates\",\"scope\":\"licensedMembers\"}")]
+        [InlineData("all", 40, "{\"operation\":\"getStates\",\"scope\":\"all\",\"throttleLimit\":40}")]
+        [InlineData("input", 1, "{\"operation\":\"getStates\",\"scope\":\"input\",\"throttleLimit\":1}")]
+        public void GetStates_requests(string scope, int? throttleLimit, string expected) =>
+            Assert.Equal(expected, EngineRequests.GetStates(scope, throttleLimit));
+
+        [Theory]
+        [InlineData(PerUserMfaState.Disabled, null, "{\"operation\":\"setStates\",\"state\":\"disabled\"}")]
+        [InlineData(PerUserMfaState.Enabled, null, "{\"operation\":\"setStates\",\"state\":\"enabled\"}")]
+        [InlineData(PerUserMfaState.Enforced, 7, "{\"operation\":\"setStates\",\"state\":\"enforced\",\"throttleLimit\":7}")]
+        public void SetStates_requests_use_the_lower_case_wire_state(PerUserMfaState state, int? throttleLimit, string expected) =>
+            Assert.Equal(expected, EngineRequests.SetStates(state, throttleLimit));
+
+        [Fact]
+        public void User_ids_are_sent_exactly_as_given()
+        {
+            Assert.Equal(
+                "{\"userIds\":[\"4a3c0000-0000-4000-8000-000000000001\",\"miriam.o'brien@contoso.com\",\"alex_fabrikam.com#EXT#@contoso.onmicrosoft.com\",\"zoë.åström@contoso.com\",\"q\\\"uote\"]}",
+                EngineRequests.UserIds(new[] { "4a3c0000-0000-4000-8000-000000000001", "miriam.o'brien@contoso.com", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", "zoë.åström@contoso.com", "q\"uote" }));
+            Assert.Equal("{\"userIds\":[]}", EngineRequests.UserIds(new string[0]));
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System;
+using System.Collections.Generic;
+using PerUserMfa.Engine;
+
+namespace PerUserMfa.Tests.Fakes
+{
+    /// <summary>A session that records the jobs it starts; <see cref="Configure"/> scripts each new job.</summary>
+    internal sealed class FakeEngineSession : IEngineSession
+    {
+        public FakeEngineSession(string graphEndpoint = "https://graph.microsoft.com")
+        {
+            GraphEndpoint = graphEndpoint;
+        }
+
+        public string GraphEndpoint { get; }
+
+        public Action<FakeEngineJob>? Configure { get; set; }
+
+        public Exception? StartFailure { get; set; }
+
+        public List<FakeEngineJob> Jobs { get; } = new List<FakeEngineJob>();
+
+        public bool Disposed { get; private set; }
+
+        public IEngineJob StartJob(string requestJson)
+        {
+            if (StartFailure != null)
+            {
+                throw StartFailure;
+            }
+
+            var job = new FakeEngineJob(requestJson);
+            Configure?.Invoke(job);
+            Jobs.Add(job);
+            return job;
+        }
+
+        public void Dispose() => Disposed = true;
+    }
+}

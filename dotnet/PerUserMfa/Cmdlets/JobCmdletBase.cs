@@ -1,0 +1,64 @@
+using System;
+using System.Management.Automation;
+using PerUserMfa.Engine;
+using PerUserMfa.Pipeline;
+
+namespace PerUserMfa.Cmdlets
+{
+    /// <summary>What every cmdlet that runs an engine job shares: the connection check in
+    /// BeginProcessing, the <see cref="JobPump"/>, Ctrl+C (StopProcessing cancels the job) and
+    /// freeing the job however the command ends.</summary>
+    public abstract class JobCmdletBase : PSCmdlet, IDisposable
+    {
+        private readonly object _pumpGate = new object();
+        private IEngineSession? _session;
+        private JobPump? _pump;
+
+        /// <summary>The pump, once <see cref="GetPump"/> made it.</summary>
+        internal JobPump? CurrentPump
+        {
+            get
+            {
+                lock (_pumpGate)
+                {
+                    return _pump;
+                }
+            }
+        }
+
+        /// <summary>The -ThrottleLimit value when the caller gave one; otherwise the engine's default applies.</summary>
+        internal int? BoundThrottleLimit(int value) =>
+            MyInvocation.BoundParameters.ContainsKey("ThrottleLimit") ? value : (int?)null;
+
+        /// <summary>Stops the command with one NotConnected error when there is no connection.</summary>
+        protected override void BeginProcessing() => _session = JobPump.RequireSession(new CmdletSink(this));
+
+        /// <summary>The command's pump, made at the first call. The request is built then, not in
+        /// BeginProcessing: with pipeline input the parameter set is only settled at the first record.</summary>
+        internal JobPump GetPump(string request, bool writeChangeResults = false)
+        {
+            lock (_pumpGate)
+            {
+                return _pump ??= new JobPump(
+                    _session ?? throw new InvalidOperationException("BeginProcessing did not run."),
+                    request,
+                    new CmdletSink(this),
+                    writeChangeResults);
+            }
+        }
+
+        protected override void StopProcessing() => CurrentPump?.Stop();
+
+        public void Dispose()
+        {
+            JobPump? pump;
+            lock (_pumpGate)
+            {
+                pump = _pump;
+                _pump = null;
+            }
+
+            pump?.Dispose();
+        }
+    }
+}

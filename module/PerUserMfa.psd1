@@ -1,0 +1,24 @@
+@{
+    RootModule             = 'PerUserMfa.dll'
+    ModuleVersion          = '0.1.0'
+    GUID                   = 'f6592861-120b-4670-8fbd-274d4859a235'
+    Author                 = 'PerUserMfa contributors'
+    CompanyName            = 'PerUserMfa contributors'
+    Copyright              = '(c) PerUserMfa contributors. MIT License.'
+    Description            = 'Reports and changes Microsoft Entra per-user MFA state (Disabled, Enabled, Enforced) through Microsoft Graph, fast and at tenant scale. Runs on Windows PowerShell 5.1 and PowerShell 7.4+ on Windows, Linux and macOS.'
+    CompatiblePSEditions   = @('Desktop', 'Core')
+    PowerShellVersion      = '5.1'
+    FormatsToProcess       = @('PerUserMfa.format.ps1xml')
+    CmdletsToExport        = @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Get-PerUserMfaState', 'Set-PerUserMfaState')
+    FunctionsToExport      = @()
+    AliasesToExport        = @()
+    VariablesToExport      = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags         = @('PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS', 'Entra', 'MFA', 'Graph')
+            ProjectUri   = 'https://github.com/PerUserMfa/PerUserMfa'
+            LicenseUri   = 'https://github.com/PerUserMfa/PerUserMfa/blob/main/LICENSE'
+            ReleaseNotes = 'First release: Connect-PerUserMfa (access token), Disconnect-PerUserMfa, Get-PerUserMfaState (licensed members, all users, or users from the pipeline) and Set-PerUserMfaState (-WhatIf, -Confirm, -PassThru).'
+        }
+    }
+}
