@@ -53,7 +53,9 @@ unsafe fn put(out: *mut PumfaBuffer, text: String) {
 /// Runs `body`, turning both an `EngineError` and a panic into `PUMFA_ERROR` plus an error event.
 unsafe fn guarded(out_error: *mut PumfaBuffer, body: impl FnOnce() -> Result<i32, EngineError>) -> i32 {
     quiet_panics();
+    let outer = IN_EXPORT.with(|flag| flag.replace(true));
     let outcome = catch_unwind(AssertUnwindSafe(body));
+    IN_EXPORT.with(|flag| flag.set(outer));
     let error = match outcome {
         Ok(Ok(status)) => return status,
         Ok(Err(error)) => error,
@@ -63,11 +65,24 @@ unsafe fn guarded(out_error: *mut PumfaBuffer, body: impl FnOnce() -> Result<i32
     PUMFA_ERROR
 }
 
-/// A panic is reported as an error event; the default hook would also print it (and maybe a
-/// backtrace) on the host's stderr, which in PowerShell is noise the admin cannot act on.
+thread_local! {
+    static IN_EXPORT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A panic in an export or on an engine thread is reported as an error event; the default hook
+/// would also print it (and maybe a backtrace) on the host's stderr, which in PowerShell is noise
+/// the admin cannot act on. Panics anywhere else (a test's assertion) keep the default report.
 fn quiet_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let engine_thread = std::thread::current().name().is_some_and(|n| n.starts_with("perusermfa-engine"));
+            if !(IN_EXPORT.with(|flag| flag.get()) || engine_thread) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 unsafe fn utf8<'a>(ptr: *const u8, len: usize) -> Result<&'a str, EngineError> {

@@ -37,9 +37,11 @@ impl RetryOptions {
     }
 }
 
-/// Statuses Graph asks clients to retry.
+/// Statuses Graph asks clients to retry: 429, 503, 504. A `$batch` throttled as a whole can also
+/// come back 424 (Failed Dependency) for its requests; the engine never sets `dependsOn`, so a
+/// 424 can only mean that, and is retried the same way.
 pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 503 | 504)
+    matches!(status, 424 | 429 | 503 | 504)
 }
 
 /// Parses `Retry-After` as delta-seconds or an HTTP date.
@@ -89,6 +91,7 @@ mod tests {
     #[test]
     fn only_graph_retry_statuses() {
         assert!(is_retryable_status(429) && is_retryable_status(503) && is_retryable_status(504));
+        assert!(is_retryable_status(424));
         assert!(!is_retryable_status(500) && !is_retryable_status(404) && !is_retryable_status(403));
     }
 }
