@@ -1,0 +1,255 @@
+//! Simulator settings: the ones fixed at start (port, tenant size, seed) and the ones that can
+//! change at runtime through `POST /_sim/config` ([`RuntimeConfig`]).
+
+use serde_json::{json, Map, Value};
+
+/// Whether the simulator enforces Graph's identity-and-access throttling limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThrottleMode {
+    /// Never answer 429 (the default).
+    #[default]
+    Off,
+    /// Enforce the per-app resource-unit and write budgets (see `throttle.rs`).
+    Auto,
+}
+
+impl ThrottleMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThrottleMode::Off => "off",
+            ThrottleMode::Auto => "auto",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ThrottleMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" | "false" | "none" => Some(ThrottleMode::Off),
+            "auto" | "on" | "true" => Some(ThrottleMode::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a simulator needs to start. `Default` is the CLI's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Number of users in the generated tenant (the first 8 are the fixed fixtures).
+    pub users: usize,
+    /// Seed of the tenant generator.
+    pub seed: u64,
+    /// Settings that `POST /_sim/config` can change while the simulator runs.
+    pub runtime: RuntimeConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig { port: 0, users: 200, seed: 1, runtime: RuntimeConfig::default() }
+    }
+}
+
+impl SimConfig {
+    /// A config for `users` users and `seed`, everything else default.
+    pub fn new(users: usize, seed: u64) -> Self {
+        SimConfig { users, seed, ..SimConfig::default() }
+    }
+
+    pub fn with_throttle(mut self, mode: ThrottleMode) -> Self {
+        self.runtime.throttle = mode;
+        self
+    }
+
+    pub fn with_read_budget(mut self, units: u32) -> Self {
+        self.runtime.read_budget = Some(units);
+        self
+    }
+
+    pub fn with_write_budget(mut self, writes: u32) -> Self {
+        self.runtime.write_budget = Some(writes);
+        self
+    }
+
+    pub fn with_bulk_state(mut self, bulk_state: bool) -> Self {
+        self.runtime.bulk_state = bulk_state;
+        self
+    }
+
+    pub fn with_latency(mut self, latency_ms: u64, jitter_ms: u64) -> Self {
+        self.runtime.latency_ms = latency_ms;
+        self.runtime.jitter_ms = jitter_ms;
+        self
+    }
+
+    pub fn with_faults(mut self, fault503: f64, fault504: f64, drop_rate: f64) -> Self {
+        self.runtime.fault503 = fault503;
+        self.runtime.fault504 = fault504;
+        self.runtime.drop_rate = drop_rate;
+        self
+    }
+}
+
+/// Settings read on every request; small and `Copy` so a request takes a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RuntimeConfig {
+    pub latency_ms: u64,
+    pub jitter_ms: u64,
+    pub page_ms: u64,
+    pub throttle: ThrottleMode,
+    /// Resource units per 10 s per app; `None` = by tenant size (3,500 / 5,000 / 8,000).
+    pub read_budget: Option<u32>,
+    /// Writes per 150 s per app; `None` = 3,000.
+    pub write_budget: Option<u32>,
+    /// Whether `$select=perUserMfaState` on users returns the state.
+    pub bulk_state: bool,
+    pub fault503: f64,
+    pub fault504: f64,
+    pub drop_rate: f64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            latency_ms: 0,
+            jitter_ms: 0,
+            page_ms: 0,
+            throttle: ThrottleMode::Off,
+            read_budget: None,
+            write_budget: None,
+            bulk_state: true,
+            fault503: 0.0,
+            fault504: 0.0,
+            drop_rate: 0.0,
+        }
+    }
+}
+
+/// Graph's resource-unit quota per app per tenant per 10 s, by tenant size.
+pub fn default_read_budget(users: usize) -> u32 {
+    if users < 50 {
+        3_500
+    } else if users <= 500 {
+        5_000
+    } else {
+        8_000
+    }
+}
+
+/// Graph's write quota per app per tenant per 150 s.
+pub const DEFAULT_WRITE_BUDGET: u32 = 3_000;
+
+impl RuntimeConfig {
+    pub fn effective_read_budget(&self, users: usize) -> u32 {
+        self.read_budget.unwrap_or_else(|| default_read_budget(users)).max(1)
+    }
+
+    pub fn effective_write_budget(&self) -> u32 {
+        self.write_budget.unwrap_or(DEFAULT_WRITE_BUDGET).max(1)
+    }
+
+    /// Applies a partial JSON object (`POST /_sim/config`). Unknown keys and bad values are
+    /// refused as a whole: nothing changes unless everything is valid.
+    pub fn apply_json(&self, patch: &Value) -> Result<RuntimeConfig, String> {
+        let object = patch.as_object().ok_or("the body must be a JSON object")?;
+        let mut next = *self;
+        for (key, value) in object {
+            match key.as_str() {
+                "latencyMs" => next.latency_ms = as_u64(key, value)?,
+                "jitterMs" => next.jitter_ms = as_u64(key, value)?,
+                "pageMs" => next.page_ms = as_u64(key, value)?,
+                "fault503" => next.fault503 = as_rate(key, value)?,
+                "fault504" => next.fault504 = as_rate(key, value)?,
+                "dropRate" => next.drop_rate = as_rate(key, value)?,
+                "bulkState" => {
+                    next.bulk_state = value.as_bool().ok_or_else(|| format!("'{key}' must be true or false"))?
+                }
+                "throttle" => {
+                    next.throttle = match value {
+                        Value::String(text) => ThrottleMode::parse(text),
+                        Value::Bool(true) => Some(ThrottleMode::Auto),
+                        Value::Bool(false) => Some(ThrottleMode::Off),
+                        _ => None,
+                    }
+                    .ok_or_else(|| format!("'{key}' must be \"off\" or \"auto\""))?
+                }
+                "readBudget" => next.read_budget = as_budget(key, value)?,
+                "writeBudget" => next.write_budget = as_budget(key, value)?,
+                _ => {
+                    return Err(format!(
+                        "unknown setting '{key}' (known: latencyMs, jitterMs, pageMs, fault503, fault504, dropRate, \
+                         bulkState, throttle, readBudget, writeBudget)"
+                    ))
+                }
+            }
+        }
+        Ok(next)
+    }
+}
+
+fn as_u64(key: &str, value: &Value) -> Result<u64, String> {
+    value.as_u64().ok_or_else(|| format!("'{key}' must be a whole number >= 0"))
+}
+
+fn as_rate(key: &str, value: &Value) -> Result<f64, String> {
+    match value.as_f64() {
+        Some(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("'{key}' must be a number from 0 to 1")),
+    }
+}
+
+fn as_budget(key: &str, value: &Value) -> Result<Option<u32>, String> {
+    match value {
+        Value::Null => Ok(None),
+        _ => match value.as_u64() {
+            Some(n) if n >= 1 && n <= u32::MAX as u64 => Ok(Some(n as u32)),
+            _ => Err(format!("'{key}' must be a whole number >= 1, or null for the default")),
+        },
+    }
+}
+
+/// The full config as `GET /_sim/config` shows it.
+pub fn config_json(config: &SimConfig, runtime: &RuntimeConfig, port: u16) -> Value {
+    let mut map = Map::new();
+    map.insert("port".into(), json!(port));
+    map.insert("users".into(), json!(config.users));
+    map.insert("seed".into(), json!(config.seed));
+    map.insert("latencyMs".into(), json!(runtime.latency_ms));
+    map.insert("jitterMs".into(), json!(runtime.jitter_ms));
+    map.insert("pageMs".into(), json!(runtime.page_ms));
+    map.insert("throttle".into(), json!(runtime.throttle.as_str()));
+    map.insert("readBudget".into(), json!(runtime.read_budget));
+    map.insert("writeBudget".into(), json!(runtime.write_budget));
+    map.insert("effectiveReadBudget".into(), json!(runtime.effective_read_budget(config.users)));
+    map.insert("effectiveWriteBudget".into(), json!(runtime.effective_write_budget()));
+    map.insert("bulkState".into(), json!(runtime.bulk_state));
+    map.insert("fault503".into(), json!(runtime.fault503));
+    map.insert("fault504".into(), json!(runtime.fault504));
+    map.insert("dropRate".into(), json!(runtime.drop_rate));
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_follow_tenant_size() {
+        assert_eq!(default_read_budget(49), 3_500);
+        assert_eq!(default_read_budget(50), 5_000);
+        assert_eq!(default_read_budget(500), 5_000);
+        assert_eq!(default_read_budget(501), 8_000);
+    }
+
+    #[test]
+    fn partial_json_applies_or_refuses_as_a_whole() {
+        let base = RuntimeConfig::default();
+        let next = base.apply_json(&json!({"fault503": 0.5, "throttle": "auto", "readBudget": 10})).unwrap();
+        assert_eq!(next.fault503, 0.5);
+        assert_eq!(next.throttle, ThrottleMode::Auto);
+        assert_eq!(next.read_budget, Some(10));
+        let back = next.apply_json(&json!({"readBudget": null})).unwrap();
+        assert_eq!(back.read_budget, None);
+        assert!(base.apply_json(&json!({"fault503": 2})).is_err());
+        assert!(base.apply_json(&json!({"nope": 1})).is_err());
+    }
+}

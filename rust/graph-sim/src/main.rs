@@ -1,0 +1,121 @@
+//! `graph-sim`: runs the Microsoft Graph simulator on 127.0.0.1 until killed or
+//! `POST /_sim/shutdown`. Prints exactly one JSON line to stdout once listening.
+
+use std::io::Write as _;
+
+use clap::Parser;
+use graph_sim::{RuntimeConfig, SimConfig, Simulator, ThrottleMode};
+
+#[derive(Parser, Debug)]
+#[command(name = "graph-sim", version, about = "A Microsoft Graph simulator on 127.0.0.1 for PerUserMfa's tests")]
+struct Cli {
+    /// TCP port on 127.0.0.1 (0 = a free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Users in the generated tenant (the first 8 are fixed fixtures).
+    #[arg(long, default_value_t = 200)]
+    users: usize,
+    /// Seed of the tenant generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulated latency per HTTP request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Uniform jitter (±) added to the latency, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Extra server time per users list page, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    page_ms: u64,
+    /// Throttling: off, or auto (Graph's identity-and-access budgets).
+    #[arg(long, default_value = "off", value_parser = parse_throttle)]
+    throttle: ThrottleMode,
+    /// Resource units per 10 s per app (default by tenant size: 3500 / 5000 / 8000).
+    #[arg(long)]
+    read_budget: Option<u32>,
+    /// Writes per 150 s per app (default 3000).
+    #[arg(long)]
+    write_budget: Option<u32>,
+    /// Never return perUserMfaState from $select on users.
+    #[arg(long)]
+    no_bulk_state: bool,
+    /// Probability (0..1) per request and per batch sub-request of a 503.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    fault_503: f64,
+    /// Probability (0..1) per request and per batch sub-request of a 504.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    fault_504: f64,
+    /// Probability (0..1) per top-level HTTP request of dropping the connection.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    drop_rate: f64,
+}
+
+fn parse_throttle(text: &str) -> Result<ThrottleMode, String> {
+    ThrottleMode::parse(text).ok_or_else(|| format!("'{text}' is not off or auto"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("'{text}' is not a probability from 0 to 1")),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let config = SimConfig {
+        port: cli.port,
+        users: cli.users,
+        seed: cli.seed,
+        runtime: RuntimeConfig {
+            latency_ms: cli.latency_ms,
+            jitter_ms: cli.jitter_ms,
+            page_ms: cli.page_ms,
+            throttle: cli.throttle,
+            read_budget: cli.read_budget.map(|b| b.max(1)),
+            write_budget: cli.write_budget.map(|b| b.max(1)),
+            bulk_state: !cli.no_bulk_state,
+            fault503: cli.fault_503,
+            fault504: cli.fault_504,
+            drop_rate: cli.drop_rate,
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("graph-sim: cannot start the runtime: {error}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("graph-sim: cannot bind 127.0.0.1:{}: {error}", config.port);
+                std::process::exit(1);
+            }
+        };
+        let addr = listener.local_addr().expect("bound address");
+        let (users, seed) = (config.users, config.seed);
+        let simulator = Simulator::new(config);
+        let ready = serde_json::json!({
+            "event": "listening",
+            "url": format!("http://{addr}"),
+            "users": users,
+            "seed": seed,
+        });
+        {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{ready}");
+            let _ = stdout.flush();
+        }
+        let stopper = simulator.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stopper.request_shutdown();
+            }
+        });
+        simulator.run(listener).await;
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+}

@@ -1,0 +1,189 @@
+//! `GET /users` (with `$filter`, `$select`, `$top`, `$count`, `$skiptoken`) and `GET /users/{id|upn}`.
+
+use serde_json::{Map, Value};
+
+use crate::auth::{Principal, POLICY_READ, USER_READ};
+use crate::odata::{
+    decode_skiptoken, encode_skiptoken, expired_page_token, parse_select, Filter, GraphError, QueryOptions,
+};
+use crate::routes::{ApiVersion, GraphRequest, GraphResponse};
+use crate::stats::bump;
+use crate::tenant::{Property, User};
+use crate::SimState;
+
+const METADATA: &str = "https://graph.microsoft.com";
+
+/// Which properties to return, and whether `perUserMfaState` may be filled in.
+struct Projection {
+    properties: Vec<Property>,
+    selected: bool,
+    include_state: bool,
+}
+
+impl Projection {
+    fn new(
+        sim: &SimState,
+        version: ApiVersion,
+        principal: &Principal,
+        query: &QueryOptions,
+    ) -> Result<Projection, GraphError> {
+        match query.select.as_deref() {
+            Some(select) => {
+                let properties = parse_select(select)?;
+                let include_state = properties.contains(&Property::PerUserMfaState)
+                    && sim.runtime().bulk_state
+                    && principal.has_any(POLICY_READ);
+                Ok(Projection { properties, selected: true, include_state })
+            }
+            None => {
+                let properties = match version {
+                    ApiVersion::V1 => Property::DEFAULT_V1.to_vec(),
+                    ApiVersion::Beta => Property::DEFAULT_BETA.to_vec(),
+                };
+                Ok(Projection { properties, selected: false, include_state: false })
+            }
+        }
+    }
+
+    /// `users` or `users(id,displayName)` for `@odata.context`.
+    fn context_set(&self) -> String {
+        if self.selected {
+            let names: Vec<&str> = self.properties.iter().map(|p| p.name()).collect();
+            format!("users({})", names.join(","))
+        } else {
+            "users".to_owned()
+        }
+    }
+
+    fn render(&self, user: &User, into: &mut Map<String, Value>) {
+        for property in &self.properties {
+            if *property == Property::PerUserMfaState && !self.include_state {
+                continue;
+            }
+            into.insert(property.name().to_owned(), property.value(user));
+        }
+    }
+}
+
+fn check_unsupported(query: &QueryOptions) -> Result<(), GraphError> {
+    if query.skip.is_some() {
+        return Err(GraphError::request_bad_request("'$skip' is not supported by the service."));
+    }
+    if let Some(option) = query.unsupported.first() {
+        return Err(GraphError::unsupported_query(format!(
+            "Unsupported Query. The simulator does not implement '{option}'."
+        )));
+    }
+    Ok(())
+}
+
+/// `GET /users`.
+pub async fn list(
+    sim: &SimState,
+    request: &GraphRequest,
+    principal: &Principal,
+    query: &QueryOptions,
+) -> Result<GraphResponse, GraphError> {
+    if !principal.has_any(USER_READ) {
+        return Err(GraphError::insufficient_privileges());
+    }
+    check_unsupported(query)?;
+    let page_size = query.page_size()?;
+    let count = query.count_requested()?;
+    let eventual = request.header("consistencylevel").is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
+    let filter = match query.filter.as_deref() {
+        Some(text) if !text.trim().is_empty() => Filter::parse(text)?,
+        _ => Filter::default(),
+    };
+    if filter.is_advanced() && !(eventual && count) {
+        return Err(GraphError::unsupported_query("Unsupported Query."));
+    }
+    if count && !eventual {
+        return Err(GraphError::request_bad_request("$count is not currently supported."));
+    }
+    let projection = Projection::new(sim, request.version, principal, query)?;
+    let tenant = sim.tenant();
+    let start = match query.skiptoken.as_deref() {
+        None => 0,
+        Some(token) => match decode_skiptoken(token) {
+            Some((generation, index)) if generation == tenant.generation && index <= tenant.users.len() => index,
+            _ => return Err(expired_page_token()),
+        },
+    };
+    let page_ms = sim.runtime().page_ms;
+    if page_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(page_ms)).await;
+    }
+
+    let users = &tenant.users;
+    let mut page: Vec<Value> = Vec::with_capacity(page_size.min(users.len()));
+    let mut next = None;
+    let mut index = start;
+    while index < users.len() {
+        let user = &users[index];
+        if filter.matches(user) {
+            if page.len() == page_size {
+                next = Some(index);
+                break;
+            }
+            let mut item = Map::new();
+            projection.render(user, &mut item);
+            page.push(Value::Object(item));
+        }
+        index += 1;
+    }
+
+    let version = request.version.segment();
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        Value::String(format!("{METADATA}/{version}/$metadata#{}", projection.context_set())),
+    );
+    if count {
+        let total = users.iter().filter(|u| filter.matches(u)).count();
+        body.insert("@odata.count".into(), Value::from(total));
+    }
+    if let Some(next) = next {
+        let mut query_text = query.raw_without_skiptoken.join("&");
+        if !query_text.is_empty() {
+            query_text.push('&');
+        }
+        query_text.push_str("$skiptoken=");
+        query_text.push_str(&encode_skiptoken(tenant.generation, next));
+        body.insert(
+            "@odata.nextLink".into(),
+            Value::String(format!("{}/{version}/users?{query_text}", request.base_url)),
+        );
+    }
+    body.insert("value".into(), Value::Array(page));
+    bump(&sim.stats.list_pages);
+    Ok(GraphResponse::json(200, Value::Object(body)))
+}
+
+/// `GET /users/{id|upn}`.
+pub fn get(
+    sim: &SimState,
+    request: &GraphRequest,
+    principal: &Principal,
+    query: &QueryOptions,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
+    if !principal.has_any(USER_READ) {
+        return Err(GraphError::insufficient_privileges());
+    }
+    check_unsupported(query)?;
+    let projection = Projection::new(sim, request.version, principal, query)?;
+    let tenant = sim.tenant();
+    let user = tenant.find(key).ok_or_else(|| GraphError::not_found(key))?;
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        Value::String(format!(
+            "{METADATA}/{}/$metadata#{}/$entity",
+            request.version.segment(),
+            projection.context_set()
+        )),
+    );
+    projection.render(user, &mut body);
+    Ok(GraphResponse::json(200, Value::Object(body)))
+}
