@@ -24,6 +24,13 @@ param(
     [int] $Parallel20Sample = 6000,
     [int] $Parallel50Sample = 15000,
     [switch] $SkipLoops,
+    # A tenant whose budget a parallel loop can exceed on a small machine: the module and
+    # loop 2 at -ThrottleLimit 50 on the same settings, to show who loses users to 429s.
+    [int] $ContendedReadBudget = 1500,
+    [int] $ContendedUsers = 10000,
+    [int] $ContendedLoopSample = 5000,
+    [switch] $SkipContended,
+    [switch] $SkipMain,
     [string] $OutFile
 )
 $ErrorActionPreference = 'Stop'
@@ -70,7 +77,7 @@ function Add-Row($Scenario, $Users, $Run, $Stats, $CeilingPerSecond) {
 }
 
 try {
-    foreach ($size in $Sizes) {
+    foreach ($size in $(if ($SkipMain) { @() } else { $Sizes })) {
         $budget = Get-ReadBudget $size
         foreach ($path in 'bulk', 'per-user') {
             $simArgs = @('--throttle', 'auto', '--latency-ms', $LatencyMs, '--jitter-ms', $JitterMs, '--page-ms', $PageMs)
@@ -102,6 +109,26 @@ try {
             }
             finally { Stop-GraphSim $sim }
         }
+    }
+    if (-not $SkipContended) {
+        $simArgs = @('--throttle', 'auto', '--read-budget', $ContendedReadBudget, '--latency-ms', $LatencyMs, '--jitter-ms', $JitterMs, '--page-ms', $PageMs, '--no-bulk-state')
+        Write-Host "== contended: $ContendedUsers users, read budget $ContendedReadBudget units/10 s (simulator: $($simArgs -join ' '))" -ForegroundColor Cyan
+        $sim = Start-GraphSim -Users $ContendedUsers -Seed 6 -ExtraArguments $simArgs -SimulatorPath $SimulatorPath
+        try {
+            $token = New-SimToken -Sim $sim -Roles (Get-ReadRoles) -AsPlainText
+            $ceiling = $ContendedReadBudget / 10
+            Reset-SimStats -Sim $sim
+            $csv = Join-Path $work 'contended.csv'
+            $run = Invoke-Measured @{ Kind = 'Module'; GraphUrl = $sim.Url; Token = $token; ModuleManifest = $ModuleManifest; CsvPath = $csv }
+            Add-Row "Get-PerUserMfaState -All (per-user, budget $ContendedReadBudget)" $ContendedUsers $run (Get-SimStats -Sim $sim) $ceiling
+            if (-not $SkipLoops) {
+                Start-Sleep -Seconds 11
+                Reset-SimStats -Sim $sim
+                $run = Invoke-Measured @{ Kind = 'Parallel'; GraphUrl = $sim.Url; Token = $token; Sample = $ContendedLoopSample; ThrottleLimit = 50 }
+                Add-Row "loop 2: -ThrottleLimit 50 (budget $ContendedReadBudget)" $ContendedLoopSample $run (Get-SimStats -Sim $sim) $ceiling
+            }
+        }
+        finally { Stop-GraphSim $sim }
     }
 }
 finally {
