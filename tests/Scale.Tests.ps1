@@ -80,7 +80,7 @@ Describe 'The bulk path' {
 
 Describe 'Throttling and faults' {
     It 'loses nobody when Graph throttles (429 with Retry-After inside $batch)' {
-        $sim = Start-GraphSim -Users 600 -Seed 23 -ExtraArguments '--no-bulk-state', '--throttle', 'auto', '--read-budget', '250'
+        $sim = Start-GraphSim -Users 400 -Seed 23 -ExtraArguments '--no-bulk-state', '--throttle', 'auto', '--read-budget', '250'
         try {
             Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles)) -GraphEndpoint $sim.Url
             $errors = $null
@@ -95,7 +95,7 @@ Describe 'Throttling and faults' {
         @{ Command = 'Get' }
         @{ Command = 'Set' }
     ) {
-        $sim = Start-GraphSim -Users 2000 -Seed 24 -ExtraArguments '--no-bulk-state', '--fault-503', '0.01', '--drop-rate', '0.005'
+        $sim = Start-GraphSim -Users 1000 -Seed 24 -ExtraArguments '--no-bulk-state', '--fault-503', '0.01', '--drop-rate', '0.005'
         try {
             Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-WriteRoles)) -GraphEndpoint $sim.Url
             $truth = Get-SimUser -Sim $sim
