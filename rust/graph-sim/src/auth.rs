@@ -93,6 +93,8 @@ pub enum AuthError {
     Missing,
     Invalid,
     Expired,
+    /// Revoked with `POST /_sim/tokens/revoke` (as continuous access evaluation would).
+    Revoked,
 }
 
 impl AuthError {
@@ -101,26 +103,103 @@ impl AuthError {
             AuthError::Missing => "Access token is empty.",
             AuthError::Invalid => "Access token validation failure. Invalid audience.",
             AuthError::Expired => "Lifetime validation failed, the token is expired.",
+            AuthError::Revoked => "Access token validation failure. The token has been revoked.",
         }
     }
 }
+
+/// A token this simulator issued, as `GET /_sim/tokens` lists it (tests scan output for these).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedRecord {
+    /// `sim` (`/_sim/token`), `clientSecret`, `certificate`, `managedIdentity`.
+    pub via: String,
+    pub app_id: String,
+    pub issued_at: i64,
+    pub expires_in: i64,
+    pub access_token: String,
+    #[serde(skip)]
+    pub uti: String,
+}
+
+/// How many issued tokens `/_sim/tokens` remembers.
+const ISSUED_KEPT: usize = 2_000;
 
 /// Mints and validates tokens for one simulator.
 pub struct TokenAuthority {
     key: [u8; 32],
     tenant_id: String,
+    issued: parking_lot::Mutex<std::collections::VecDeque<IssuedRecord>>,
+    /// `uti`s of revoked tokens (`POST /_sim/tokens/revoke`).
+    revoked: parking_lot::RwLock<std::collections::HashSet<String>>,
+    /// Graph requests refused with 401 (any reason).
+    rejected: std::sync::atomic::AtomicU64,
 }
 
 impl TokenAuthority {
     pub fn new(tenant_id: String) -> Self {
-        TokenAuthority { key: rand::random(), tenant_id }
+        TokenAuthority {
+            key: rand::random(),
+            tenant_id,
+            issued: Default::default(),
+            revoked: Default::default(),
+            rejected: Default::default(),
+        }
+    }
+
+    /// Mints a token and remembers it as issued `via` a sign-in route.
+    pub fn issue_via(&self, request: &TokenRequest, via: &str) -> Result<IssuedToken, String> {
+        let issued = self.mint(request)?;
+        let claims = decode_claims(&issued.access_token).unwrap_or(Value::Null);
+        let mut list = self.issued.lock();
+        if list.len() >= ISSUED_KEPT {
+            list.pop_front();
+        }
+        list.push_back(IssuedRecord {
+            via: via.to_owned(),
+            app_id: claims["appid"].as_str().unwrap_or_default().to_owned(),
+            issued_at: claims["iat"].as_i64().unwrap_or_default(),
+            expires_in: issued.expires_in,
+            access_token: issued.access_token.clone(),
+            uti: claims["uti"].as_str().unwrap_or_default().to_owned(),
+        });
+        Ok(issued)
+    }
+
+    /// Every token issued so far (at most the last 2,000), oldest first.
+    pub fn issued(&self) -> Vec<IssuedRecord> {
+        self.issued.lock().iter().cloned().collect()
+    }
+
+    /// Revokes every token issued so far (or only `app_id`'s): Graph then answers them 401.
+    /// Returns how many were revoked.
+    pub fn revoke(&self, app_id: Option<&str>) -> usize {
+        let list = self.issued.lock();
+        let mut revoked = self.revoked.write();
+        let mut count = 0;
+        for record in list.iter().filter(|r| app_id.map_or(true, |a| a.eq_ignore_ascii_case(&r.app_id))) {
+            if revoked.insert(record.uti.clone()) {
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Graph requests refused with 401 so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn tenant_id(&self) -> &str {
         &self.tenant_id
     }
 
+    /// Mints a token (remembered as issued `via` `sim`, like `POST /_sim/token`).
     pub fn issue(&self, request: &TokenRequest) -> Result<IssuedToken, String> {
+        self.issue_via(request, "sim")
+    }
+
+    fn mint(&self, request: &TokenRequest) -> Result<IssuedToken, String> {
         if request.roles.is_some() && request.scp.is_some() {
             return Err("give either 'roles' (application permissions) or 'scp' (delegated scopes), not both".into());
         }
@@ -164,6 +243,14 @@ impl TokenAuthority {
 
     /// Validates an `Authorization` header value.
     pub fn validate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        let outcome = self.check(authorization);
+        if outcome.is_err() {
+            self.rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    fn check(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
         let value = authorization.map(str::trim).unwrap_or("");
         if value.is_empty() {
             return Err(AuthError::Missing);
@@ -198,6 +285,9 @@ impl TokenAuthority {
         let exp = claims["exp"].as_i64().ok_or(AuthError::Invalid)?;
         if clock::unix_now() >= exp {
             return Err(AuthError::Expired);
+        }
+        if claims["uti"].as_str().is_some_and(|uti| self.revoked.read().contains(uti)) {
+            return Err(AuthError::Revoked);
         }
         let app_id = claims["appid"].as_str().unwrap_or(DEFAULT_APP_ID).to_owned();
         let (delegated, permissions) = match claims.get("scp").and_then(Value::as_str) {

@@ -70,6 +70,11 @@ impl SimConfig {
         self
     }
 
+    pub fn with_free_tenant(mut self, free_tenant: bool) -> Self {
+        self.runtime.free_tenant = free_tenant;
+        self
+    }
+
     pub fn with_bulk_state(mut self, bulk_state: bool) -> Self {
         self.runtime.bulk_state = bulk_state;
         self
@@ -102,6 +107,9 @@ pub struct RuntimeConfig {
     pub write_budget: Option<u32>,
     /// Whether `$select=perUserMfaState` on users returns the state.
     pub bulk_state: bool,
+    /// An Entra ID Free tenant: premium report sources answer 403
+    /// `Authentication_RequestFromNonPremiumTenantOrB2CTenant`.
+    pub free_tenant: bool,
     pub fault503: f64,
     pub fault504: f64,
     pub drop_rate: f64,
@@ -117,6 +125,7 @@ impl Default for RuntimeConfig {
             read_budget: None,
             write_budget: None,
             bulk_state: true,
+            free_tenant: false,
             fault503: 0.0,
             fault504: 0.0,
             drop_rate: 0.0,
@@ -172,12 +181,15 @@ impl RuntimeConfig {
                     }
                     .ok_or_else(|| format!("'{key}' must be \"off\" or \"auto\""))?
                 }
+                "freeTenant" => {
+                    next.free_tenant = value.as_bool().ok_or_else(|| format!("'{key}' must be true or false"))?
+                }
                 "readBudget" => next.read_budget = as_budget(key, value)?,
                 "writeBudget" => next.write_budget = as_budget(key, value)?,
                 _ => {
                     return Err(format!(
                         "unknown setting '{key}' (known: latencyMs, jitterMs, pageMs, fault503, fault504, dropRate, \
-                         bulkState, throttle, readBudget, writeBudget)"
+                         bulkState, freeTenant, throttle, readBudget, writeBudget)"
                     ))
                 }
             }
@@ -222,6 +234,7 @@ pub fn config_json(config: &SimConfig, runtime: &RuntimeConfig, port: u16) -> Va
     map.insert("effectiveReadBudget".into(), json!(runtime.effective_read_budget(config.users)));
     map.insert("effectiveWriteBudget".into(), json!(runtime.effective_write_budget()));
     map.insert("bulkState".into(), json!(runtime.bulk_state));
+    map.insert("freeTenant".into(), json!(runtime.free_tenant));
     map.insert("fault503".into(), json!(runtime.fault503));
     map.insert("fault504".into(), json!(runtime.fault504));
     map.insert("dropRate".into(), json!(runtime.drop_rate));

@@ -19,15 +19,19 @@
 //! The server runs on its own thread with its own tokio runtime, so it keeps serving even while
 //! the caller's thread blocks (for example in a synchronous FFI call).
 
+pub mod activity;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod entra;
 pub mod faults;
 pub mod odata;
 pub mod routes;
 pub mod stats;
 pub mod tenant;
+pub mod report_throttle;
 pub mod throttle;
+pub mod x509;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -60,7 +64,11 @@ pub struct SimState {
     tenant: RwLock<Arc<Tenant>>,
     generation: AtomicU64,
     pub authority: TokenAuthority,
+    /// App registrations and managed identities for the sign-in routes (`entra.rs`).
+    pub directory: entra::Directory,
     pub throttle: Throttle,
+    /// The report sources' own budgets (`report_throttle.rs`).
+    pub report_throttle: report_throttle::ReportThrottle,
     pub stats: Stats,
     shutdown: watch::Sender<bool>,
 }
@@ -77,7 +85,9 @@ impl SimState {
             tenant: RwLock::new(Arc::new(tenant)),
             generation: AtomicU64::new(0),
             authority,
+            directory: entra::Directory::default(),
             throttle: Throttle::new(),
+            report_throttle: Default::default(),
             stats: Stats::default(),
             shutdown,
         }
@@ -114,6 +124,7 @@ impl SimState {
         *self.tenant.write() = Arc::new(tenant);
         self.stats.reset();
         self.throttle.clear();
+        self.report_throttle.clear();
     }
 
     pub fn request_shutdown(&self) {

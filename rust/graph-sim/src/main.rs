@@ -39,6 +39,9 @@ struct Cli {
     /// Never return perUserMfaState from $select on users.
     #[arg(long)]
     no_bulk_state: bool,
+    /// An Entra ID Free tenant: registration details, sign-in logs and signInActivity answer 403.
+    #[arg(long)]
+    free_tenant: bool,
     /// Probability (0..1) per request and per batch sub-request of a 503.
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     fault_503: f64,
@@ -75,6 +78,7 @@ fn main() {
             read_budget: cli.read_budget.map(|b| b.max(1)),
             write_budget: cli.write_budget.map(|b| b.max(1)),
             bulk_state: !cli.no_bulk_state,
+            free_tenant: cli.free_tenant,
             fault503: cli.fault_503,
             fault504: cli.fault_504,
             drop_rate: cli.drop_rate,

@@ -25,6 +25,10 @@ pub struct Stats {
     pub dropped: AtomicU64,
     pub in_flight: AtomicU64,
     pub max_in_flight: AtomicU64,
+    /// Requests to the sign-in routes (Entra ID token endpoint, managed identity endpoints).
+    pub token_requests: AtomicU64,
+    /// Tokens those routes issued.
+    pub tokens_issued: AtomicU64,
 }
 
 /// A point-in-time copy, serialised as the `/_sim/stats` body.
@@ -46,6 +50,8 @@ pub struct StatsSnapshot {
     pub faults_504: u64,
     pub dropped: u64,
     pub max_in_flight: u64,
+    pub token_requests: u64,
+    pub tokens_issued: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -68,6 +74,8 @@ impl Stats {
             faults_504: get(&self.faults_504),
             dropped: get(&self.dropped),
             max_in_flight: get(&self.max_in_flight),
+            token_requests: get(&self.token_requests),
+            tokens_issued: get(&self.tokens_issued),
         }
     }
 
@@ -85,6 +93,8 @@ impl Stats {
             &self.faults_503,
             &self.faults_504,
             &self.dropped,
+            &self.token_requests,
+            &self.tokens_issued,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

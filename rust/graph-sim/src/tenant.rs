@@ -16,6 +16,9 @@ use crate::clock;
 /// The tenant's verified domain and its initial `onmicrosoft.com` domain.
 pub const DOMAIN: &str = "contoso.com";
 pub const INITIAL_DOMAIN: &str = "contoso.onmicrosoft.com";
+/// The latest instant a generated tenant's dates (account creation, password change) may take:
+/// 2025-12-01T00:00:00Z, so every generated date lies in the past whenever the simulator runs.
+const GENERATION_EPOCH: i64 = 1_764_547_200;
 
 /// Per-user MFA state, as Graph spells it on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,6 +119,8 @@ pub struct User {
     pub has_mfa_methods: bool,
     state: AtomicU8,
     patch_count: AtomicU32,
+    /// Report data (sign-ins, registration, methods): see `activity.rs`.
+    pub activity: crate::activity::Activity,
 }
 
 fn phone(digits: u16) -> String {
@@ -193,6 +198,7 @@ impl User {
             per_user_mfa_state: self.state(),
             has_mfa_methods: self.has_mfa_methods,
             patch_count: self.patch_count(),
+            report: crate::activity::truth_json(self, &self.activity),
         }
     }
 }
@@ -222,6 +228,9 @@ pub struct TruthUser<'a> {
     pub per_user_mfa_state: MfaState,
     pub has_mfa_methods: bool,
     pub patch_count: u32,
+    /// Report columns' ground truth (sign-ins, registration, methods).
+    #[serde(flatten)]
+    pub report: serde_json::Map<String, Value>,
 }
 
 /// User properties the simulator knows, for `$select` and default projections.
@@ -253,10 +262,13 @@ pub enum Property {
     /// Not a real user property in Graph's schema: the simulator's stand-in for a bulk way to
     /// read the state. Returned only when selected, and only with `bulkState` and a Policy permission.
     PerUserMfaState,
+    /// `signInActivity` (needs AuditLog.Read.All and a premium tenant; pages of at most 500).
+    SignInActivity,
+    SignInSessionsValidFromDateTime,
 }
 
 impl Property {
-    pub const ALL: [Property; 24] = [
+    pub const ALL: [Property; 26] = [
         Property::Id,
         Property::UserPrincipalName,
         Property::DisplayName,
@@ -281,6 +293,8 @@ impl Property {
         Property::OnPremisesSyncEnabled,
         Property::ExternalUserState,
         Property::PerUserMfaState,
+        Property::SignInActivity,
+        Property::SignInSessionsValidFromDateTime,
     ];
 
     /// Graph's default projection of a user on v1.0.
@@ -346,6 +360,8 @@ impl Property {
             Property::OnPremisesSyncEnabled => "onPremisesSyncEnabled",
             Property::ExternalUserState => "externalUserState",
             Property::PerUserMfaState => "perUserMfaState",
+            Property::SignInActivity => "signInActivity",
+            Property::SignInSessionsValidFromDateTime => "signInSessionsValidFromDateTime",
         }
     }
 
@@ -386,6 +402,10 @@ impl Property {
                 UserType::Member => Value::Null,
             },
             Property::PerUserMfaState => Value::String(user.state().as_str().to_owned()),
+            Property::SignInActivity => crate::activity::sign_in_activity_json(&user.activity),
+            Property::SignInSessionsValidFromDateTime => {
+                Value::String(clock::iso_utc(user.activity.sessions_valid_from))
+            }
         }
     }
 }
@@ -460,6 +480,10 @@ pub struct Tenant {
     /// Bumped on every regeneration so old `$skiptoken`s are recognised as expired.
     pub generation: u64,
     pub users: Vec<User>,
+    /// When the tenant was generated (Unix seconds, whole minutes): report times count back from it.
+    pub anchor: i64,
+    /// The sign-in log, newest first (`activity.rs`).
+    pub sign_ins: Vec<crate::activity::SignIn>,
     /// Lower-cased object id and user principal name → index in `users`.
     index: FastMap<String, u32>,
 }
@@ -484,7 +508,12 @@ impl Tenant {
         for (position, user) in users.iter().enumerate() {
             index.insert(user.id.to_lowercase(), position as u32);
         }
-        Tenant { id: tenant_id, seed, generation, users, index }
+        let anchor = clock::unix_now() / 60 * 60;
+        let (activities, sign_ins) = crate::activity::generate(seed, &users, anchor);
+        for (user, activity) in users.iter_mut().zip(activities) {
+            user.activity = activity;
+        }
+        Tenant { id: tenant_id, seed, generation, users, anchor, sign_ins, index }
     }
 
     /// Finds a user by object id or user principal name (case-insensitive).
@@ -656,6 +685,7 @@ fn fixtures() -> Vec<User> {
             has_mfa_methods: f.methods,
             state: AtomicU8::new(f.state as u8),
             patch_count: AtomicU32::new(0),
+            activity: Default::default(),
         })
         .collect()
 }
@@ -883,7 +913,9 @@ fn generate_user(rng: &mut SimRng, names: &mut Names<'_>, position: u32) -> User
         MfaState::Disabled => methods_roll < 40,
     };
     let created = 1_451_606_400 + rng.below(300_000_000) as i64;
-    let password_changed = created + rng.below(60_000_000) as i64;
+    // Passwords change after the account exists and never later than the generation epoch, so a
+    // generated tenant never holds a date in the future (ages must never come out negative).
+    let password_changed = created + rng.below(60_000_000.min((GENERATION_EPOCH - created) as u64)) as i64;
     let (upn, external_mail, given_name, surname) = match user_type {
         UserType::Guest => {
             let domain = pick(rng, PARTNER_DOMAINS);
@@ -931,6 +963,7 @@ fn generate_user(rng: &mut SimRng, names: &mut Names<'_>, position: u32) -> User
         has_mfa_methods,
         state: AtomicU8::new(state as u8),
         patch_count: AtomicU32::new(0),
+        activity: Default::default(),
     }
 }
 

@@ -28,7 +28,7 @@ pub async fn token(State(sim): State<Arc<SimState>>, body: Bytes) -> Response {
             }
         }
     };
-    match sim.authority.issue(&request) {
+    match sim.authority.issue_via(&request, "sim") {
         Ok(issued) => plain_json(
             StatusCode::OK,
             &json!({

@@ -4,7 +4,10 @@
 
 pub mod admin;
 pub mod batch;
+pub mod methods;
+pub mod reports;
 pub mod requirements;
+pub mod signins;
 pub mod users;
 
 use std::sync::Arc;
@@ -164,6 +167,12 @@ pub enum Route {
     /// `/users/{id|upn}/authentication/requirements` (beta only).
     Requirements(String),
     Batch,
+    /// `/reports/authenticationMethods/userRegistrationDetails`.
+    RegistrationDetails,
+    /// `/auditLogs/signIns`.
+    SignIns,
+    /// `/users/{id|upn}/authentication/methods`.
+    Methods(String),
 }
 
 impl Route {
@@ -178,6 +187,23 @@ impl Route {
         }
         if decode_segment(first)?.eq_ignore_ascii_case("$batch") && segments.len() == 1 {
             return Ok(Route::Batch);
+        }
+        let decoded: Vec<String> = segments.iter().map(|s| decode_segment(s)).collect::<Result<_, _>>()?;
+        let is = |i: usize, name: &str| decoded.get(i).is_some_and(|s| s.eq_ignore_ascii_case(name));
+        if is(0, "reports") {
+            if decoded.len() == 3 && is(1, "authenticationMethods") && is(2, "userRegistrationDetails") {
+                return Ok(Route::RegistrationDetails);
+            }
+            return Err(GraphError::segment_not_found(decoded.last().map(String::as_str).unwrap_or("reports")));
+        }
+        if is(0, "auditLogs") {
+            if decoded.len() == 2 && is(1, "signIns") {
+                return Ok(Route::SignIns);
+            }
+            return Err(GraphError::segment_not_found(decoded.last().map(String::as_str).unwrap_or("auditLogs")));
+        }
+        if decoded.len() == 4 && is(0, "users") && is(2, "authentication") && is(3, "methods") {
+            return Ok(Route::Methods(decode_user(segments[1])?));
         }
         if !first.eq_ignore_ascii_case("users") {
             return Err(GraphError::segment_not_found(&decode_segment(first)?));
@@ -203,6 +229,21 @@ impl Route {
                 }
                 Ok(Route::Requirements(user))
             }
+        }
+    }
+
+    /// The report budget this request counts against (`report_throttle.rs`), if any.
+    fn report_budget(&self, query: &QueryOptions) -> Option<crate::report_throttle::ReportBudget> {
+        use crate::report_throttle::ReportBudget;
+        match self {
+            Route::RegistrationDetails => Some(ReportBudget::Reports),
+            Route::SignIns => Some(ReportBudget::SignInLogs),
+            Route::ListUsers | Route::User(_)
+                if query.select.as_deref().is_some_and(|s| s.to_ascii_lowercase().contains("signinactivity")) =>
+            {
+                Some(ReportBudget::SignInActivity)
+            }
+            _ => None,
         }
     }
 
@@ -263,7 +304,9 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
     };
     let allowed = matches!(
         (&route, &request.method),
-        (Route::ListUsers | Route::User(_), &Method::GET) | (Route::Requirements(_), &Method::GET | &Method::PATCH)
+        (Route::ListUsers | Route::User(_), &Method::GET)
+            | (Route::Requirements(_), &Method::GET | &Method::PATCH)
+            | (Route::RegistrationDetails | Route::SignIns | Route::Methods(_), &Method::GET)
     );
     if !allowed {
         return ids.error(&GraphError::method_not_allowed());
@@ -291,6 +334,18 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
     }
     let cost = route.cost(&request.method, &query);
     let mut share = None;
+    if runtime.throttle == ThrottleMode::Auto {
+        if let Some(budget) = route.report_budget(&query) {
+            if let Err(retry_after_secs) = sim.report_throttle.admit(&principal.app_id, budget, now) {
+                bump(&sim.stats.throttled_429);
+                sim.throttle.note_retry_after(&principal.app_id, now, timing.delivery, retry_after_secs);
+                return ids
+                    .error(&GraphError::new(429, "TooManyRequests", "Too many requests"))
+                    .with_header("Retry-After", retry_after_secs.to_string())
+                    .with_header("x-ms-throttle-information", budget.information());
+            }
+        }
+    }
     if runtime.throttle == ThrottleMode::Auto {
         let read_limit = runtime.effective_read_budget(sim.config.users);
         let write_limit = runtime.effective_write_budget();
@@ -323,6 +378,9 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
         Route::User(key) => users::get(sim, request, &principal, &query, key),
         Route::Requirements(key) if request.method == Method::GET => requirements::get(sim, request, &principal, key),
         Route::Requirements(key) => requirements::patch(sim, request, &principal, key),
+        Route::RegistrationDetails => reports::registration_details(sim, request, &principal, &query),
+        Route::SignIns => signins::list(sim, request, &principal, &query),
+        Route::Methods(key) => methods::list(sim, request, &principal, key),
         Route::Batch => unreachable!("handled above"),
     };
     let mut response = match result {
@@ -350,6 +408,13 @@ pub fn router(sim: Arc<SimState>) -> Router {
         .route("/_sim/config", get(admin::get_config).post(admin::post_config))
         .route("/_sim/reset", post(admin::reset))
         .route("/_sim/shutdown", post(admin::shutdown))
+        .route("/_sim/apps", get(crate::entra::get_apps).post(crate::entra::post_app))
+        .route("/_sim/identity", get(crate::entra::get_identity).post(crate::entra::post_identity))
+        .route("/_sim/tokens", get(crate::entra::get_tokens))
+        .route("/_sim/tokens/revoke", post(crate::entra::revoke_tokens))
+        .route("/{tenant}/oauth2/v2.0/token", post(crate::entra::token))
+        .route("/msi/token", get(crate::entra::msi_get).post(crate::entra::msi_post))
+        .route("/metadata/identity/oauth2/token", get(crate::entra::imds))
         .route("/_sim", any(admin::not_found))
         .route("/_sim/{*rest}", any(admin::not_found))
         .fallback(graph_entry)

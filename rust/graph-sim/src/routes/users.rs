@@ -30,6 +30,9 @@ impl Projection {
         match query.select.as_deref() {
             Some(select) => {
                 let properties = parse_select(select)?;
+                if properties.contains(&Property::SignInActivity) {
+                    crate::routes::reports::check_premium_source(sim, principal)?;
+                }
                 let include_state = properties.contains(&Property::PerUserMfaState)
                     && sim.runtime().bulk_state
                     && principal.has_any(POLICY_READ);
@@ -102,6 +105,11 @@ pub async fn list(
         return Err(GraphError::request_bad_request("$count is not currently supported."));
     }
     let projection = Projection::new(sim, request.version, principal, query)?;
+    if projection.properties.contains(&Property::SignInActivity) && page_size > 500 {
+        return Err(GraphError::request_bad_request(format!(
+            "Invalid page size specified: '{page_size}'. Must be between 1 and 500 inclusive when signInActivity is selected."
+        )));
+    }
     let tenant = sim.tenant();
     let start = match query.skiptoken.as_deref() {
         None => 0,
