@@ -14,6 +14,8 @@ pub enum ErrorKind {
     InvalidInput,
     InvalidEndpoint,
     Unauthorized,
+    /// Signing in failed (Entra ID, a managed identity endpoint or the Azure CLI refused).
+    SignInFailed,
     PermissionDenied,
     UserNotFound,
     Throttled,
@@ -30,6 +32,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "InvalidInput",
             ErrorKind::InvalidEndpoint => "InvalidEndpoint",
             ErrorKind::Unauthorized => "Unauthorized",
+            ErrorKind::SignInFailed => "SignInFailed",
             ErrorKind::PermissionDenied => "PermissionDenied",
             ErrorKind::UserNotFound => "UserNotFound",
             ErrorKind::Throttled => "Throttled",
@@ -44,7 +47,7 @@ impl ErrorKind {
     pub fn category(self) -> &'static str {
         match self {
             ErrorKind::InvalidInput | ErrorKind::InvalidEndpoint => "InvalidArgument",
-            ErrorKind::Unauthorized => "AuthenticationError",
+            ErrorKind::Unauthorized | ErrorKind::SignInFailed => "AuthenticationError",
             ErrorKind::PermissionDenied => "PermissionDenied",
             ErrorKind::UserNotFound => "ObjectNotFound",
             ErrorKind::Throttled => "LimitsExceeded",

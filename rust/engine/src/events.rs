@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
+use crate::bulk::Action;
 use crate::error::EngineError;
+use crate::journal::{Outcome, Status};
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -16,6 +18,9 @@ pub enum Event {
         display_name: Option<String>,
         per_user_mfa_state: String,
     },
+    /// `getStates` with `report`: one user's row of `Get-PerUserMfaState -Detailed`. Dates are
+    /// ISO 8601 UTC; a column whose source was unavailable is null.
+    UserReport(Box<crate::ops::UserReport>),
     #[serde(rename_all = "camelCase")]
     ChangeResult {
         target: String,
@@ -26,6 +31,60 @@ pub enum Event {
         requested_state: String,
         state: String,
         changed: bool,
+        /// Bulk changes: how the journal records it (`changed`, `unchanged`, `alreadyInState`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        outcome: Option<Outcome>,
+    },
+    /// planChanges: what applying would do for one user, from the state read just now.
+    #[serde(rename_all = "camelCase")]
+    PlannedChange {
+        target: String,
+        id: String,
+        user_principal_name: Option<String>,
+        display_name: Option<String>,
+        /// The state Graph reports now.
+        current_state: String,
+        /// The state before the change (for a resumed user whose PATCH landed: the state before it).
+        previous_state: String,
+        requested_state: String,
+        action: Action,
+        /// The journal shows a PATCH for this user may already have gone out.
+        sent: bool,
+    },
+    /// readJournal: the journal's first line.
+    #[serde(rename_all = "camelCase")]
+    JournalHeader {
+        path: String,
+        format: String,
+        operation: String,
+        created: String,
+        requested_state: Option<String>,
+        undo_of: Option<String>,
+        lines: usize,
+        resumes: usize,
+    },
+    /// readJournal: one user's latest status.
+    #[serde(rename_all = "camelCase")]
+    JournalEntry {
+        target: String,
+        id: String,
+        user_principal_name: Option<String>,
+        display_name: Option<String>,
+        status: Status,
+        previous_state: Option<String>,
+        requested_state: String,
+        state: Option<String>,
+        sent: bool,
+        error: Option<String>,
+        time: String,
+        line: usize,
+        resume_needed: bool,
+        undo_needed: bool,
+    },
+    /// Something the admin should see without asking for -Verbose (the host writes it to the
+    /// information stream, shown like Write-Host).
+    Information {
+        message: String,
     },
     #[serde(rename_all = "camelCase")]
     Progress {
@@ -55,6 +114,10 @@ impl Event {
 
     pub fn warning(message: impl Into<String>) -> String {
         Event::Warning { message: message.into() }.to_json()
+    }
+
+    pub fn information(message: impl Into<String>) -> String {
+        Event::Information { message: message.into() }.to_json()
     }
 }
 

@@ -141,6 +141,17 @@ pub unsafe extern "C" fn pumfa_session_open(
     })
 }
 
+/// Writes the session's connection details as JSON into `out` (how it signed in, tenant, app,
+/// cloud, endpoints, the current token's permissions and expiry; never the token).
+#[no_mangle]
+pub unsafe extern "C" fn pumfa_session_info(session: *mut c_void, out: *mut PumfaBuffer) -> i32 {
+    guarded(out, || {
+        let session = session_ref(session)?;
+        put(out, session.info_json());
+        Ok(PUMFA_OK)
+    })
+}
+
 /// Closes a session: cancels its jobs and shuts its runtime down. Null is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn pumfa_session_close(session: *mut c_void) {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::bulk::ChangeItem;
 use crate::error::EngineError;
 use crate::events::{self, Event};
 use crate::graph::client::GraphClient;
@@ -79,6 +80,10 @@ pub struct Job {
     runtime: Arc<EngineRuntime>,
     events: Mutex<mpsc::Receiver<String>>,
     input: Mutex<Option<mpsc::UnboundedSender<String>>>,
+    /// Bulk changes arrive here (`{"changes":[...]}`).
+    changes: Mutex<Option<mpsc::UnboundedSender<ChangeItem>>>,
+    /// Which input the operation takes: (userIds, changes).
+    accepts: (bool, bool),
     driver: Mutex<Option<tokio::task::JoinHandle<()>>>,
     cancelled: AtomicBool,
 }
@@ -88,9 +93,13 @@ impl Job {
         let throttle_limit = request.throttle_limit()?;
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (input_tx, input_rx) = mpsc::unbounded_channel();
-        let activity = match &request {
-            JobRequest::GetStates { .. } => "Reading per-user MFA states",
-            JobRequest::SetStates { .. } => "Changing per-user MFA states",
+        let (changes_tx, changes_rx) = mpsc::unbounded_channel();
+        let (activity, accepts) = match &request {
+            JobRequest::GetStates { .. } => ("Reading per-user MFA states", (true, false)),
+            JobRequest::SetStates { .. } => ("Changing per-user MFA states", (true, false)),
+            JobRequest::PlanChanges { .. } => ("Reading per-user MFA states before changing them", (true, true)),
+            JobRequest::ApplyChanges { .. } => ("Changing per-user MFA states", (false, true)),
+            JobRequest::ReadJournal { .. } => ("Reading the journal", (false, false)),
         };
         let context = JobContext {
             client,
@@ -99,11 +108,13 @@ impl Job {
             abort: CancellationToken::new(),
             fatal: Arc::new(Mutex::new(None)),
         };
-        let driver = runtime.get().spawn(drive(context, request, throttle_limit, input_rx));
+        let driver = runtime.get().spawn(drive(context, request, throttle_limit, input_rx, changes_rx));
         Ok(Job {
             runtime,
             events: Mutex::new(event_rx),
             input: Mutex::new(Some(input_tx)),
+            changes: Mutex::new(Some(changes_tx)),
+            accepts,
             driver: Mutex::new(Some(driver)),
             cancelled: AtomicBool::new(false),
         })
@@ -112,19 +123,29 @@ impl Job {
     pub fn push(&self, input_json: &str) -> Result<(), EngineError> {
         let input: JobInput = serde_json::from_str(input_json)
             .map_err(|e| EngineError::invalid_input(format!("The job input is not valid: {e}.")))?;
+        let (takes_users, takes_changes) = self.accepts;
+        if (!input.user_ids.is_empty() && !takes_users) || (!input.changes.is_empty() && !takes_changes) {
+            let expected = if takes_changes { "changes" } else { "userIds" };
+            return Err(EngineError::invalid_input(format!("The job input is not valid: this job takes '{expected}'.")));
+        }
         let guard = self.input.lock().unwrap();
-        let Some(sender) = guard.as_ref() else {
+        let changes = self.changes.lock().unwrap();
+        let (Some(sender), Some(change_sender)) = (guard.as_ref(), changes.as_ref()) else {
             return Err(EngineError::invalid_input("The job's input is already closed."));
         };
         for user in input.user_ids {
             // A send fails only when the job has ended; its events already say why.
             let _ = sender.send(user);
         }
+        for change in input.changes {
+            let _ = change_sender.send(change);
+        }
         Ok(())
     }
 
     pub fn close_input(&self) {
         self.input.lock().unwrap().take();
+        self.changes.lock().unwrap().take();
     }
 
     pub fn next(&self, timeout: Duration) -> NextEvent {
@@ -164,7 +185,13 @@ impl Drop for Job {
 
 /// Runs the operation, then ends the job with its terminating error, if any, and a last
 /// progress event.
-async fn drive(context: JobContext, request: JobRequest, throttle_limit: usize, input: mpsc::UnboundedReceiver<String>) {
+async fn drive(
+    context: JobContext,
+    request: JobRequest,
+    throttle_limit: usize,
+    input: mpsc::UnboundedReceiver<String>,
+    changes: mpsc::UnboundedReceiver<ChangeItem>,
+) {
     let reporter = {
         let progress = context.progress.clone();
         let events = context.events.clone();
@@ -177,7 +204,11 @@ async fn drive(context: JobContext, request: JobRequest, throttle_limit: usize, 
             }
         })
     };
-    let operation = crate::ops::run(context.clone(), request, throttle_limit, input);
+    // Pre-flight (issue 5): name the permissions the token lacks for this job before Graph refuses.
+    if let Some(warning) = context.client.credential().current().and_then(|t| crate::signin::preflight::warning(t.secret.expose(), &request)) {
+        context.events.send(Event::warning(warning)).await;
+    }
+    let operation = crate::ops::run(context.clone(), request, throttle_limit, input, changes);
     let outcome = tokio::select! {
         outcome = operation => outcome,
         _ = context.abort.cancelled() => Ok(()),

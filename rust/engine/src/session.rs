@@ -8,11 +8,11 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 use crate::error::EngineError;
-use crate::graph::auth::Credential;
 use crate::graph::client::GraphClient;
 use crate::job::Job;
-use crate::options::{validate_endpoint, AuthOptions, JobRequest, SessionOptions};
+use crate::options::{validate_endpoint, JobRequest, SessionOptions};
 use crate::secret::Secret;
+use crate::signin::{self, cloud::Cloud, ConnectionInfo};
 
 /// Owns the tokio runtime; shutting it down never blocks the PowerShell thread for long, even
 /// if a DNS lookup on a blocking thread hangs.
@@ -46,24 +46,36 @@ impl Drop for EngineRuntime {
 pub struct Session {
     runtime: Arc<EngineRuntime>,
     client: Arc<GraphClient>,
+    info: ConnectionInfo,
 }
 
 impl Session {
+    /// Opens a connection. A sign-in method that can get its own token (client secret,
+    /// certificate, managed identity, Azure CLI) gets the first one now, so a wrong secret or a
+    /// missing identity is reported by Connect-PerUserMfa, not by the first command.
     pub fn open(options_json: &str, secret: Secret) -> Result<Session, EngineError> {
         let options = SessionOptions::parse(options_json)?;
-        let endpoint = validate_endpoint(&options.graph_endpoint)?;
-        let credential = match options.auth {
-            AuthOptions::AccessToken => Credential::access_token(secret)?,
-        };
+        let cloud = Cloud::parse(options.environment.as_deref())?;
+        let endpoint = validate_endpoint(options.graph_endpoint.as_deref().unwrap_or(cloud.graph_endpoint()))?;
         let user_agent = options
             .user_agent
+            .clone()
             .unwrap_or_else(|| format!("PerUserMfa/{}", crate::ENGINE_VERSION));
         let runtime = Arc::new(EngineRuntime::new()?);
-        let client = {
+        let (client, info) = {
             let _entered = runtime.get().enter();
-            Arc::new(GraphClient::new(endpoint, credential, &user_agent)?)
+            let (credential, info) = signin::build(&options, cloud, &endpoint, secret, &user_agent)?;
+            (Arc::new(GraphClient::new(endpoint, credential, &user_agent)?), info)
         };
-        Ok(Session { runtime, client })
+        if client.credential().can_refresh() {
+            runtime.get().block_on(client.credential().bearer())?;
+        }
+        Ok(Session { runtime, client, info })
+    }
+
+    /// The connection's details as JSON (Get-PerUserMfaConnection): never the token.
+    pub fn info_json(&self) -> String {
+        self.info.to_json(self.client.credential().current().as_ref())
     }
 
     pub fn start_job(&self, request_json: &str) -> Result<Job, EngineError> {

@@ -2,7 +2,6 @@
 //! simulator: listing and per-user paths, `$batch`, throttling, faults, changes, cancellation.
 
 use std::collections::HashMap;
-use std::ffi::c_void;
 use std::ptr;
 use std::time::{Duration, Instant};
 
@@ -11,102 +10,13 @@ use graph_sim::SimHandle;
 use perusermfa_engine::ffi::*;
 use serde_json::{json, Value};
 
-const READ: &[&str] = &["User.Read.All", "Policy.Read.All"];
-const WRITE: &[&str] = &["User.Read.All", "Policy.ReadWrite.AuthenticationMethod"];
+mod common;
+use common::*;
 
 fn start(config: SimConfig) -> SimHandle {
-    graph_sim::try_spawn(config).expect("simulator starts").1
+    start_sim(config)
 }
 
-fn take(buffer: &mut PumfaBuffer) -> String {
-    let text = unsafe { String::from_utf8(std::slice::from_raw_parts(buffer.ptr, buffer.len).to_vec()).unwrap() };
-    unsafe { pumfa_buffer_free(buffer) };
-    assert!(buffer.ptr.is_null(), "free zeroes the buffer");
-    text
-}
-
-fn empty() -> PumfaBuffer {
-    PumfaBuffer { ptr: ptr::null_mut(), len: 0, cap: 0 }
-}
-
-struct Session(*mut c_void);
-
-impl Session {
-    fn open(endpoint: &str, token: &str) -> Result<Session, Value> {
-        let options = json!({ "graphEndpoint": endpoint, "auth": { "kind": "accessToken" }, "userAgent": "PerUserMfa-tests" }).to_string();
-        let secret: Vec<u16> = token.encode_utf16().collect();
-        let mut session = ptr::null_mut();
-        let mut error = empty();
-        let status = unsafe {
-            pumfa_session_open(options.as_ptr(), options.len(), secret.as_ptr(), secret.len(), &mut session, &mut error)
-        };
-        if status == PUMFA_OK {
-            Ok(Session(session))
-        } else {
-            Err(serde_json::from_str(&take(&mut error)).unwrap())
-        }
-    }
-
-    fn start(&self, request: Value) -> Job {
-        let request = request.to_string();
-        let mut job = ptr::null_mut();
-        let mut error = empty();
-        let status = unsafe { pumfa_job_start(self.0, request.as_ptr(), request.len(), &mut job, &mut error) };
-        assert_eq!(status, PUMFA_OK, "job starts: {}", if status == PUMFA_OK { String::new() } else { take(&mut error) });
-        Job(job)
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        unsafe { pumfa_session_close(self.0) };
-    }
-}
-
-struct Job(*mut c_void);
-
-impl Job {
-    fn push(&self, users: &[&str]) {
-        let input = json!({ "userIds": users }).to_string();
-        let mut error = empty();
-        assert_eq!(unsafe { pumfa_job_push(self.0, input.as_ptr(), input.len(), &mut error) }, PUMFA_OK);
-    }
-
-    fn close_input(&self) {
-        assert_eq!(unsafe { pumfa_job_close_input(self.0) }, PUMFA_OK);
-    }
-
-    fn next(&self, timeout_ms: u32) -> Option<Option<Value>> {
-        let mut event = empty();
-        match unsafe { pumfa_job_next(self.0, timeout_ms, &mut event) } {
-            PUMFA_OK => Some(Some(serde_json::from_str(&take(&mut event)).unwrap())),
-            PUMFA_TIMEOUT => Some(None),
-            PUMFA_DONE => None,
-            other => panic!("unexpected status {other}: {}", take(&mut event)),
-        }
-    }
-
-    /// Every event until the job is done.
-    fn drain(&self) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut events = Vec::new();
-        while let Some(event) = self.next(200) {
-            events.extend(event);
-            assert!(Instant::now() < deadline, "job did not finish");
-        }
-        events
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        unsafe { pumfa_job_free(self.0) };
-    }
-}
-
-fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == kind).collect()
-}
 
 /// Each user exactly once: as a result or as an error.
 fn assert_each_once(events: &[Value], result_type: &str, expected: &[String]) {
@@ -132,7 +42,7 @@ fn licensed_member_ids(sim: &SimHandle) -> Vec<String> {
 #[test]
 fn listing_reads_states_in_bulk() {
     let sim = start(SimConfig::new(2500, 3));
-    let session = Session::open(&sim.url(), &sim.token(READ)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "licensedMembers" }));
     job.close_input();
     let events = job.drain();
@@ -155,7 +65,7 @@ fn listing_reads_states_in_bulk() {
 #[test]
 fn listing_falls_back_to_the_per_user_path_through_batch() {
     let sim = start(SimConfig::new(700, 4).with_bulk_state(false));
-    let session = Session::open(&sim.url(), &sim.token(READ)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "all" }));
     job.close_input();
     let events = job.drain();
@@ -172,7 +82,7 @@ fn listing_falls_back_to_the_per_user_path_through_batch() {
 fn throttled_reads_lose_nobody_and_stay_near_the_budget() {
     // A small budget so the test meets it quickly: 150 units per 10 s.
     let sim = start(SimConfig::new(320, 5).with_bulk_state(false).with_throttle(ThrottleMode::Auto).with_read_budget(150));
-    let session = Session::open(&sim.url(), &sim.token(READ)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "all", "throttleLimit": 40 }));
     job.close_input();
     let events = job.drain();
@@ -190,11 +100,11 @@ fn faults_and_dropped_connections_lose_nobody() {
     config.runtime.fault504 = 0.01;
     config.runtime.drop_rate = 0.02;
     let sim = start(config);
-    let session = Session::open(&sim.url(), &sim.token(READ)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "input" }));
     let users: Vec<String> = sim.tenant().users.iter().map(|u| u.user_principal_name.clone()).collect();
     let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    job.push(&refs);
+    job.push_users(&refs);
     job.close_input();
     let events = job.drain();
     assert_each_once(&events, "userState", &users);
@@ -205,7 +115,7 @@ fn faults_and_dropped_connections_lose_nobody() {
 #[test]
 fn input_users_report_not_found_and_escape_upns() {
     let sim = start(SimConfig::new(50, 7));
-    let session = Session::open(&sim.url(), &sim.token(READ)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "input" }));
     let asked = [
         "megan.bowen_fabrikam.com#EXT#@contoso.onmicrosoft.com",
@@ -214,7 +124,7 @@ fn input_users_report_not_found_and_escape_upns() {
         "nobody@contoso.com",
         "   ",
     ];
-    job.push(&asked);
+    job.push_users(&asked);
     job.close_input();
     let events = job.drain();
     let asked: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
@@ -232,10 +142,10 @@ fn input_users_report_not_found_and_escape_upns() {
 #[test]
 fn changes_skip_users_in_state_and_read_back_the_result() {
     let sim = start(SimConfig::new(30, 8));
-    let session = Session::open(&sim.url(), &sim.token(WRITE)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(WRITE)).unwrap();
     let job = session.start(json!({ "operation": "setStates", "state": "enabled" }));
     // adele: enabled already; diego: disabled with methods (ends enforced); miriam: disabled.
-    job.push(&["adele.vance@contoso.com", "diego.siciliani@contoso.com", "miriam.o'brien@contoso.com"]);
+    job.push_users(&["adele.vance@contoso.com", "diego.siciliani@contoso.com", "miriam.o'brien@contoso.com"]);
     job.close_input();
     let events = job.drain();
     let results = of_type(&events, "changeResult");
@@ -254,9 +164,9 @@ fn changes_skip_users_in_state_and_read_back_the_result() {
 #[test]
 fn a_rejected_token_ends_the_job_with_one_fatal_error() {
     let sim = start(SimConfig::new(30, 9));
-    let session = Session::open(&sim.url(), "not-a-token-the-simulator-issued").unwrap();
+    let session = Session::with_token(&sim.url(), "not-a-token-the-simulator-issued").unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "input" }));
-    job.push(&["adele.vance@contoso.com", "alex.wilber@contoso.com"]);
+    job.push_users(&["adele.vance@contoso.com", "alex.wilber@contoso.com"]);
     job.close_input();
     let events = job.drain();
     let fatal = of_type(&events, "fatal");
@@ -270,7 +180,7 @@ fn cancel_stops_all_work_at_once() {
     let mut config = SimConfig::new(20_000, 10).with_bulk_state(false);
     config.runtime.latency_ms = 50;
     let sim = start(config);
-    let session = Session::open(&sim.url(), &sim.token(READ)).unwrap();
+    let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "all" }));
     job.close_input();
     let mut seen = 0;
@@ -282,7 +192,7 @@ fn cancel_stops_all_work_at_once() {
         }
     }
     let started = Instant::now();
-    assert_eq!(unsafe { pumfa_job_cancel(job.0) }, PUMFA_OK);
+    job.cancel();
     assert!(job.next(1000).is_none(), "a cancelled job is done");
     assert!(started.elapsed() < Duration::from_millis(200));
     std::thread::sleep(Duration::from_millis(300));
@@ -293,7 +203,7 @@ fn cancel_stops_all_work_at_once() {
 
 #[test]
 fn plain_http_is_refused_off_loopback() {
-    let error = Session::open("http://graph.contoso.com", "token").err().unwrap();
+    let error = Session::with_token("http://graph.contoso.com", "token").err().unwrap();
     assert_eq!(error["errorId"], "InvalidEndpoint");
     assert!(error["message"].as_str().unwrap().contains("loopback"));
 }

@@ -7,11 +7,12 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::auth::Credential;
+use super::auth::{stops_the_job, Credential};
 use super::retry::{is_retryable_status, parse_retry_after, RetryOptions};
 use super::throttle::{Budget, ThrottleGate};
 use super::{ApiVersion, Notify};
 use crate::error::{EngineError, ErrorKind};
+use crate::secret::Secret;
 
 /// Per-try timeout. Graph answers within seconds; a hung connection must not hang a cmdlet.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(100);
@@ -118,9 +119,13 @@ impl GraphClient {
         }
     }
 
-    /// One try: token, ids and body; no retry. `Err` is a transport failure.
-    async fn try_once(&self, request: &Request) -> Result<Result<Response, reqwest::Error>, EngineError> {
-        let token = self.credential.bearer().await?;
+    /// The connection's credential (token cache, refresh).
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// One try with `token`: ids and body; no retry. `Err` is a transport failure.
+    async fn try_once(&self, request: &Request, token: &Secret) -> Result<Response, reqwest::Error> {
         let mut builder = self
             .http
             .request(request.method.clone(), &request.url)
@@ -132,32 +137,40 @@ impl GraphClient {
         if let Some(body) = &request.body {
             builder = builder.header(CONTENT_TYPE, "application/json").body(body.to_string());
         }
-        let response = match builder.send().await {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
+        let response = builder.send().await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let meta = ResponseMeta::from_lookup(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(e)),
-        };
+        let bytes = response.bytes().await?;
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Ok(Ok(Response { status, meta, body }))
+        Ok(Response { status, meta, body })
     }
 
     /// Sends with the shared gate and the retry policy. Non-success answers that are not retried
     /// (or ran out of retries) come back as `Ok` for the caller to map with its own context;
     /// `Err` means Graph could not be reached.
+    ///
+    /// A 401 with a credential that can get new tokens triggers one refresh and one more try
+    /// (not counted as a retry); a static token's 401 comes back to the caller.
     pub async fn send(&self, request: &Request, notify: &dyn Notify) -> Result<Response, EngineError> {
         let mut attempt = 1;
+        let mut refreshed = false;
         loop {
             for &(budget, units) in &request.cost {
                 self.gate.admit(budget, units, notify).await;
             }
             let primary = request.cost.first().map(|c| c.0).unwrap_or(Budget::Read);
-            match self.try_once(request).await? {
+            let token = self.credential.bearer().await.map_err(stops_the_job)?;
+            match self.try_once(request, &token).await {
+                Ok(response) if response.status == 401 && !refreshed && self.credential.can_refresh() => {
+                    refreshed = true;
+                    notify.verbose(format!(
+                        "Graph answered 401 to {}; getting a new token and trying once more.",
+                        request.describe
+                    ));
+                    self.credential.refresh_after_rejection(&token).await.map_err(stops_the_job)?;
+                    continue;
+                }
                 Ok(response) => {
                     if let Some(share) = response.meta.throttle_share {
                         self.gate.observe_share(primary, share, notify);

@@ -31,6 +31,12 @@ pub enum Budget {
     Read,
     /// Identity and access writes: requests per 150 s.
     Write,
+    /// Identity and access reports (`/reports/authenticationMethods/*`): 5 requests per 10 s.
+    Reports,
+    /// Sign-in logs (`/auditLogs/signIns`): 5 requests per 10 s.
+    SignInLogs,
+    /// Users listings that select `signInActivity`: 10 requests per 60 s.
+    SignInActivity,
 }
 
 impl Budget {
@@ -38,7 +44,17 @@ impl Budget {
         match self {
             Budget::Read => Duration::from_secs(10),
             Budget::Write => Duration::from_secs(150),
+            // The documented span plus a margin: the gate logs a request when it leaves, Graph when
+            // it arrives, so a window exactly Graph's length could admit one a moment too early.
+            Budget::Reports | Budget::SignInLogs => Duration::from_millis(10_750),
+            Budget::SignInActivity => Duration::from_millis(60_750),
         }
+    }
+
+    /// Budgets Graph documents as a small fixed request count: filled completely, never
+    /// re-estimated from headers or 429s.
+    fn is_fixed(self) -> bool {
+        matches!(self, Budget::Reports | Budget::SignInLogs | Budget::SignInActivity)
     }
 
     /// What Graph documents, where one figure holds for every tenant: writes are 3,000 per
@@ -47,6 +63,8 @@ impl Budget {
         match self {
             Budget::Read => None,
             Budget::Write => Some(3000.0),
+            Budget::Reports | Budget::SignInLogs => Some(5.0),
+            Budget::SignInActivity => Some(10.0),
         }
     }
 
@@ -54,6 +72,9 @@ impl Budget {
         match self {
             Budget::Read => "read",
             Budget::Write => "write",
+            Budget::Reports => "reports",
+            Budget::SignInLogs => "sign-in logs",
+            Budget::SignInActivity => "signInActivity",
         }
     }
 }
@@ -81,6 +102,9 @@ impl Window {
             self.used -= u64::from(units);
         }
         // No header and no 429 for a whole window: the budget may be larger than we think.
+        if self.budget.is_fixed() {
+            return;
+        }
         if let (Some(limit), Some(last)) = (self.limit_estimate, self.last_signal) {
             if now.duration_since(last) >= span {
                 self.limit_estimate = Some(limit * 1.05);
@@ -92,7 +116,8 @@ impl Window {
     /// When `units` more fit, or now if they already do.
     fn admission_time(&self, units: u32, now: Instant) -> Instant {
         let Some(limit) = self.limit_estimate else { return now };
-        let allowed = (limit * TARGET_SHARE).max(f64::from(units));
+        let share = if self.budget.is_fixed() { 1.0 } else { TARGET_SHARE };
+        let allowed = (limit * share).max(f64::from(units));
         let mut used = self.used as f64;
         if used + f64::from(units) <= allowed {
             return now;
@@ -111,6 +136,9 @@ struct GateState {
     paused_until: Option<Instant>,
     read: Window,
     write: Window,
+    reports: Window,
+    sign_in_logs: Window,
+    sign_in_activity: Window,
 }
 
 impl GateState {
@@ -118,6 +146,9 @@ impl GateState {
         match budget {
             Budget::Read => &mut self.read,
             Budget::Write => &mut self.write,
+            Budget::Reports => &mut self.reports,
+            Budget::SignInLogs => &mut self.sign_in_logs,
+            Budget::SignInActivity => &mut self.sign_in_activity,
         }
     }
 }
@@ -135,7 +166,14 @@ impl Default for ThrottleGate {
 impl ThrottleGate {
     pub fn new() -> ThrottleGate {
         ThrottleGate {
-            state: Mutex::new(GateState { paused_until: None, read: Window::new(Budget::Read), write: Window::new(Budget::Write) }),
+            state: Mutex::new(GateState {
+                paused_until: None,
+                read: Window::new(Budget::Read),
+                write: Window::new(Budget::Write),
+                reports: Window::new(Budget::Reports),
+                sign_in_logs: Window::new(Budget::SignInLogs),
+                sign_in_activity: Window::new(Budget::SignInActivity),
+            }),
         }
     }
 
@@ -184,6 +222,9 @@ impl ThrottleGate {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap();
         let window = state.window(budget);
+        if budget.is_fixed() {
+            return;
+        }
         window.prune(now);
         if window.used == 0 {
             return;
@@ -216,7 +257,7 @@ impl ThrottleGate {
             let until = now + delay;
             state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         }
-        if is_429 {
+        if is_429 && !budget.is_fixed() {
             let window = state.window(budget);
             window.prune(now);
             let cap = (window.used as f64 * TARGET_SHARE).max(1.0);
@@ -286,6 +327,30 @@ mod tests {
         gate.throttled(Budget::Write, Some(Duration::from_secs(1)), true);
         assert_eq!(gate.limit_estimate(Budget::Write), Some(95.0));
         assert_eq!(gate.limit_estimate(Budget::Read), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn report_budgets_are_fixed_and_separate() {
+        let gate = ThrottleGate::new();
+        let start = Instant::now();
+        for _ in 0..5 {
+            gate.admit(Budget::Reports, 1, &Quiet).await;
+            gate.admit(Budget::SignInLogs, 1, &Quiet).await;
+        }
+        for _ in 0..10 {
+            gate.admit(Budget::SignInActivity, 1, &Quiet).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "each budget's documented count goes out at once");
+        gate.observe_share(Budget::Reports, 0.9, &Quiet);
+        gate.throttled(Budget::Reports, None, true);
+        assert_eq!(gate.limit_estimate(Budget::Reports), Some(5.0), "never re-estimated");
+        gate.admit(Budget::Reports, 1, &Quiet).await;
+        assert!(start.elapsed() >= Duration::from_secs(10), "the sixth waits for the window");
+        let before = Instant::now();
+        gate.admit(Budget::Read, 1, &Quiet).await;
+        assert_eq!(before.elapsed(), Duration::ZERO, "reads are not held by the reports budget");
+        gate.admit(Budget::SignInActivity, 1, &Quiet).await;
+        assert!(start.elapsed() >= Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,10 +1,18 @@
 //! The operations a job runs. Each reports every user it was given exactly once: as a result
 //! event or as an error event naming the user.
 
+mod apply_changes;
 mod get_states;
 mod listing;
 mod per_user;
+mod plan_changes;
+mod read_journal;
+mod report;
+mod report_sources;
 mod set_states;
+
+pub use report::UserReport;
+
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +20,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::bulk::ChangeItem;
 use crate::error::{EngineError, ErrorKind};
 use crate::events;
 use crate::job::JobContext;
@@ -22,12 +31,28 @@ pub async fn run(
     request: JobRequest,
     throttle_limit: usize,
     input: mpsc::UnboundedReceiver<String>,
+    changes: mpsc::UnboundedReceiver<ChangeItem>,
 ) -> Result<(), EngineError> {
     match request {
+        JobRequest::GetStates { scope, report: Some(options), .. } => report::run(context, scope, options, throttle_limit, input).await,
         JobRequest::GetStates { scope: Scope::Input, .. } => get_states::for_input(context, throttle_limit, input).await,
         JobRequest::GetStates { scope, .. } => get_states::for_listing(context, scope, throttle_limit).await,
         JobRequest::SetStates { state, .. } => set_states::run(context, state, throttle_limit, input).await,
+        JobRequest::PlanChanges { state, .. } => plan_changes::run(context, state, throttle_limit, input, changes).await,
+        JobRequest::ApplyChanges { journal_path, journal_operation, requested_state, undo_of, .. } => {
+            let journal = apply_changes::JournalSpec { path: journal_path, operation: journal_operation, requested_state, undo_of };
+            apply_changes::run(context, journal, throttle_limit, changes).await
+        }
+        JobRequest::ReadJournal { path } => read_journal::run(context, path).await,
     }
+}
+
+/// An error message that names the user: Graph's answers mostly do; a lost connection does not.
+pub(crate) fn naming_user(mut error: EngineError, doing: &str, target: &str) -> EngineError {
+    if !target.is_empty() && !error.message.contains(target) {
+        error.message = format!("Could not {doing} '{target}': {}", error.message);
+    }
+    error
 }
 
 /// Runs one task per user with at most `limit` at a time. Spawning waits for a free slot, so a

@@ -59,6 +59,7 @@ async fn change_user(batcher: &Batcher, target: &str, requested: &MfaState) -> R
         previous_state: previous,
         requested_state: requested.as_graph().to_string(),
         state,
+        outcome: None,
     }
     .to_json())
 }

@@ -1,0 +1,478 @@
+//! Bulk changes, step 2: make the pushed changes, journalled (docs/ARCHITECTURE.md §4).
+//!
+//! 1. Wait for the whole input (the host pushes the approved plan, then closes it).
+//! 2. Create the journal (or, resuming, open it to append) and write, in one synced write, a
+//!    `planned` record for every change and an `outcome` for every user that needs no request.
+//!    From here on a killed run can be resumed: every user it was going to change is on disk.
+//! 3. Per user, with at most `throttleLimit` in flight: read the state again (the plan may be
+//!    minutes old, the prompt may have waited); decide again ([`crate::bulk::decide`]); if a PATCH
+//!    is needed, write the `sending` record and wait until it is on disk, send the PATCH, read the
+//!    state back, and record the `outcome` before reporting it.
+//!
+//! PATCHes go through the session's throttle gate, which paces writes to Graph's budget (3,000
+//! per 150 s per app per tenant). The job estimates the duration up front from that budget and
+//! keeps the progress bar's time left on the same schedule.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::per_user::{read_state, write_state};
+use super::{naming_user, UserTasks};
+use crate::bulk::{decide, same_state, Action, ChangeItem};
+use crate::error::{EngineError, ErrorKind};
+use crate::events::{self, Event};
+use crate::graph::batch::Batcher;
+use crate::graph::throttle::{Budget, TARGET_SHARE};
+use crate::graph::ApiVersion;
+use crate::job::JobContext;
+use crate::utc;
+use crate::journal::{self, JournalWriter, Outcome, Record};
+use crate::model::MfaState;
+use crate::options::JournalOperation;
+
+/// Graph's write window.
+const WRITE_WINDOW_SECONDS: f64 = 150.0;
+/// Graph's documented write budget per window, when the gate has learnt nothing else.
+const DOCUMENTED_WRITES: f64 = 3000.0;
+/// Writes per second assumed while the window has room, until the job has measured its own.
+const ASSUMED_UNPACED_RATE: f64 = 50.0;
+
+/// Where and how the job journals.
+pub struct JournalSpec {
+    pub path: String,
+    pub operation: JournalOperation,
+    pub requested_state: Option<MfaState>,
+    pub undo_of: Option<String>,
+}
+
+pub async fn run(
+    context: JobContext,
+    spec: JournalSpec,
+    throttle_limit: usize,
+    mut changes: mpsc::UnboundedReceiver<ChangeItem>,
+) -> Result<(), EngineError> {
+    let mut items = Vec::new();
+    while let Some(item) = changes.recv().await {
+        items.push(item);
+    }
+    context.progress.set_total(items.len() as u64);
+
+    let writer = open_journal(&spec).await?;
+    let resume_hint = resume_hint(writer.path());
+
+    // One synced write before any request: the plan of every change, the outcome of the rest.
+    let now = utc::now_millis();
+    let mut first = Vec::new();
+    let mut settled = Vec::new();
+    let mut work = Vec::new();
+    for item in items {
+        match item.action.unwrap_or(Action::Change) {
+            Action::Change => {
+                if spec.operation != JournalOperation::Resume {
+                    first.push(Record::Planned {
+                        target: item.display_target(),
+                        id: item.id.clone(),
+                        user_principal_name: item.user_principal_name.clone(),
+                        display_name: item.display_name.clone(),
+                        previous_state: item.previous_state.clone().or(item.current_state.clone()).unwrap_or_default(),
+                        requested_state: item.requested_state.as_graph().to_string(),
+                        time: now.clone(),
+                    });
+                }
+                work.push(item);
+            }
+            action => {
+                let current = item.current_state.clone().or(item.previous_state.clone()).unwrap_or_default();
+                let result = settle(&item, action, &current, &now);
+                first.push(result.record);
+                settled.push(result.event);
+            }
+        }
+    }
+    writer.write(first).await?;
+    for event in settled {
+        context.events.send(event).await;
+        context.progress.add_completed(1);
+    }
+
+    let pace = Arc::new(Pace::new(work.len() as u64));
+    if !work.is_empty() {
+        let allowed = write_allowance(&context);
+        let seconds = schedule_seconds(&[], work.len() as u64, allowed, WRITE_WINDOW_SECONDS, ASSUMED_UNPACED_RATE);
+        context.events.send(Event::information(estimate_message(work.len(), allowed, seconds))).await;
+    }
+    let ticker = {
+        let (pace, context) = (pace.clone(), context.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                let allowed = write_allowance(&context);
+                let (at, note) = pace.finish_estimate(allowed);
+                context.progress.set_finish_estimate(at, note);
+            }
+        })
+    };
+
+    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let mut tasks = UserTasks::new(throttle_limit);
+    for item in work {
+        let worker = Worker {
+            context: context.clone(),
+            batcher: batcher.clone(),
+            writer: writer.clone(),
+            pace: pace.clone(),
+            resume_hint: resume_hint.clone(),
+        };
+        tasks.spawn(async move { worker.change(item).await }).await;
+    }
+    tasks.finish().await;
+    ticker.abort();
+    Ok(())
+}
+
+async fn open_journal(spec: &JournalSpec) -> Result<JournalWriter, EngineError> {
+    let path = PathBuf::from(&spec.path);
+    let header = Record::Header {
+        format: journal::FORMAT.to_string(),
+        operation: match spec.operation {
+            JournalOperation::Undo => "undo",
+            _ => "set",
+        }
+        .to_string(),
+        created: utc::now_millis(),
+        requested_state: spec.requested_state.as_ref().map(|s| s.as_graph().to_string()),
+        undo_of: spec.undo_of.clone(),
+        engine: Some(crate::ENGINE_VERSION.to_string()),
+    };
+    let resume = spec.operation == JournalOperation::Resume;
+    tokio::task::spawn_blocking(move || {
+        if resume {
+            JournalWriter::append(&path).map(|(writer, _)| writer)
+        } else {
+            JournalWriter::create(&path, header)
+        }
+    })
+    .await
+    .map_err(|e| EngineError::internal(format!("Opening the journal stopped: {e}")))?
+}
+
+fn resume_hint(path: &str) -> String {
+    format!(
+        " The journal '{path}' records every change sent so far; once the cause is fixed, finish the run with \
+         Set-PerUserMfaState -ResumeJournal '{path}'."
+    )
+}
+
+/// The journal record and the event for a user whose outcome needs no PATCH.
+struct Settled {
+    record: Record,
+    event: String,
+}
+
+fn settle(item: &ChangeItem, action: Action, current: &str, time: &str) -> Settled {
+    let (outcome, previous, note) = match action {
+        Action::Completed => (
+            Outcome::Changed,
+            item.previous_state.clone().unwrap_or_else(|| current.to_string()),
+            Some("The PATCH of an earlier, interrupted run had landed; it was not sent again.".to_string()),
+        ),
+        _ => (Outcome::AlreadyInState, current.to_string(), None),
+    };
+    settled_outcome(item, outcome, &previous, current, note, time)
+}
+
+fn settled_outcome(item: &ChangeItem, outcome: Outcome, previous: &str, state: &str, note: Option<String>, time: &str) -> Settled {
+    let record = Record::Outcome {
+        target: item.display_target(),
+        id: item.id.clone(),
+        user_principal_name: item.user_principal_name.clone(),
+        display_name: item.display_name.clone(),
+        outcome,
+        previous_state: Some(previous.to_string()),
+        requested_state: item.requested_state.as_graph().to_string(),
+        state: Some(state.to_string()),
+        error: None,
+        note,
+        time: time.to_string(),
+    };
+    let event = Event::ChangeResult {
+        target: item.display_target(),
+        id: item.id.clone(),
+        user_principal_name: item.user_principal_name.clone(),
+        display_name: item.display_name.clone(),
+        previous_state: previous.to_string(),
+        requested_state: item.requested_state.as_graph().to_string(),
+        state: state.to_string(),
+        changed: !same_state(previous, state),
+        outcome: Some(outcome),
+    }
+    .to_json();
+    Settled { record, event }
+}
+
+struct Worker {
+    context: JobContext,
+    batcher: Batcher,
+    writer: JournalWriter,
+    pace: Arc<Pace>,
+    resume_hint: String,
+}
+
+impl Worker {
+    async fn change(self, item: ChangeItem) {
+        let target = item.display_target();
+        let current = match read_state(&self.batcher, &item.id, &target).await {
+            Ok(current) => current,
+            Err(error) => {
+                self.pace.skipped();
+                return self.failed(&item, None, None, naming_user(error, "read", &target)).await;
+            }
+        };
+        let action = decide(&current, item.previous_state.as_deref(), &item.requested_state, item.sent);
+        if action != Action::Change {
+            self.pace.skipped();
+            let settled = settle(&item, action, &current, &utc::now_millis());
+            return self.record(settled.record, settled.event).await;
+        }
+        let sending = Record::Sending {
+            target: target.clone(),
+            id: item.id.clone(),
+            previous_state: current.clone(),
+            requested_state: item.requested_state.as_graph().to_string(),
+            time: utc::now_millis(),
+        };
+        if let Err(error) = self.writer.write(vec![sending]).await {
+            // Without the record on disk the PATCH must not go out.
+            self.context.fail(error);
+            return;
+        }
+        let sent = write_state(&self.batcher, &item.id, &item.requested_state, &target).await;
+        self.pace.written();
+        if let Err(error) = sent {
+            return self.failed(&item, Some(&current), None, naming_user(error, "change", &target)).await;
+        }
+        match read_state(&self.batcher, &item.id, &target).await {
+            Ok(state) => {
+                let outcome = if same_state(&state, &current) { Outcome::Unchanged } else { Outcome::Changed };
+                let settled = settled_outcome(&item, outcome, &current, &state, None, &utc::now_millis());
+                self.record(settled.record, settled.event).await;
+            }
+            Err(error) => {
+                let error = EngineError {
+                    message: format!(
+                        "Graph accepted the change of '{target}', but reading the state back failed, so the state it \
+                         ended with is not known: {}",
+                        error.message
+                    ),
+                    ..error
+                };
+                // The PATCH was accepted: the journal says changed (an undo puts it back), state unknown.
+                self.failed(&item, Some(&current), Some(Outcome::Changed), error).await;
+            }
+        }
+    }
+
+    /// Records the outcome, then reports it; a journal that cannot be written ends the job.
+    async fn record(&self, record: Record, event: String) {
+        match self.writer.write(vec![record]).await {
+            Ok(()) => self.context.events.send(event).await,
+            Err(error) => self.context.fail(error),
+        }
+        self.context.progress.add_completed(1);
+    }
+
+    async fn failed(&self, item: &ChangeItem, previous: Option<&str>, outcome: Option<Outcome>, error: EngineError) {
+        let record = Record::Outcome {
+            target: item.display_target(),
+            id: item.id.clone(),
+            user_principal_name: item.user_principal_name.clone(),
+            display_name: item.display_name.clone(),
+            outcome: outcome.unwrap_or(Outcome::Failed),
+            previous_state: previous.map(str::to_string).or(item.previous_state.clone()),
+            requested_state: item.requested_state.as_graph().to_string(),
+            state: None,
+            error: Some(error.message.clone()),
+            note: None,
+            time: utc::now_millis(),
+        };
+        if let Err(journal_error) = self.writer.write(vec![record]).await {
+            self.context.fail(journal_error);
+            return;
+        }
+        if error.kind == ErrorKind::Unauthorized {
+            // Every other user would fail the same way.
+            let message = format!("{}{}", error.message, self.resume_hint);
+            self.context.fail(EngineError { message, ..error });
+        } else {
+            self.context.events.send(events::user_error(&error, &item.display_target())).await;
+        }
+        self.context.progress.add_completed(1);
+    }
+}
+
+/// Graph's write budget as the gate knows it, times the share the gate fills.
+fn write_allowance(context: &JobContext) -> f64 {
+    context.client.gate.limit_estimate(Budget::Write).unwrap_or(DOCUMENTED_WRITES) * TARGET_SHARE
+}
+
+/// The job's own writes, to estimate when it finishes.
+struct Pace {
+    state: Mutex<PaceState>,
+}
+
+struct PaceState {
+    remaining: u64,
+    /// When each PATCH of the last write window was answered.
+    answered: VecDeque<Instant>,
+    /// The fastest rate seen over 5 s: what the job does while the window has room.
+    best_rate: f64,
+}
+
+impl Pace {
+    fn new(writes: u64) -> Pace {
+        Pace { state: Mutex::new(PaceState { remaining: writes, answered: VecDeque::new(), best_rate: 0.0 }) }
+    }
+
+    fn written(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.remaining = state.remaining.saturating_sub(1);
+        state.answered.push_back(Instant::now());
+    }
+
+    /// A planned PATCH turned out not to be needed (or could not be tried).
+    fn skipped(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.remaining = state.remaining.saturating_sub(1);
+    }
+
+    fn finish_estimate(&self, allowed: f64) -> (Instant, String) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap();
+        let window = Duration::from_secs_f64(WRITE_WINDOW_SECONDS);
+        while state.answered.front().is_some_and(|&at| now.duration_since(at) >= window) {
+            state.answered.pop_front();
+        }
+        let recent = state.answered.iter().filter(|&&at| now.duration_since(at) < Duration::from_secs(5)).count();
+        state.best_rate = state.best_rate.max(recent as f64 / 5.0);
+        let rate = if state.best_rate > 0.0 { state.best_rate } else { ASSUMED_UNPACED_RATE };
+        let ages: Vec<f64> = state.answered.iter().map(|&at| now.duration_since(at).as_secs_f64()).collect();
+        let seconds = schedule_seconds(&ages, state.remaining, allowed, WRITE_WINDOW_SECONDS, rate);
+        let note = format!("{} changes left, paced to Graph's write budget ({} per 150 s)", group(state.remaining), group(allowed as u64));
+        (now + Duration::from_secs_f64(seconds.min(1.0e7)), note)
+    }
+}
+
+/// Seconds from now until `remaining` more writes have gone out, when a sliding window allows
+/// `allowed` writes per `window` seconds, `sent_ago` are the ages in seconds of the writes already
+/// in the window, and writes go at most `rate` per second while the window has room. This is how
+/// the throttle gate admits them (Graph's 3,000 per 150 s allows bursts: a fresh window takes
+/// 2,850 at once, then each write waits for one to leave the window).
+pub fn schedule_seconds(sent_ago: &[f64], remaining: u64, allowed: f64, window: f64, rate: f64) -> f64 {
+    let allowed = allowed.floor().max(1.0) as usize;
+    let mut times: Vec<f64> = sent_ago.iter().map(|age| -age).filter(|&t| t > -window).collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    let step = 1.0 / rate.max(0.01);
+    let mut last = -step;
+    for _ in 0..remaining.min(10_000_000) {
+        let mut at = (last + step).max(0.0);
+        if times.len() >= allowed {
+            at = at.max(times[times.len() - allowed] + window);
+        }
+        times.push(at);
+        last = at;
+    }
+    last.max(0.0)
+}
+
+/// `about 7 min 30 s`.
+pub fn describe_seconds(seconds: f64) -> String {
+    let seconds = seconds.max(0.0).ceil() as u64;
+    match seconds {
+        0..=1 => "about a second".to_string(),
+        2..=59 => format!("about {seconds} s"),
+        60..=3599 => {
+            let rounded = (seconds + 5) / 10 * 10;
+            match rounded % 60 {
+                0 => format!("about {} min", rounded / 60),
+                s => format!("about {} min {s} s", rounded / 60),
+            }
+        }
+        _ => {
+            let minutes = (seconds + 30) / 60;
+            format!("about {} h {} min", minutes / 60, minutes % 60)
+        }
+    }
+}
+
+fn estimate_message(writes: usize, allowed: f64, seconds: f64) -> String {
+    let changes = if writes == 1 { "1 change".to_string() } else { format!("{} changes", group(writes as u64)) };
+    if writes as f64 > allowed {
+        format!(
+            "Sending {changes}. Graph accepts about {} changes per 150 s from one app, so they are paced: this takes {}.",
+            group((allowed / TARGET_SHARE).round() as u64),
+            describe_seconds(seconds)
+        )
+    } else {
+        format!("Sending {changes}; this takes {}.", describe_seconds(seconds))
+    }
+}
+
+/// `10,000`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_window_takes_a_burst_then_waits_for_writes_to_leave_it() {
+        assert_eq!(schedule_seconds(&[], 0, 2850.0, 150.0, 100.0), 0.0);
+        let small = schedule_seconds(&[], 100, 2850.0, 150.0, 100.0);
+        assert!((small - 0.99).abs() < 1e-9, "{small}");
+        // 10,000 writes at 2,850 per 150 s: bursts at 0, 150, 300 and 450 s.
+        let big = schedule_seconds(&[], 10_000, 2850.0, 150.0, 1000.0);
+        assert!((450.0..453.0).contains(&big), "{big}");
+    }
+
+    #[test]
+    fn writes_already_in_the_window_delay_the_next_ones() {
+        // A full window sent 10 s ago: the next write waits 140 s.
+        let full: Vec<f64> = vec![10.0; 2850];
+        let next = schedule_seconds(&full, 1, 2850.0, 150.0, 100.0);
+        assert!((next - 140.0).abs() < 1e-9, "{next}");
+        // Writes older than the window do not count.
+        let old: Vec<f64> = vec![200.0; 2850];
+        assert_eq!(schedule_seconds(&old, 1, 2850.0, 150.0, 100.0), 0.0);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(describe_seconds(0.2), "about a second");
+        assert_eq!(describe_seconds(42.0), "about 42 s");
+        assert_eq!(describe_seconds(452.0), "about 7 min 30 s");
+        assert_eq!(describe_seconds(600.0), "about 10 min");
+        assert_eq!(describe_seconds(7300.0), "about 2 h 2 min");
+        assert_eq!(
+            estimate_message(10_000, 2850.0, 479.0),
+            "Sending 10,000 changes. Graph accepts about 3,000 changes per 150 s from one app, so they are paced: this takes about 8 min."
+        );
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(estimate_message(1, 2850.0, 0.1), "Sending 1 change; this takes about a second.");
+    }
+}

@@ -1,0 +1,308 @@
+//! Bulk changes (issue 6) through the C ABI against an in-process simulator: plan, apply with a
+//! journal, a run cancelled mid-way and resumed, undo, and damaged journals.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use graph_sim::config::SimConfig;
+use graph_sim::SimHandle;
+use serde_json::{json, Value};
+
+mod common;
+use common::*;
+
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pumfa-bulk-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn plan_users(session: &Session, users: &[String], state: &str) -> Vec<Value> {
+    let job = session.start(json!({ "operation": "planChanges", "state": state }));
+    job.push(json!({ "userIds": users })).unwrap();
+    job.close_input();
+    job.drain()
+}
+
+fn plan_changes(session: &Session, changes: Vec<Value>) -> Vec<Value> {
+    let job = session.start(json!({ "operation": "planChanges" }));
+    job.push(json!({ "changes": changes })).unwrap();
+    job.close_input();
+    job.drain()
+}
+
+/// The apply input for planned changes: the plan's events as they are.
+fn as_changes(planned: &[Value]) -> Vec<Value> {
+    of_type(planned, "plannedChange").into_iter().cloned().collect()
+}
+
+fn apply(session: &Session, request: Value, changes: Vec<Value>) -> Vec<Value> {
+    let job = session.start(request);
+    job.push(json!({ "changes": changes })).unwrap();
+    job.close_input();
+    job.drain()
+}
+
+fn read_journal(session: &Session, path: &str) -> Vec<Value> {
+    let job = session.start(json!({ "operation": "readJournal", "path": path }));
+    job.close_input();
+    job.drain()
+}
+
+fn journal_lines(path: &PathBuf) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn states(sim: &SimHandle) -> HashMap<String, (String, u32)> {
+    sim.tenant().users.iter().map(|u| (u.id.clone(), (u.state().as_str().to_string(), u.patch_count()))).collect()
+}
+
+#[test]
+fn plan_reads_only_and_says_what_would_happen() {
+    let sim = graph_sim::spawn(SimConfig::new(50, 1)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users = ["adele.vance@contoso.com", "alex.wilber@contoso.com", "miriam.o'brien@contoso.com", "nobody@contoso.com"]
+        .map(String::from);
+    let events = plan_users(&session, &users, "enforced");
+    let planned = of_type(&events, "plannedChange");
+    let action = |upn: &str| planned.iter().find(|p| p["target"] == upn).unwrap()["action"].clone();
+    assert_eq!(action("adele.vance@contoso.com"), "change");
+    assert_eq!(action("alex.wilber@contoso.com"), "alreadyInState");
+    assert_eq!(action("miriam.o'brien@contoso.com"), "change");
+    let adele = planned.iter().find(|p| p["target"] == "adele.vance@contoso.com").unwrap();
+    assert_eq!(adele["previousState"], "enabled");
+    assert_eq!(adele["currentState"], "enabled");
+    assert_eq!(adele["id"], "00000000-0000-4000-8000-000000000001");
+    let errors = of_type(&events, "error");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["target"], "nobody@contoso.com");
+    assert_eq!(sim.stats().patches, 0);
+}
+
+#[test]
+fn apply_journals_every_change_and_skips_users_already_in_state() {
+    let sim = graph_sim::spawn(SimConfig::new(60, 2)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).collect();
+    let before = states(&sim);
+    let planned = plan_users(&session, &users, "enforced");
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set", "requestedState": "enforced" }),
+        as_changes(&planned),
+    );
+    assert!(of_type(&events, "error").is_empty(), "{:?}", of_type(&events, "error"));
+    assert!(of_type(&events, "fatal").is_empty(), "{:?}", of_type(&events, "fatal"));
+    let results = of_type(&events, "changeResult");
+    assert_eq!(results.len(), users.len());
+    let needing: Vec<&String> = users.iter().filter(|id| before[*id].0 != "enforced").collect();
+    assert!(needing.len() > 10 && needing.len() < users.len());
+    assert_eq!(sim.stats().patches as usize, needing.len(), "one PATCH per user not in the state, none for the others");
+    for (id, (state, patches)) in states(&sim) {
+        assert_eq!(state, "enforced");
+        assert_eq!(patches, u32::from(before[&id].0 != "enforced"), "{id}");
+    }
+    for result in &results {
+        let id = result["id"].as_str().unwrap();
+        let was = &before[id].0;
+        assert_eq!(result["previousState"], was.as_str());
+        assert_eq!(result["state"], "enforced", "read back");
+        assert_eq!(result["changed"], was != "enforced");
+        assert_eq!(result["outcome"], if was == "enforced" { "alreadyInState" } else { "changed" });
+    }
+    assert!(of_type(&events, "information").iter().any(|i| i["message"].as_str().unwrap().starts_with("Sending")));
+
+    // The journal: header, every plan before any sending record, each sending before its outcome.
+    let lines = journal_lines(&path);
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[0]["format"], "PerUserMfa.Journal/1");
+    assert_eq!(lines[0]["requestedState"], "enforced");
+    let first_sending = lines.iter().position(|l| l["type"] == "sending").unwrap();
+    let last_planned = lines.iter().rposition(|l| l["type"] == "planned").unwrap();
+    assert!(last_planned < first_sending, "the whole plan is on disk before the first PATCH");
+    assert_eq!(of_type(&lines, "planned").len(), needing.len());
+    assert_eq!(of_type(&lines, "sending").len(), needing.len());
+    assert_eq!(of_type(&lines, "outcome").len(), users.len());
+    for id in &needing {
+        let sending = lines.iter().position(|l| l["type"] == "sending" && l["id"] == id.as_str()).unwrap();
+        let outcome = lines.iter().position(|l| l["type"] == "outcome" && l["id"] == id.as_str()).unwrap();
+        assert!(sending < outcome);
+        assert_eq!(lines[sending]["previousState"], before[*id].0.as_str());
+    }
+
+    // Read back: nothing pending, every changed user undoable.
+    let read = read_journal(&session, path.to_str().unwrap());
+    assert_eq!(of_type(&read, "journalHeader")[0]["operation"], "set");
+    let entries = of_type(&read, "journalEntry");
+    assert_eq!(entries.len(), users.len());
+    assert!(entries.iter().all(|e| e["resumeNeeded"] == false));
+    assert_eq!(entries.iter().filter(|e| e["undoNeeded"] == true).count(), needing.len());
+
+    // A journal is never overwritten.
+    let again = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&planned),
+    );
+    let fatal = of_type(&again, "fatal");
+    assert_eq!(fatal.len(), 1);
+    assert!(fatal[0]["message"].as_str().unwrap().contains("already exists"));
+    assert_eq!(sim.stats().patches as usize, needing.len());
+}
+
+#[test]
+fn a_cancelled_run_resumes_without_changing_anyone_twice_and_undo_restores_everyone() {
+    let mut config = SimConfig::new(200, 3);
+    config.runtime.latency_ms = 60;
+    let sim = graph_sim::spawn(config).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.user_principal_name.clone()).collect();
+    let before = states(&sim);
+    let planned = plan_users(&session, &users, "disabled");
+    let needing = before.values().filter(|(s, _)| s != "disabled").count();
+    assert!(needing > 30);
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+
+    // Cancel once some PATCHes landed.
+    let job = session.start(json!({
+        "operation": "applyChanges", "journalPath": path, "journalOperation": "set", "requestedState": "disabled", "throttleLimit": 10
+    }));
+    job.push(json!({ "changes": as_changes(&planned) })).unwrap();
+    job.close_input();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim.stats().patches < 15 {
+        assert!(job.next(20).is_some(), "the job finished before it could be cancelled");
+        assert!(Instant::now() < deadline);
+    }
+    job.cancel();
+    drop(job);
+    std::thread::sleep(Duration::from_millis(300)); // requests already on their way land
+    let landed = sim.stats().patches as usize;
+    assert!(landed >= 15 && landed < needing, "cancelled mid-way: {landed} of {needing}");
+
+    // The invariant: no PATCH without its journal record on disk.
+    let lines = journal_lines(&path);
+    for (id, (_, patches)) in states(&sim) {
+        if patches > 0 {
+            assert!(lines.iter().any(|l| l["type"] == "sending" && l["id"] == id.as_str()), "{id} was PATCHed without a record");
+        }
+    }
+
+    // Resume: the journal's unfinished users, planned against their current state, then applied.
+    let read = read_journal(&session, path.to_str().unwrap());
+    let pending: Vec<Value> = of_type(&read, "journalEntry")
+        .into_iter()
+        .filter(|e| e["resumeNeeded"] == true)
+        .map(|e| {
+            json!({ "target": e["target"], "id": e["id"], "userPrincipalName": e["userPrincipalName"],
+                     "previousState": e["previousState"], "requestedState": e["requestedState"], "sent": e["sent"] })
+        })
+        .collect();
+    assert!(!pending.is_empty());
+    let replanned = plan_changes(&session, pending);
+    assert!(of_type(&replanned, "error").is_empty());
+    let resumed = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "resume" }),
+        as_changes(&replanned),
+    );
+    assert!(of_type(&resumed, "error").is_empty() && of_type(&resumed, "fatal").is_empty(), "{resumed:?}");
+    let after = states(&sim);
+    for (id, (state, patches)) in &after {
+        assert_eq!(state, "disabled", "{id}");
+        let expected = u32::from(before[id].0 != "disabled");
+        assert_eq!(*patches, expected, "{id}: exactly one PATCH per changed user");
+    }
+    let read = read_journal(&session, path.to_str().unwrap());
+    assert_eq!(of_type(&read, "journalHeader")[0]["resumes"], 1);
+    assert!(of_type(&read, "journalEntry").iter().all(|e| e["resumeNeeded"] == false));
+
+    // Undo: exactly the changed users, back to exactly where they were.
+    let undo: Vec<Value> = of_type(&read, "journalEntry")
+        .into_iter()
+        .filter(|e| e["undoNeeded"] == true)
+        .map(|e| json!({ "target": e["target"], "id": e["id"], "previousState": e["state"], "requestedState": e["previousState"] }))
+        .collect();
+    assert_eq!(undo.len(), needing);
+    let undo_plan = plan_changes(&session, undo);
+    let undo_path = dir.join("undo.jsonl");
+    let undone = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": undo_path, "journalOperation": "undo", "undoOf": path }),
+        as_changes(&undo_plan),
+    );
+    assert!(of_type(&undone, "error").is_empty() && of_type(&undone, "fatal").is_empty());
+    let tenant = sim.tenant();
+    let mut enforced_by_graph = 0;
+    for (id, (state, patches)) in states(&sim) {
+        let user = tenant.find(&id).unwrap();
+        if before[&id].0 == "enabled" && user.has_mfa_methods {
+            // Graph stores enforced for enabled once a user registered MFA methods: the closest
+            // state an undo can reach, and its result says so (state read back, not requested).
+            assert_eq!(state, "enforced");
+            let result = of_type(&undone, "changeResult").into_iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
+            assert_eq!((result["requestedState"].as_str(), result["state"].as_str()), (Some("enabled"), Some("enforced")));
+            enforced_by_graph += 1;
+        } else {
+            assert_eq!(state, before[&id].0, "{id} restored");
+        }
+        assert_eq!(patches, if before[&id].0 != "disabled" { 2 } else { 0 }, "{id}");
+    }
+    assert!(enforced_by_graph < needing);
+    assert_eq!(journal_lines(&undo_path)[0]["undoOf"], path.to_str().unwrap());
+}
+
+#[test]
+fn a_damaged_journal_is_refused_and_a_cut_off_one_is_read_with_a_warning() {
+    let sim = graph_sim::spawn(SimConfig::new(20, 4)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).collect();
+    let planned = plan_users(&session, &users, "enabled");
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    apply(&session, json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }), as_changes(&planned));
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    let torn = dir.join("torn.jsonl");
+    std::fs::write(&torn, &text[..text.len() - 20]).unwrap();
+    let events = read_journal(&session, torn.to_str().unwrap());
+    assert!(of_type(&events, "fatal").is_empty());
+    let warnings = of_type(&events, "warning");
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0]["message"].as_str().unwrap().contains("incomplete"));
+
+    let edited = dir.join("edited.jsonl");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[2] = lines[2].replacen("\"enabled\"", "\"disabled\"", 1).replacen("\"enforced\"", "\"disabled\"", 1);
+    std::fs::write(&edited, lines.join("\n") + "\n").unwrap();
+    let events = read_journal(&session, edited.to_str().unwrap());
+    let fatal = of_type(&events, "fatal");
+    assert_eq!(fatal.len(), 1);
+    assert_eq!(fatal[0]["errorId"], "InvalidInput");
+    let message = fatal[0]["message"].as_str().unwrap();
+    assert!(message.contains(edited.to_str().unwrap()) && message.contains("line 3"), "{message}");
+    assert!(of_type(&events, "journalEntry").is_empty(), "nothing is reported from a damaged journal");
+
+    let missing = read_journal(&session, dir.join("nope.jsonl").to_str().unwrap());
+    assert!(of_type(&missing, "fatal")[0]["message"].as_str().unwrap().contains("does not exist"));
+}
+
+#[test]
+fn inputs_are_checked_against_the_operation() {
+    let sim = graph_sim::spawn(SimConfig::new(10, 5)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let job = session.start(json!({ "operation": "getStates", "scope": "input" }));
+    let error = job.push(json!({ "changes": [{ "id": "1", "requestedState": "enabled" }] })).unwrap_err();
+    assert!(error.contains("userIds"), "{error}");
+    let job = session.start(json!({ "operation": "applyChanges", "journalPath": "/nonexistent/x.jsonl", "journalOperation": "set" }));
+    assert!(job.push(json!({ "userIds": ["a"] })).unwrap_err().contains("changes"));
+    job.close_input();
+    let events = job.drain();
+    assert!(of_type(&events, "fatal")[0]["message"].as_str().unwrap().contains("folder does not exist"));
+    assert_eq!(sim.stats().patches, 0);
+}
