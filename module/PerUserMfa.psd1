@@ -9,12 +9,18 @@
     CompatiblePSEditions   = @('Desktop', 'Core')
     PowerShellVersion      = '5.1'
     FormatsToProcess       = @('PerUserMfa.format.ps1xml')
-    CmdletsToExport        = @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Get-PerUserMfaState', 'Set-PerUserMfaState')
+    CmdletsToExport        = @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Undo-PerUserMfaChange')
     FunctionsToExport      = @()
     AliasesToExport        = @()
     VariablesToExport      = @()
     PrivateData            = @{
-        PSData = @{
+        # What this module promises: one native engine per runtime identifier under
+        # runtimes/<rid>/native/. build/Test-PackageRids.ps1 refuses a package that lacks one.
+        PerUserMfa = @{
+            SupportedRids = @('win-x64', 'win-arm64', 'linux-x64', 'linux-arm64', 'osx-x64', 'osx-arm64')
+        }
+        PSData     = @{
+            # build.ps1 adds Prerelease = '<label>' here when Cargo.toml's version has a pre-release part.
             Tags         = @('PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS', 'Entra', 'MFA', 'Graph')
             ProjectUri   = 'https://github.com/PerUserMfa/PerUserMfa'
             LicenseUri   = 'https://github.com/PerUserMfa/PerUserMfa/blob/main/LICENSE'

@@ -1,4 +1,4 @@
-#Requires -Modules Pester
+﻿#Requires -Modules Pester
 <#
     End-to-end behaviour of the built module through the real stack:
     pwsh -> C# cmdlets -> P/Invoke -> Rust engine -> HTTP -> graph-sim.
@@ -11,6 +11,8 @@ BeforeAll {
     $script:truth = Get-SimUser -Sim $sim
     $script:writeToken = New-SimToken -Sim $sim -Roles (Get-WriteRoles)
     $script:readToken = New-SimToken -Sim $sim -Roles (Get-ReadRoles)
+    # Set-PerUserMfaState journals every run; keep these tests' journals out of the user's data folder.
+    $script:PSDefaultParameterValues = @{ 'Set-PerUserMfaState:JournalPath' = $TestDrive }
 
     function script:Get-TrueState([string] $User) {
         $users = Get-SimUser -Sim $sim
@@ -30,7 +32,7 @@ AfterAll {
 Describe 'The module' {
     It 'exports exactly its cmdlets' {
         $names = (Get-Command -Module PerUserMfa).Name | Sort-Object
-        $names | Should -Be @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Get-PerUserMfaState', 'Set-PerUserMfaState')
+        $names | Should -Be @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Undo-PerUserMfaChange')
     }
 
     It 'uses approved verbs only' {
@@ -44,15 +46,24 @@ Describe 'The module' {
     }
 
     It 'loads the engine from the module folder, not from the current directory' {
-        $native = [System.Diagnostics.Process]::GetCurrentProcess().Modules |
-            Where-Object ModuleName -Like '*perusermfa_engine*'
+        # The files of the loaded engine. On macOS .NET's Process.Modules lists only the main
+        # executable, so ask lsof there.
+        $loadedEngine = {
+            if ($IsMacOS) {
+                @(lsof -p $PID -Fn 2>$null | Where-Object { $_ -like 'n*perusermfa_engine*' } | ForEach-Object { $_.Substring(1) })
+            }
+            else {
+                @([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object ModuleName -Like '*perusermfa_engine*' | ForEach-Object FileName)
+            }
+        }
+        $native = @(& $loadedEngine)
         # The engine loads on first use; make sure it has been used by now.
         if (-not $native) {
             Connect-PerUserMfa -AccessToken $readToken -GraphEndpoint $sim.Url
-            $native = [System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object ModuleName -Like '*perusermfa_engine*'
+            $native = @(& $loadedEngine)
         }
         $native | Should -Not -BeNullOrEmpty
-        $native[0].FileName | Should -BeLike "$(Split-Path $env:PUMFA_TEST_MODULE)*runtimes*native*"
+        $native[0] | Should -BeLike "$(Split-Path $env:PUMFA_TEST_MODULE)*runtimes*native*"
     }
 }
 

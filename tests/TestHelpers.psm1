@@ -17,9 +17,7 @@ function Start-GraphSim {
         throw "graph-sim not found at '$SimulatorPath'. Run ./build.ps1 Build first."
     }
     $startInfo = [System.Diagnostics.ProcessStartInfo]::new($SimulatorPath)
-    foreach ($argument in @('--port', '0', '--users', $Users, '--seed', $Seed) + $ExtraArguments) {
-        $startInfo.ArgumentList.Add([string]$argument)
-    }
+    Add-ProcessArgument $startInfo (@('--port', '0', '--users', $Users, '--seed', $Seed) + $ExtraArguments)
     $startInfo.RedirectStandardOutput = $true
     $startInfo.RedirectStandardError = $true
     $startInfo.UseShellExecute = $false
@@ -31,6 +29,99 @@ function Start-GraphSim {
     }
     $ready = $read.Result | ConvertFrom-Json
     [pscustomobject]@{ Process = $process; Url = $ready.url; Users = $ready.users }
+}
+
+function Add-ProcessArgument {
+    <# Arguments for a ProcessStartInfo: ArgumentList on .NET (PowerShell 7), one quoted string on
+       .NET Framework (Windows PowerShell 5.1, which has no ArgumentList). #>
+    param([System.Diagnostics.ProcessStartInfo] $StartInfo, [object[]] $Arguments)
+    if ($StartInfo.PSObject.Properties['ArgumentList']) {
+        foreach ($argument in $Arguments) { $StartInfo.ArgumentList.Add([string]$argument) }
+    }
+    else {
+        $StartInfo.Arguments = (@($Arguments) | ForEach-Object {
+                $text = [string]$_
+                if ($text -eq '' -or $text -match '[\s"]') { '"' + ($text -replace '(\\*)"', '$1$1\"' -replace '(\\+)$', '$1$1') + '"' } else { $text }
+            }) -join ' '
+    }
+}
+
+function Get-PowerShellCommand {
+    <# How to start a fresh PowerShell of the kind running now: pwsh, powershell.exe (5.1), or
+       pwsh as a dotnet tool (dotnet <pwsh.dll>). Returns FilePath and the Arguments before the script's. #>
+    $self = (Get-Process -Id $PID).Path
+    $name = [System.IO.Path]::GetFileNameWithoutExtension($self)
+    if ($name -eq 'pwsh' -or $name -eq 'powershell') { return [pscustomobject]@{ FilePath = $self; Arguments = @() } }
+    $entry = [System.Reflection.Assembly]::GetEntryAssembly()
+    if ($entry -and $entry.Location -like '*pwsh.dll') { return [pscustomobject]@{ FilePath = $self; Arguments = @($entry.Location) } }
+    $pwsh = Get-Command pwsh -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($pwsh) { return [pscustomobject]@{ FilePath = $pwsh.Source; Arguments = @() } }
+    throw "Cannot tell how to start a fresh PowerShell from '$self'."
+}
+
+function Invoke-FreshPowerShell {
+    <#
+    .SYNOPSIS
+        Runs a script file in a new PowerShell process of the same kind (no profile), with extra
+        environment variables, and returns ExitCode, Output (stdout lines) and Errors (stderr text).
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $File,
+        [object[]] $Arguments = @(),
+        [hashtable] $Environment = @{},
+        [int] $TimeoutSeconds = 300
+    )
+    $command = Get-PowerShellCommand
+    $startInfo = [System.Diagnostics.ProcessStartInfo]::new($command.FilePath)
+    Add-ProcessArgument $startInfo (@($command.Arguments) + @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $File) + $Arguments)
+    foreach ($key in $Environment.Keys) { $startInfo.EnvironmentVariables[$key] = [string]$Environment[$key] }
+    $startInfo.RedirectStandardOutput = $true
+    $startInfo.RedirectStandardError = $true
+    $startInfo.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    $stdout = $process.StandardOutput.ReadToEndAsync()
+    $stderr = $process.StandardError.ReadToEndAsync()
+    if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+        $process.Kill()
+        throw "$File did not finish within $TimeoutSeconds s."
+    }
+    $process.WaitForExit()
+    [pscustomobject]@{
+        ExitCode = $process.ExitCode
+        Output   = @($stdout.Result -split "\r?\n" | Where-Object { $_ -ne '' })
+        Errors   = $stderr.Result
+    }
+}
+
+function Get-ModuleFullVersion {
+    <# ModuleVersion plus -Prerelease, as the package and Cargo.toml spell it. #>
+    param([Parameter(Mandatory)] [string] $ManifestPath)
+    $manifest = Import-PowerShellDataFile -LiteralPath $ManifestPath
+    $version = [string]$manifest.ModuleVersion
+    $psData = $manifest.PrivateData.PSData
+    if ($psData -and $psData.ContainsKey('Prerelease') -and $psData.Prerelease) { $version += '-' + $psData.Prerelease }
+    $version
+}
+
+function Get-CargoVersion {
+    <# [workspace.package] version in the repository's Cargo.toml: the one version source. #>
+    $cargo = [System.IO.File]::ReadAllText((Join-Path $PSScriptRoot '../Cargo.toml'))
+    if ($cargo -notmatch '(?ms)^\[workspace\.package\][^\[]*?^version\s*=\s*"([^"]+)"') { throw 'Cargo.toml has no [workspace.package] version.' }
+    $Matches[1]
+}
+
+function Get-EngineFileName {
+    <# The engine's file name for a RID. #>
+    param([Parameter(Mandatory)] [string] $Rid)
+    if ($Rid -like 'win-*') { 'perusermfa_engine.dll' } elseif ($Rid -like 'osx-*') { 'libperusermfa_engine.dylib' } else { 'libperusermfa_engine.so' }
+}
+
+function Get-HostRid {
+    <# The RID of the running process, as the module's loader computes it. #>
+    $isWin = [System.Runtime.InteropServices.RuntimeInformation]::IsOSPlatform([System.Runtime.InteropServices.OSPlatform]::Windows)
+    $isMac = [System.Runtime.InteropServices.RuntimeInformation]::IsOSPlatform([System.Runtime.InteropServices.OSPlatform]::OSX)
+    $os = if ($isWin) { 'win' } elseif ($isMac) { 'osx' } else { 'linux' }
+    "$os-$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
 }
 
 function Stop-GraphSim {
@@ -75,4 +166,6 @@ function Get-ReadRoles { $script:ReadRoles }
 function Get-WriteRoles { $script:WriteRoles }
 
 Export-ModuleMember -Function Start-GraphSim, Stop-GraphSim, New-SimToken, Get-SimUser, Get-SimStats, Reset-SimStats,
-    Reset-SimTenant, Set-SimConfig, Get-ReadRoles, Get-WriteRoles
+    Reset-SimTenant, Set-SimConfig, Get-ReadRoles, Get-WriteRoles,
+    Add-ProcessArgument, Get-PowerShellCommand, Invoke-FreshPowerShell, Get-ModuleFullVersion, Get-CargoVersion,
+    Get-EngineFileName, Get-HostRid

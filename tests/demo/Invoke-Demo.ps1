@@ -27,8 +27,8 @@ try {
     Get-PerUserMfaState -All | Sort-Object UserPrincipalName | Export-Csv -Path $csv -NoTypeInformation -Encoding utf8
     Get-Content $csv | Out-Host
 
-    Write-Host "`nPS> Set-PerUserMfaState -UserId adele.vance@contoso.com -State Enforced -PassThru" -ForegroundColor Yellow
-    Set-PerUserMfaState -UserId 'adele.vance@contoso.com' -State Enforced -PassThru | Format-Table | Out-Host
+    Write-Host "`nPS> Set-PerUserMfaState -UserId adele.vance@contoso.com -State Enforced -PassThru -Force -JournalPath $OutputDirectory" -ForegroundColor Yellow
+    Set-PerUserMfaState -UserId 'adele.vance@contoso.com' -State Enforced -PassThru -Force -JournalPath $OutputDirectory | Format-Table | Out-Host
 
     Write-Host "PS> Get-PerUserMfaState -UserId adele.vance@contoso.com, nobody@contoso.com" -ForegroundColor Yellow
     Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'nobody@contoso.com' -ErrorAction Continue | Format-Table | Out-Host

@@ -288,34 +288,31 @@ namespace PerUserMfa.Tests.Cmdlets
 
         // ---- Set-PerUserMfaState --------------------------------------------------------------
 
-        private static Action<FakeEngineJob> ChangeResults(string previous = "disabled", string state = "enforced") => job =>
-        {
-            if (job.Request.Contains("setStates", StringComparison.Ordinal))
-            {
-                job.OnPush = ids => ids.Select(id => FakeEngineJob.ChangeResultJson(id, previous, "enforced", state, previous != state));
-            }
-        };
-
         [Fact]
-        public void Set_with_WhatIf_starts_no_job()
+        public void Set_with_WhatIf_reads_states_but_starts_no_change_job()
         {
-            var session = Connect(ChangeResults());
+            var session = Connect(BulkEngine.Configure(new BulkEngine()));
             var output = Run("Set-PerUserMfaState -UserId 'adele.vance@contoso.com', \"miriam.o'brien@contoso.com\" -State Disabled -WhatIf");
             Assert.Empty(output);
-            Assert.Empty(session.Jobs);
+            var plan = Assert.Single(session.Jobs);
+            Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"disabled\"}", plan.Request);
         }
 
         [Fact]
         public void Set_sends_the_lower_case_state_and_writes_results_only_with_PassThru()
         {
-            var session = Connect(ChangeResults());
-            var silent = Run("Set-PerUserMfaState -UserId 'a@contoso.com' -State Enforced -Confirm:$false");
+            var engine = new BulkEngine();
+            var session = Connect(BulkEngine.Configure(engine));
+            _runspace.SessionStateProxy.SetVariable("journals", engine.Folder);
+            var silent = Run("Set-PerUserMfaState -UserId 'a@contoso.com' -State Enforced -Confirm:$false -JournalPath $journals");
             Assert.Empty(silent);
-            Assert.Equal("{\"operation\":\"setStates\",\"state\":\"enforced\"}", session.Jobs[0].Request);
+            Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enforced\"}", session.Jobs[0].Request);
             Assert.Equal(new[] { "a@contoso.com" }, Assert.Single(session.Jobs[0].Pushes));
+            Assert.StartsWith("{\"operation\":\"applyChanges\",", session.Jobs[1].Request);
 
-            var results = Run("Set-PerUserMfaState 'a@contoso.com', 'b@contoso.com' -State Enforced -PassThru -ThrottleLimit 3 -Confirm:$false");
-            Assert.Equal("{\"operation\":\"setStates\",\"state\":\"enforced\",\"throttleLimit\":3}", session.Jobs[1].Request);
+            var results = Run("Set-PerUserMfaState 'a@contoso.com', 'b@contoso.com' -State Enforced -PassThru -ThrottleLimit 3 -Confirm:$false -JournalPath $journals");
+            Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enforced\",\"throttleLimit\":3}", session.Jobs[2].Request);
+            Assert.EndsWith(",\"journalOperation\":\"set\",\"requestedState\":\"enforced\",\"throttleLimit\":3}", session.Jobs[3].Request);
             Assert.Equal(2, results.Count);
             Assert.All(results, r => Assert.Equal("PerUserMfa.ChangeResult", r.TypeNames[0]));
             Assert.Equal("Disabled", Prop(results[0], "PreviousState"));
@@ -327,11 +324,13 @@ namespace PerUserMfa.Tests.Cmdlets
         [Fact]
         public void Set_takes_GetPerUserMfaState_output_from_the_pipeline()
         {
-            var session = Connect(ChangeResults());
-            var results = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'zoe@contoso.com' | Set-PerUserMfaState -State Enforced -PassThru -Confirm:$false");
-            Assert.Equal(2, session.Jobs.Count);
-            var setJob = session.Jobs.Single(j => j.Request.Contains("setStates", StringComparison.Ordinal));
-            Assert.Equal(new[] { "id-adele.vance@contoso.com", "id-zoe@contoso.com" }, setJob.Pushes.Select(p => Assert.Single(p)).ToArray());
+            var engine = new BulkEngine();
+            var session = Connect(BulkEngine.Configure(engine));
+            _runspace.SessionStateProxy.SetVariable("journals", engine.Folder);
+            var results = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'zoe@contoso.com' | Set-PerUserMfaState -State Enforced -PassThru -Confirm:$false -JournalPath $journals");
+            Assert.Equal(3, session.Jobs.Count);
+            var planJob = session.Jobs.Single(j => j.Request.Contains("planChanges", StringComparison.Ordinal));
+            Assert.Equal(new[] { "id-adele.vance@contoso.com", "id-zoe@contoso.com" }, planJob.Pushes.Select(p => Assert.Single(p)).ToArray());
             Assert.Equal(2, results.Count);
         }
 
@@ -351,13 +350,14 @@ namespace PerUserMfa.Tests.Cmdlets
         }
 
         [Fact]
-        public void Set_supports_ShouldProcess_with_medium_impact()
+        public void Set_supports_ShouldProcess_with_high_impact()
         {
             var command = (CmdletInfo)Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
             Assert.True(command.Parameters.ContainsKey("WhatIf"));
             Assert.True(command.Parameters.ContainsKey("Confirm"));
+            Assert.True(command.Parameters.ContainsKey("Force"));
             var attribute = (CmdletAttribute)Attribute.GetCustomAttribute(typeof(SetPerUserMfaStateCommand), typeof(CmdletAttribute))!;
-            Assert.Equal(ConfirmImpact.Medium, attribute.ConfirmImpact);
+            Assert.Equal(ConfirmImpact.High, attribute.ConfirmImpact);
         }
 
         // ---- Connect / Disconnect ---------------------------------------------------------------
@@ -379,8 +379,9 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.Equal("http://127.0.0.1:5000", call.Endpoint);
             Assert.Equal(10, call.SecretLength);
             var options = JsonReader.ParseObject(call.Options);
-            Assert.Equal(new[] { "graphEndpoint", "auth", "userAgent" }, options.Keys.ToArray());
+            Assert.Equal(new[] { "graphEndpoint", "environment", "auth", "userAgent" }, options.Keys.ToArray());
             Assert.Equal("http://127.0.0.1:5000", options["graphEndpoint"]);
+            Assert.Equal("Global", options["environment"]);
             Assert.Equal("accessToken", ((JsonObject)options["auth"]!)["kind"]);
             Assert.Matches(@"^PerUserMfa/\d+\.\d+\.\d+\S* \(PowerShell 7\.\d+\.\d+\S*; (Linux|Windows|macOS)\)$", (string)options["userAgent"]!);
             Assert.Equal("Connected to http://127.0.0.1:5000", Assert.IsType<VerboseRecord>(Assert.Single(output).BaseObject).Message);
@@ -451,7 +452,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Connect_takes_the_token_only_as_a_SecureString_in_the_AccessToken_set()
         {
             var command = (CmdletInfo)Run("Get-Command Connect-PerUserMfa")[0].BaseObject;
-            Assert.Equal("AccessToken", command.DefaultParameterSet);
+            Assert.Equal("GraphSession", command.DefaultParameterSet);
             Assert.Equal(typeof(SecureString), command.Parameters["AccessToken"].ParameterType);
             Assert.Equal(typeof(Uri), command.Parameters["GraphEndpoint"].ParameterType);
 

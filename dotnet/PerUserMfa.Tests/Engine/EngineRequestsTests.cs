@@ -35,5 +35,35 @@ namespace PerUserMfa.Tests.Engine
                 EngineRequests.UserIds(new[] { "4a3c0000-0000-4000-8000-000000000001", "miriam.o'brien@contoso.com", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", "zoë.åström@contoso.com", "q\"uote" }));
             Assert.Equal("{\"userIds\":[]}", EngineRequests.UserIds(new string[0]));
         }
+
+        [Fact]
+        public void Bulk_change_requests_follow_the_contract()
+        {
+            Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enabled\"}", EngineRequests.PlanChanges(PerUserMfaState.Enabled, null));
+            Assert.Equal("{\"operation\":\"planChanges\",\"throttleLimit\":5}", EngineRequests.PlanChanges(null, 5));
+            Assert.Equal(
+                "{\"operation\":\"applyChanges\",\"journalPath\":\"/j.jsonl\",\"journalOperation\":\"set\",\"requestedState\":\"disabled\"}",
+                EngineRequests.ApplyChanges("/j.jsonl", EngineRequests.JournalSet, PerUserMfaState.Disabled, null, null));
+            Assert.Equal(
+                "{\"operation\":\"applyChanges\",\"journalPath\":\"C:\\\\u.jsonl\",\"journalOperation\":\"undo\",\"undoOf\":\"/j.jsonl\",\"throttleLimit\":9}",
+                EngineRequests.ApplyChanges("C:\\u.jsonl", EngineRequests.JournalUndo, null, "/j.jsonl", 9));
+            Assert.Equal("{\"operation\":\"readJournal\",\"path\":\"/j.jsonl\"}", EngineRequests.ReadJournal("/j.jsonl"));
+        }
+
+        [Fact]
+        public void Changes_carry_what_the_plan_decided()
+        {
+            var change = new PerUserMfa.Bulk.ChangeItem
+            {
+                Target = "a@x", Id = "1", UserPrincipalName = "a@x", PreviousState = "disabled", RequestedState = "enforced",
+                Sent = true, Action = "completed", CurrentState = "enforced",
+            };
+            Assert.Equal(
+                "{\"changes\":[{\"target\":\"a@x\",\"id\":\"1\",\"userPrincipalName\":\"a@x\",\"displayName\":null,\"previousState\":\"disabled\",\"requestedState\":\"enforced\",\"sent\":true,\"action\":\"completed\",\"currentState\":\"enforced\"}]}",
+                EngineRequests.Changes(new[] { change }));
+            Assert.Equal(
+                "{\"changes\":[{\"target\":\"\",\"id\":\"2\",\"userPrincipalName\":null,\"displayName\":null,\"previousState\":null,\"requestedState\":\"disabled\",\"sent\":false}]}",
+                EngineRequests.Changes(new[] { new PerUserMfa.Bulk.ChangeItem { Id = "2", RequestedState = "disabled" } }));
+        }
     }
 }

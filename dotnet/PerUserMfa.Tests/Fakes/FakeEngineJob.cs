@@ -34,6 +34,12 @@ namespace PerUserMfa.Tests.Fakes
 
         public List<List<string>> Pushes { get; } = new List<List<string>>();
 
+        /// <summary>Events to enqueue for each whole-document push (<c>{"changes":[...]}</c>).</summary>
+        public Func<string, IEnumerable<string>> OnPushInput { get; set; } = _ => Array.Empty<string>();
+
+        /// <summary>Every whole-document push, in order.</summary>
+        public List<string> PushedInputs { get; } = new List<string>();
+
         public List<uint> NextTimeouts { get; } = new List<uint>();
 
         public int CancelCount;
@@ -67,6 +73,20 @@ namespace PerUserMfa.Tests.Fakes
 
             Pushes.Add(new List<string>(userIds));
             foreach (var e in OnPush(userIds))
+            {
+                Enqueue(e);
+            }
+        }
+
+        public void PushInput(string inputJson)
+        {
+            if (Disposed)
+            {
+                throw new ObjectDisposedException(nameof(FakeEngineJob));
+            }
+
+            PushedInputs.Add(inputJson);
+            foreach (var e in OnPushInput(inputJson))
             {
                 Enqueue(e);
             }

@@ -35,6 +35,11 @@ namespace PerUserMfa.Tests.Fakes
             return job;
         }
 
+        /// <summary>What <see cref="InfoJson"/> answers (the engine's <c>pumfa_session_info</c>).</summary>
+        public string? Info { get; set; }
+
+        public string? InfoJson() => Disposed ? null : Info;
+
         public void Dispose() => Disposed = true;
     }
 }

@@ -18,6 +18,8 @@ namespace PerUserMfa.Tests.Fakes
 
         public List<string> Warnings { get; } = new List<string>();
 
+        public List<string> Information { get; } = new List<string>();
+
         /// <summary>Every call in order, e.g. "object", "error", "progress:Processing", "terminate".</summary>
         public List<string> Log { get; } = new List<string>();
 
@@ -49,6 +51,12 @@ namespace PerUserMfa.Tests.Fakes
         {
             Warnings.Add(message);
             Log.Add("warning");
+        }
+
+        public void WriteInformation(string message)
+        {
+            Information.Add(message);
+            Log.Add("information");
         }
 
         public void ThrowTerminatingError(ErrorRecord errorRecord)

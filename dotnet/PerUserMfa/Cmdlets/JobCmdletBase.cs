@@ -13,6 +13,7 @@ namespace PerUserMfa.Cmdlets
         private readonly object _pumpGate = new object();
         private IEngineSession? _session;
         private JobPump? _pump;
+        private volatile bool _stopping;
 
         /// <summary>The pump, once <see cref="GetPump"/> made it.</summary>
         internal JobPump? CurrentPump
@@ -47,7 +48,36 @@ namespace PerUserMfa.Cmdlets
             }
         }
 
-        protected override void StopProcessing() => CurrentPump?.Stop();
+        /// <summary>Starts the command's next job (a bulk change runs several: read the journal, plan,
+        /// apply), freeing the previous one. Stop (Ctrl+C) reaches whichever runs.</summary>
+        internal JobPump StartPump(string request)
+        {
+            JobPump? previous;
+            JobPump next;
+            lock (_pumpGate)
+            {
+                if (_stopping)
+                {
+                    throw new PipelineStoppedException();
+                }
+
+                previous = _pump;
+                _pump = next = new JobPump(
+                    _session ?? throw new InvalidOperationException("BeginProcessing did not run."),
+                    request,
+                    new CmdletSink(this),
+                    writeChangeResults: false);
+            }
+
+            previous?.Dispose();
+            return next;
+        }
+
+        protected override void StopProcessing()
+        {
+            _stopping = true;
+            CurrentPump?.Stop();
+        }
 
         public void Dispose()
         {

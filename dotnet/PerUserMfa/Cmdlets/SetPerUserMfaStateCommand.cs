@@ -1,55 +1,96 @@
-using System.Collections.Generic;
+using System;
+using System.Linq;
 using System.Management.Automation;
+using PerUserMfa.Bulk;
 using PerUserMfa.Engine;
 using PerUserMfa.Output;
 
 namespace PerUserMfa.Cmdlets
 {
     /// <summary>
-    /// <para type="synopsis">Sets the per-user MFA state of Microsoft Entra users.</para>
+    /// <para type="synopsis">Sets the per-user MFA state of Microsoft Entra users, journalled.</para>
     /// <para type="description">Takes users like Get-PerUserMfaState does, so
-    /// Get-PerUserMfaState | Set-PerUserMfaState -State Enabled works. Supports -WhatIf and -Confirm;
-    /// with -PassThru it outputs what each user ended with.</para>
+    /// Get-PerUserMfaState | Set-PerUserMfaState -State Enabled works. Reads every state first and
+    /// skips users already in the state; asks once for the whole run (-Force skips it, -Confirm asks
+    /// per user, -WhatIf lists the plan and changes nothing); journals each change before it is sent;
+    /// paces changes to Graph's write budget. -ResumeJournal finishes an interrupted run.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Set, "PerUserMfaState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Set, "PerUserMfaState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = UserIdSet)]
     [OutputType(OutputFactory.ChangeResultTypeName)]
-    public sealed class SetPerUserMfaStateCommand : JobCmdletBase
+    public sealed class SetPerUserMfaStateCommand : BulkChangeCommandBase
     {
+        private const string UserIdSet = "UserId";
+        private const string ResumeSet = "Resume";
+        internal const string Verb = "Set per-user MFA state";
+
         /// <summary>Object ids or user principal names.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UserIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Id", "UserPrincipalName", "ObjectId")]
         [ValidateNotNullOrEmpty]
         public string[] UserId { get; set; } = null!;
 
         /// <summary>The state to set: Disabled, Enabled or Enforced.</summary>
-        [Parameter(Mandatory = true)]
+        [Parameter(Mandatory = true, ParameterSetName = UserIdSet)]
         public PerUserMfaState State { get; set; }
 
-        /// <summary>Output a PerUserMfa.ChangeResult per user.</summary>
-        [Parameter]
-        public SwitchParameter PassThru { get; set; }
+        /// <summary>The journal file (written even when nothing needs changing), or a folder to create
+        /// it in. Default: a new file in the per-user data folder (LocalApplicationData/PerUserMfa/journals).</summary>
+        [Parameter(ParameterSetName = UserIdSet)]
+        [ValidateNotNullOrEmpty]
+        public string JournalPath { get; set; } = null!;
 
-        /// <summary>How many Graph requests may be in flight at once.</summary>
-        [Parameter]
-        [ValidateRange(1, 1000)]
-        public int ThrottleLimit { get; set; }
+        /// <summary>The journal of an interrupted run to finish.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ResumeSet)]
+        [ValidateNotNullOrEmpty]
+        public string ResumeJournal { get; set; } = null!;
 
         protected override void ProcessRecord()
         {
-            var approved = new List<string>(UserId.Length);
-            foreach (var user in UserId)
+            if (ParameterSetName == UserIdSet)
             {
-                if (ShouldProcess(user, $"Set per-user MFA state to {State}"))
-                {
-                    approved.Add(user);
-                }
+                // Reads start as the pipeline delivers users; nothing is changed before EndProcessing.
+                PlanPump(State).Push(UserId);
             }
-
-            // Only approved users reach the engine; the job starts at the first one (never under -WhatIf).
-            GetPump(EngineRequests.SetStates(State, BoundThrottleLimit(ThrottleLimit)), writeChangeResults: PassThru.IsPresent)
-                .Push(approved);
         }
 
-        protected override void EndProcessing() => CurrentPump?.Finish();
+        protected override void EndProcessing()
+        {
+            if (ParameterSetName == ResumeSet)
+            {
+                Resume();
+                return;
+            }
+
+            var planned = FinishPlan();
+            if (planned.Count == 0 && Tally.Failed == 0)
+            {
+                return;
+            }
+
+            var given = MyInvocation.BoundParameters.ContainsKey(nameof(JournalPath)) ? ResolvePath(JournalPath) : null;
+            var journal = JournalLocation.Choose(given, EngineRequests.JournalSet, State, DateTime.UtcNow, JournalLocation.NewSuffix());
+            // A file the admin named is written even when nothing needs changing; a folder only holds journals of changes.
+            ConfirmAndApply(planned, EngineRequests.JournalSet, journal, alwaysJournal: journal == given, State, null, Verb);
+        }
+
+        private void Resume()
+        {
+            var path = ResolvePath(ResumeJournal);
+            var (header, entries) = ReadJournal(path);
+            var unfinished = entries.Where(e => e.ResumeNeeded).ToList();
+            if (unfinished.Count == 0)
+            {
+                WriteHostInformation($"Nothing to resume: every account in '{path}' has its outcome ({BulkText.Count(entries.Count, "account", "accounts")}).");
+                return;
+            }
+
+            var pending = unfinished.Count(e => e.Status == JournalEntry.StatusPending);
+            WriteHostInformation(
+                $"Resuming the {header?.GetString("operation") ?? "set"} run of '{path}': {BulkText.Count(pending, "account", "accounts")} without an outcome" +
+                (unfinished.Count > pending ? $", {BulkText.Count(unfinished.Count - pending, "account", "accounts")} that failed" : string.Empty) +
+                ". Their states are read again; only what is still needed is sent.");
+            var planned = PlanChanges(unfinished.Select(e => e.ToResumeChange()).ToList());
+            ConfirmAndApply(planned, EngineRequests.JournalResume, path, alwaysJournal: true, requestedState: null, undoOf: null, Verb + " (resume)");
+        }
     }
 }

@@ -16,27 +16,18 @@ namespace PerUserMfa.Connection
         internal static Func<string, string, SecureString?, IEngineSession> OpenSession { get; set; } = EngineSession.Open;
 
         /// <summary>
-        /// Connects with an access token. The engine validates the endpoint (https, or http for a
-        /// loopback host) and the options; its error becomes one terminating error record. A failed
-        /// connect leaves the previous connection as it was.
+        /// Opens a session with <paramref name="optionsJson"/> (see <see cref="SignInOptions"/>) and the
+        /// sign-in method's <paramref name="secret"/>, and makes it current. A method that gets its own
+        /// tokens signs in here, so a wrong secret or a missing identity stops Connect-PerUserMfa with
+        /// the engine's message (AADSTS code and what to fix). A failed connect leaves the previous
+        /// connection as it was.
         /// </summary>
-        public static void ConnectWithAccessToken(IPipelineSink sink, Uri graphEndpoint, SecureString accessToken, string userAgent)
+        public static void Connect(IPipelineSink sink, string endpoint, string optionsJson, SecureString? secret)
         {
-            if (accessToken.Length == 0)
-            {
-                sink.ThrowTerminatingError(ErrorRecordFactory.FromException(new PerUserMfaException(
-                    "The access token is empty. Pass the token Microsoft Graph issued, for example: Connect-PerUserMfa -AccessToken (Read-Host -AsSecureString 'Token').",
-                    "InvalidInput",
-                    ErrorCategory.InvalidArgument)));
-                return;
-            }
-
-            var endpoint = EndpointText(graphEndpoint);
-            var options = EngineRequests.SessionOptions(endpoint, EngineRequests.AuthAccessToken, userAgent);
             IEngineSession session;
             try
             {
-                session = OpenSession(endpoint, options, accessToken);
+                session = OpenSession(endpoint, optionsJson, secret);
             }
             catch (EngineException e)
             {
@@ -51,6 +42,11 @@ namespace PerUserMfa.Connection
 
             ConnectionContext.Replace(session);
             sink.WriteVerbose($"Connected to {endpoint}");
+            var info = ConnectionInfo.TryRead(session);
+            if (info != null)
+            {
+                sink.WriteVerbose(info.Describe());
+            }
         }
 
         public static void Disconnect(IPipelineSink sink)

@@ -12,12 +12,17 @@ namespace PerUserMfa.Engine
     internal sealed class EngineEvent
     {
         public const string UserState = "userState";
+        public const string UserReport = "userReport";
         public const string ChangeResult = "changeResult";
         public const string Error = "error";
         public const string Fatal = "fatal";
         public const string Progress = "progress";
         public const string Verbose = "verbose";
         public const string Warning = "warning";
+        public const string Information = "information";
+        public const string PlannedChange = "plannedChange";
+        public const string JournalHeader = "journalHeader";
+        public const string JournalEntry = "journalEntry";
 
         public EngineEvent(JsonObject fields)
         {

@@ -24,9 +24,11 @@ namespace PerUserMfa.Engine
             session.DangerousAddRef(ref _sessionReferenced);
         }
 
-        public void Push(IReadOnlyList<string> userIds)
+        public void Push(IReadOnlyList<string> userIds) => PushInput(EngineRequests.UserIds(userIds));
+
+        public void PushInput(string inputJson)
         {
-            var input = NativeBuffer.Encode(EngineRequests.UserIds(userIds));
+            var input = NativeBuffer.Encode(inputJson);
             var error = default(PumfaBuffer);
             try
             {

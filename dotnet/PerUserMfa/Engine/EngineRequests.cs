@@ -35,6 +35,22 @@ namespace PerUserMfa.Engine
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 
+        /// <summary><c>{"operation":"getStates","scope":...,"report":{"mfaSignIns":...,"methodDetails":...,"signInDays":...}}</c>:
+        /// Get-PerUserMfaState -Detailed.</summary>
+        public static string GetReport(string scope, bool mfaSignIns, bool methodDetails, int signInDays, int? throttleLimit)
+        {
+            var writer = new JsonWriter()
+                .WriteStartObject()
+                .WriteProperty("operation", "getStates")
+                .WriteProperty("scope", scope)
+                .WritePropertyName("report").WriteStartObject()
+                .WriteProperty("mfaSignIns", mfaSignIns)
+                .WriteProperty("methodDetails", methodDetails)
+                .WriteProperty("signInDays", signInDays)
+                .WriteEndObject();
+            return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
+        }
+
         /// <summary><c>{"operation":"setStates","state":"enabled"}</c> (Graph's lower-case value), with <c>throttleLimit</c> when given.</summary>
         public static string SetStates(PerUserMfaState state, int? throttleLimit)
         {
@@ -43,6 +59,78 @@ namespace PerUserMfa.Engine
                 .WriteProperty("operation", "setStates")
                 .WriteProperty("state", ToWireState(state));
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
+        }
+
+        public const string JournalSet = "set";
+        public const string JournalUndo = "undo";
+        public const string JournalResume = "resume";
+
+        /// <summary><c>{"operation":"planChanges","state":...}</c>: reads only. <paramref name="state"/> is
+        /// the state for pushed user ids; pushed changes carry their own.</summary>
+        public static string PlanChanges(PerUserMfaState? state, int? throttleLimit)
+        {
+            var writer = new JsonWriter().WriteStartObject().WriteProperty("operation", "planChanges");
+            if (state.HasValue)
+            {
+                writer.WriteProperty("state", ToWireState(state.Value));
+            }
+
+            return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
+        }
+
+        /// <summary><c>{"operation":"applyChanges","journalPath":...,"journalOperation":"set"|"undo"|"resume",...}</c>.</summary>
+        public static string ApplyChanges(string journalPath, string journalOperation, PerUserMfaState? requestedState, string? undoOf, int? throttleLimit)
+        {
+            var writer = new JsonWriter()
+                .WriteStartObject()
+                .WriteProperty("operation", "applyChanges")
+                .WriteProperty("journalPath", journalPath)
+                .WriteProperty("journalOperation", journalOperation);
+            if (requestedState.HasValue)
+            {
+                writer.WriteProperty("requestedState", ToWireState(requestedState.Value));
+            }
+
+            if (undoOf != null)
+            {
+                writer.WriteProperty("undoOf", undoOf);
+            }
+
+            return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
+        }
+
+        /// <summary><c>{"operation":"readJournal","path":...}</c>.</summary>
+        public static string ReadJournal(string path) =>
+            new JsonWriter().WriteStartObject().WriteProperty("operation", "readJournal").WriteProperty("path", path).WriteEndObject().ToString();
+
+        /// <summary><c>{"changes":[{...}]}</c> for <c>pumfa_job_push</c> into planChanges and applyChanges jobs.</summary>
+        public static string Changes(IEnumerable<Bulk.ChangeItem> changes)
+        {
+            var writer = new JsonWriter().WriteStartObject().WritePropertyName("changes").WriteStartArray();
+            foreach (var change in changes)
+            {
+                writer.WriteStartObject()
+                    .WriteProperty("target", change.Target)
+                    .WriteProperty("id", change.Id)
+                    .WriteProperty("userPrincipalName", change.UserPrincipalName)
+                    .WriteProperty("displayName", change.DisplayName)
+                    .WriteProperty("previousState", change.PreviousState)
+                    .WriteProperty("requestedState", change.RequestedState)
+                    .WriteProperty("sent", change.Sent);
+                if (change.Action != null)
+                {
+                    writer.WriteProperty("action", change.Action);
+                }
+
+                if (change.CurrentState != null)
+                {
+                    writer.WriteProperty("currentState", change.CurrentState);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            return writer.WriteEndArray().WriteEndObject().ToString();
         }
 
         /// <summary><c>{"userIds":[...]}</c> for <c>pumfa_job_push</c>.</summary>

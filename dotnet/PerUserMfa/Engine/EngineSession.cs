@@ -115,6 +115,28 @@ namespace PerUserMfa.Engine
             }
         }
 
+        public string? InfoJson()
+        {
+            var info = default(PumfaBuffer);
+            try
+            {
+                using (var session = new HandleLease(_handle))
+                {
+                    var status = NativeMethods.pumfa_session_info(session.Pointer, &info);
+                    var json = NativeBuffer.TakeString(&info);
+                    return status == NativeMethods.PUMFA_OK ? json : null;
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                return null;
+            }
+            finally
+            {
+                NativeBuffer.Free(&info);
+            }
+        }
+
         public void Dispose() => _handle.Dispose();
 
         /// <summary>The exception for a failed call: the engine's error event when it wrote one.</summary>

@@ -10,6 +10,9 @@ namespace PerUserMfa.Engine
         /// <summary>Adds users (object ids or UPNs as given) to the job's input.</summary>
         void Push(IReadOnlyList<string> userIds);
 
+        /// <summary>Adds input given as the whole JSON document (<c>{"changes":[...]}</c>, see <see cref="EngineRequests.Changes"/>).</summary>
+        void PushInput(string inputJson);
+
         /// <summary>No more input comes; the job finishes once the pushed users are done.</summary>
         void CloseInput();
 

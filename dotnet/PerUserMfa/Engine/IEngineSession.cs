@@ -11,5 +11,9 @@ namespace PerUserMfa.Engine
 
         /// <summary>Starts a job described by a request JSON document (see <see cref="EngineRequests"/>).</summary>
         IEngineJob StartJob(string requestJson);
+
+        /// <summary>The connection's details as JSON (<c>pumfa_session_info</c>): sign-in method, tenant,
+        /// app, cloud, the token's permissions and expiry; never the token. Null when not available.</summary>
+        string? InfoJson();
     }
 }

@@ -74,6 +74,9 @@ namespace PerUserMfa.Errors
         public static string? RecommendedActionFor(string? errorId) => errorId switch
         {
             "Unauthorized" => "Get a new access token and run Connect-PerUserMfa again.",
+            "SignInFailed" => "Fix what the message names (the AADSTS code says what Entra ID refused), then run Connect-PerUserMfa again.",
+            "GraphSessionNotFound" => "Run Connect-MgGraph first, or sign in with another Connect-PerUserMfa parameter set.",
+            "InvalidCertificate" => "Check -CertificatePath / -CertificatePassword or -CertificateThumbprint.",
             "PermissionDenied" => "Grant the permission the message names, consent to it, then get a new token and run Connect-PerUserMfa again.",
             "UserNotFound" => "Check the user's object id or user principal name.",
             "Throttled" => "Wait a few minutes and run the command again, or lower -ThrottleLimit.",

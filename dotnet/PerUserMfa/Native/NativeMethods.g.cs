@@ -49,6 +49,13 @@ namespace PerUserMfa.Native
         internal static extern int pumfa_session_open(byte* options_json, nuint options_len, ushort* secret_utf16, nuint secret_len, void** out_session, PumfaBuffer* out_error);
 
         /// <summary>
+        ///  Writes the session's connection details as JSON into `out` (how it signed in, tenant, app,
+        ///  cloud, endpoints, the current token's permissions and expiry; never the token).
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "pumfa_session_info", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int pumfa_session_info(void* session, PumfaBuffer* @out);
+
+        /// <summary>
         ///  Closes a session: cancels its jobs and shuts its runtime down. Null is ignored.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "pumfa_session_close", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -44,6 +44,32 @@ namespace PerUserMfa.Output
             return result;
         }
 
+        /// <summary>A bulk change's result: the <see cref="CreateChangeResult(EngineEvent)"/> properties,
+        /// then JournalPath (null when no journal was written).</summary>
+        public static PSObject CreateChangeResult(EngineEvent changeResult, string? journalPath)
+        {
+            var result = CreateChangeResult(changeResult);
+            Add(result, "JournalPath", journalPath);
+            return result;
+        }
+
+        /// <summary>The result for a user the plan found already in the requested state, when no
+        /// journal was needed.</summary>
+        public static PSObject CreateChangeResult(Bulk.ChangeItem alreadyInState, string? journalPath)
+        {
+            var result = New(ChangeResultTypeName);
+            var state = alreadyInState.CurrentState ?? alreadyInState.PreviousState;
+            Add(result, "UserPrincipalName", alreadyInState.UserPrincipalName);
+            Add(result, "DisplayName", alreadyInState.DisplayName);
+            Add(result, "Id", alreadyInState.Id);
+            Add(result, "PreviousState", StateText.ToDisplay(state));
+            Add(result, "RequestedState", StateText.ToDisplay(alreadyInState.RequestedState));
+            Add(result, "State", StateText.ToDisplay(state));
+            Add(result, "Changed", false);
+            Add(result, "JournalPath", journalPath);
+            return result;
+        }
+
         private static PSObject New(string typeName)
         {
             var result = new PSObject();

@@ -22,6 +22,9 @@ namespace PerUserMfa.Pipeline
 
         public void WriteWarning(string message) => _cmdlet.WriteWarning(message);
 
+        public void WriteInformation(string message) =>
+            _cmdlet.WriteInformation(new HostInformationMessage { Message = message }, new[] { "PSHOST" });
+
         public void ThrowTerminatingError(ErrorRecord errorRecord) => _cmdlet.ThrowTerminatingError(errorRecord);
     }
 }

@@ -16,6 +16,10 @@ namespace PerUserMfa.Pipeline
 
         void WriteWarning(string message);
 
+        /// <summary>A message for the admin, shown like Write-Host (information stream, tag PSHOST;
+        /// capture it with 6>).</summary>
+        void WriteInformation(string message);
+
         /// <summary>Stops the command with <paramref name="errorRecord"/>; never returns normally.</summary>
         void ThrowTerminatingError(ErrorRecord errorRecord);
     }

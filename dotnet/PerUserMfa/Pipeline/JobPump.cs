@@ -56,7 +56,11 @@ namespace PerUserMfa.Pipeline
             return session;
         }
 
-        /// <summary>Whether the job has been started (Set-PerUserMfaState starts none under -WhatIf).</summary>
+        /// <summary>Sees every event first; returns true when it handled the event itself (the bulk
+        /// change cmdlets collect plans and results this way). Runs on the pipeline thread.</summary>
+        public Func<EngineEvent, bool>? Handler { get; set; }
+
+        /// <summary>Whether the job has been started.</summary>
         public bool IsStarted
         {
             get
@@ -81,6 +85,18 @@ namespace PerUserMfa.Pipeline
             {
                 var job = EnsureStarted();
                 job.Push(userIds);
+                Drain(job, untilDone: false);
+            });
+        }
+
+        /// <summary>Pushes a whole input document (<c>{"changes":[...]}</c>), starting the job if needed,
+        /// then writes whatever events are ready without waiting.</summary>
+        public void PushInput(string inputJson)
+        {
+            Guard(() =>
+            {
+                var job = EnsureStarted();
+                job.PushInput(inputJson);
                 Drain(job, untilDone: false);
             });
         }
@@ -187,10 +203,18 @@ namespace PerUserMfa.Pipeline
 
         private void Dispatch(EngineEvent engineEvent)
         {
+            if (Handler != null && Handler(engineEvent))
+            {
+                return;
+            }
+
             switch (engineEvent.Type)
             {
                 case EngineEvent.UserState:
                     _sink.WriteObject(OutputFactory.CreateUserState(engineEvent));
+                    break;
+                case EngineEvent.UserReport:
+                    _sink.WriteObject(UserReportFactory.Create(engineEvent));
                     break;
                 case EngineEvent.ChangeResult:
                     if (_writeChangeResults)
@@ -214,6 +238,9 @@ namespace PerUserMfa.Pipeline
                     break;
                 case EngineEvent.Warning:
                     _sink.WriteWarning(engineEvent.Message ?? string.Empty);
+                    break;
+                case EngineEvent.Information:
+                    _sink.WriteInformation(engineEvent.Message ?? string.Empty);
                     break;
                 default:
                     // An event type a newer engine added: ignored (forward compatibility).

@@ -1,0 +1,287 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using PerUserMfa.Cmdlets;
+using PerUserMfa.Connection;
+using PerUserMfa.Json;
+using PerUserMfa.Tests.Fakes;
+using Xunit;
+
+namespace PerUserMfa.Tests.Cmdlets
+{
+    /// <summary>Set-PerUserMfaState and Undo-PerUserMfaChange in a runspace whose host records and
+    /// answers confirmation prompts, on a scripted engine.</summary>
+    [Collection(ConnectionStateCollection.Name)]
+    public sealed class BulkChangeCmdletTests : IDisposable
+    {
+        private readonly PromptingHost _host = new PromptingHost();
+        private readonly Runspace _runspace;
+        private readonly BulkEngine _engine = new BulkEngine();
+        private readonly FakeEngineSession _session;
+
+        public BulkChangeCmdletTests()
+        {
+            ConnectionContext.Disconnect();
+            var state = InitialSessionState.CreateDefault();
+            state.Commands.Add(new SessionStateCmdletEntry("Set-PerUserMfaState", typeof(SetPerUserMfaStateCommand), null));
+            state.Commands.Add(new SessionStateCmdletEntry("Undo-PerUserMfaChange", typeof(UndoPerUserMfaChangeCommand), null));
+            _runspace = RunspaceFactory.CreateRunspace(_host, state);
+            _runspace.Open();
+            _runspace.SessionStateProxy.SetVariable("journals", _engine.Folder);
+            _engine.Current["b@contoso.com"] = "enabled";
+            _engine.Current["c@contoso.com"] = "enforced";
+            _session = new FakeEngineSession { Configure = BulkEngine.Configure(_engine) };
+            ConnectionContext.Replace(_session);
+        }
+
+        public void Dispose()
+        {
+            ConnectionContext.Disconnect();
+            _runspace.Dispose();
+            Directory.Delete(_engine.Folder, recursive: true);
+        }
+
+        private (Collection<PSObject> Output, List<ErrorRecord> Errors, List<string> Information) Run(string script)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            var output = ps.Invoke();
+            var information = ps.Streams.Information.Select(i => i.MessageData.ToString()!).ToList();
+            return (output, ps.Streams.Error.ToList(), information);
+        }
+
+        private const string ThreeUsers = "'a@contoso.com', 'b@contoso.com', 'c@contoso.com', 'd@contoso.com'";
+
+        private List<FakeEngineJob> JobsOf(string operation) =>
+            _session.Jobs.Where(j => (string?)JsonReader.ParseObject(j.Request)["operation"] == operation).ToList();
+
+        [Fact]
+        public void By_default_it_asks_once_for_the_whole_run_showing_what_changes_from_which_state()
+        {
+            _host.Answer = 0;
+            var (output, errors, information) = Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced -PassThru -JournalPath $journals");
+
+            var prompt = Assert.Single(_host.Prompts);
+            Assert.Contains("Set per-user MFA state", prompt.Message);
+            Assert.Contains("3 accounts: 2 Disabled -> Enforced, 1 Enabled -> Enforced (about a second); 1 account already in the requested state", prompt.Message);
+            Assert.Empty(errors);
+            var (request, changes) = Assert.Single(_engine.Applied);
+            Assert.Equal(new[] { "change", "change", "change", "alreadyInState" }, changes.Select(c => (string)c["action"]!).OrderBy(a => a == "alreadyInState").ToArray());
+            Assert.Equal(4, output.Count);
+            var journal = (string)JsonReader.ParseObject(request)["journalPath"]!;
+            Assert.StartsWith(_engine.Folder, journal);
+            Assert.Matches(@"\d{8}T\d{6}Z-set-Enforced-[0-9a-f]{6}\.jsonl$", journal);
+            Assert.All(output, o => Assert.Equal(journal, o.Properties["JournalPath"].Value));
+            Assert.Equal(
+                new[] { "UserPrincipalName", "DisplayName", "Id", "PreviousState", "RequestedState", "State", "Changed", "JournalPath" },
+                output[0].Properties.Select(p => p.Name).ToArray());
+            Assert.Contains("Journal: " + journal, information);
+            var summary = information.Last();
+            Assert.StartsWith("Set per-user MFA state: 4 accounts in ", summary);
+            Assert.Contains("Changed:                3  (2 Disabled -> Enforced, 1 Enabled -> Enforced)", summary);
+            Assert.Contains("Already in state:       1  (Enforced 1)", summary);
+            Assert.Contains("Failed:                 0", summary);
+            Assert.EndsWith("Journal: " + journal, summary);
+        }
+
+        [Fact]
+        public void Saying_no_changes_nobody_and_writes_no_journal()
+        {
+            _host.Answer = 2;
+            var (output, _, information) = Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced -PassThru -JournalPath $journals");
+            Assert.Single(_host.Prompts);
+            Assert.Empty(_engine.Applied);
+            Assert.Single(JobsOf("planChanges"));
+            Assert.Single(output);
+            Assert.Contains("Not confirmed:          3  (left as they were)", information.Last());
+            Assert.EndsWith("No journal was written: nothing was changed.", information.Last());
+            Assert.Empty(Directory.GetFiles(_engine.Folder));
+        }
+
+        [Theory]
+        [InlineData("-Force")]
+        [InlineData("-Confirm:$false")]
+        [InlineData("-Force -Confirm:$false")]
+        public void Force_or_Confirm_false_apply_without_asking(string switches)
+        {
+            Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced {switches} -JournalPath $journals");
+            Assert.Empty(_host.Prompts);
+            Assert.Single(_engine.Applied);
+        }
+
+        [Fact]
+        public void A_ConfirmPreference_of_None_applies_without_asking()
+        {
+            Run($"$ConfirmPreference = 'None'; Set-PerUserMfaState {ThreeUsers} -State Enforced -JournalPath $journals");
+            Assert.Empty(_host.Prompts);
+            Assert.Single(_engine.Applied);
+        }
+
+        [Fact]
+        public void An_explicit_Confirm_asks_per_user_and_applies_only_the_approved()
+        {
+            _host.Answer = 0;
+            Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced -Confirm -Force -JournalPath $journals");
+            Assert.Equal(3, _host.Prompts.Count);
+            Assert.Contains(_host.Prompts, p => p.Message.Contains("\"b@contoso.com\"") && p.Message.Contains("Enabled -> Enforced"));
+            var (_, changes) = Assert.Single(_engine.Applied);
+            Assert.Equal(4, changes.Count);
+
+            _host.Answer = 2;
+            _host.Prompts.Clear();
+            var (_, _, information) = Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced -Confirm -JournalPath $journals");
+            Assert.Equal(3, _host.Prompts.Count);
+            Assert.Contains("Not confirmed:          3", information.Last());
+        }
+
+        [Fact]
+        public void WhatIf_lists_each_planned_change_and_sends_nothing()
+        {
+            var (output, _, information) = Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced -WhatIf -JournalPath $journals");
+            Assert.Empty(output);
+            Assert.Empty(_engine.Applied);
+            Assert.Empty(_host.Prompts);
+            var whatIf = _host.Written.Where(w => w.StartsWith("What if: Performing the operation", StringComparison.Ordinal)).ToList();
+            Assert.Equal(3, whatIf.Count);
+            Assert.Contains(whatIf, w => w.Contains("\"a@contoso.com\"") && w.Contains("Disabled -> Enforced"));
+            Assert.StartsWith("What if: 3 accounts: 2 Disabled -> Enforced, 1 Enabled -> Enforced", Assert.Single(information));
+            Assert.Empty(Directory.GetFiles(_engine.Folder));
+        }
+
+        [Fact]
+        public void Users_already_in_the_state_need_no_journal_unless_one_is_named()
+        {
+            var (output, _, information) = Run("Set-PerUserMfaState 'c@contoso.com' -State Enforced -PassThru");
+            Assert.Empty(_host.Prompts);
+            Assert.Empty(_engine.Applied);
+            var result = Assert.Single(output);
+            Assert.Equal(false, result.Properties["Changed"].Value);
+            Assert.Equal("Enforced", result.Properties["State"].Value);
+            Assert.Null(result.Properties["JournalPath"].Value);
+            Assert.Contains("Already in state:       1", information.Last());
+
+            Run("Set-PerUserMfaState 'c@contoso.com' -State Enforced -JournalPath (Join-Path $journals 'named.jsonl')");
+            var (request, changes) = Assert.Single(_engine.Applied);
+            Assert.Equal(Path.Combine(_engine.Folder, "named.jsonl"), (string)JsonReader.ParseObject(request)["journalPath"]!);
+            Assert.Equal("alreadyInState", (string)Assert.Single(changes)["action"]!);
+        }
+
+        [Fact]
+        public void A_relative_JournalPath_is_relative_to_the_current_location()
+        {
+            Run("Set-Location $journals; Set-PerUserMfaState 'a@contoso.com' -State Enforced -Force -JournalPath 'relative.jsonl'");
+            Assert.Equal(Path.Combine(_engine.Folder, "relative.jsonl"), (string)JsonReader.ParseObject(_engine.Applied[0].Request)["journalPath"]!);
+        }
+
+        [Fact]
+        public void Plan_errors_are_error_records_and_count_as_failed()
+        {
+            var (output, errors, information) = Run("Set-PerUserMfaState 'nobody@contoso.com', 'a@contoso.com' -State Enforced -Force -PassThru -JournalPath $journals");
+            var error = Assert.Single(errors);
+            Assert.Equal("nobody@contoso.com", error.TargetObject);
+            Assert.Single(output);
+            Assert.Contains("Failed:                 1  (each is an error record naming the user and the cause)", information.Last());
+        }
+
+        [Fact]
+        public void ResumeJournal_plans_the_unfinished_users_and_appends_to_the_same_journal()
+        {
+            _engine.Current["p@contoso.com"] = "enforced";
+            _engine.JournalEntries.Add(BulkEngine.Entry("done", "changed", "disabled", "enforced", "enforced", true, false, true));
+            _engine.JournalEntries.Add(BulkEngine.Entry("p", "pending", "disabled", "enforced", null, true, true, true));
+            _engine.JournalEntries.Add(BulkEngine.Entry("q", "pending", "disabled", "enforced", null, false, true, false));
+            var path = Path.Combine(_engine.Folder, "run.jsonl");
+            _runspace.SessionStateProxy.SetVariable("path", path);
+            var (output, errors, information) = Run("Set-PerUserMfaState -ResumeJournal $path -Force -PassThru");
+            Assert.Empty(errors);
+            Assert.Equal("{\"operation\":\"readJournal\",\"path\":" + JsonWriter.Serialize(path) + "}", _session.Jobs[0].Request);
+            var plan = Assert.Single(JobsOf("planChanges"));
+            Assert.Equal("{\"operation\":\"planChanges\"}", plan.Request);
+            var planned = ((IEnumerable<object?>)JsonReader.ParseObject(Assert.Single(plan.PushedInputs))["changes"]!).Cast<JsonObject>().ToList();
+            Assert.Equal(new[] { "p", "q" }, planned.Select(c => (string)c["id"]!).ToArray());
+            Assert.Equal(new[] { true, false }, planned.Select(c => (bool)c["sent"]!).ToArray());
+            var (request, changes) = Assert.Single(_engine.Applied);
+            var apply = JsonReader.ParseObject(request);
+            Assert.Equal(path, apply["journalPath"]);
+            Assert.Equal("resume", apply["journalOperation"]);
+            Assert.Equal(new[] { "completed", "change" }, changes.Select(c => (string)c["action"]!).ToArray());
+            Assert.Equal(2, output.Count);
+            Assert.Contains(information, i => i.StartsWith("Resuming the set run of '" + path + "': 2 accounts without an outcome", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void Resuming_a_finished_journal_does_nothing()
+        {
+            _engine.JournalEntries.Add(BulkEngine.Entry("done", "changed", "disabled", "enforced", "enforced", true, false, true));
+            var (_, _, information) = Run("Set-PerUserMfaState -ResumeJournal (Join-Path $journals 'x.jsonl') -Force");
+            Assert.Empty(JobsOf("planChanges"));
+            Assert.StartsWith("Nothing to resume", Assert.Single(information));
+        }
+
+        [Fact]
+        public void Undo_puts_changed_users_back_and_journals_the_undo()
+        {
+            _engine.Current["u1@contoso.com"] = "enforced";
+            _engine.Current["u2@contoso.com"] = "enforced";
+            _engine.JournalEntries.Add(BulkEngine.Entry("u1", "changed", "disabled", "enforced", "enforced", true, false, true));
+            _engine.JournalEntries.Add(BulkEngine.Entry("u2", "changed", "enabled", "enforced", "enforced", true, false, true));
+            _engine.JournalEntries.Add(BulkEngine.Entry("u3", "alreadyInState", "enforced", "enforced", "enforced", false, false, false));
+            var original = Path.Combine(_engine.Folder, "set.jsonl");
+            _runspace.SessionStateProxy.SetVariable("original", original);
+            _host.Answer = 0;
+            var (output, errors, _) = Run("Undo-PerUserMfaChange -JournalPath $original -UndoJournalPath $journals -PassThru");
+            Assert.Empty(errors);
+            var prompt = Assert.Single(_host.Prompts);
+            Assert.Contains("Undo per-user MFA change", prompt.Message);
+            Assert.Contains("2 accounts: 1 Enforced -> Disabled, 1 Enforced -> Enabled", prompt.Message);
+            var plan = Assert.Single(JobsOf("planChanges"));
+            var planned = ((IEnumerable<object?>)JsonReader.ParseObject(Assert.Single(plan.PushedInputs))["changes"]!).Cast<JsonObject>().ToList();
+            Assert.Equal(new[] { "disabled", "enabled" }, planned.Select(c => (string)c["requestedState"]!).ToArray());
+            var (request, _) = Assert.Single(_engine.Applied);
+            var apply = JsonReader.ParseObject(request);
+            Assert.Equal("undo", apply["journalOperation"]);
+            Assert.Equal(original, apply["undoOf"]);
+            Assert.Matches(@"-undo-[0-9a-f]{6}\.jsonl$", (string)apply["journalPath"]!);
+            Assert.Equal(new[] { "Disabled", "Enabled" }, output.Select(o => (string)o.Properties["State"].Value).ToArray());
+        }
+
+        [Fact]
+        public void Undo_with_nothing_changed_says_so_and_sends_nothing()
+        {
+            _engine.JournalEntries.Add(BulkEngine.Entry("u3", "alreadyInState", "enforced", "enforced", "enforced", false, false, false));
+            var (_, _, information) = Run("Undo-PerUserMfaChange (Join-Path $journals 'x.jsonl') -Force");
+            Assert.Empty(JobsOf("planChanges"));
+            Assert.StartsWith("Nothing to undo", Assert.Single(information));
+        }
+
+        [Fact]
+        public void Undo_is_a_high_impact_command_with_the_same_switches()
+        {
+            var command = (CmdletInfo)Run("Get-Command Undo-PerUserMfaChange").Output[0].BaseObject;
+            foreach (var name in new[] { "JournalPath", "UndoJournalPath", "Force", "PassThru", "ThrottleLimit", "WhatIf", "Confirm" })
+            {
+                Assert.True(command.Parameters.ContainsKey(name), name);
+            }
+
+            Assert.True(command.Parameters["JournalPath"].Attributes.OfType<ParameterAttribute>().Single().Mandatory);
+            var attribute = (CmdletAttribute)Attribute.GetCustomAttribute(typeof(UndoPerUserMfaChangeCommand), typeof(CmdletAttribute))!;
+            Assert.Equal(ConfirmImpact.High, attribute.ConfirmImpact);
+            Assert.Equal("Undo", attribute.VerbName);
+        }
+
+        [Fact]
+        public void Set_has_a_UserId_set_and_a_Resume_set()
+        {
+            var command = (CmdletInfo)Run("Get-Command Set-PerUserMfaState").Output[0].BaseObject;
+            Assert.Equal(new[] { "Resume", "UserId" }, command.ParameterSets.Select(s => s.Name).OrderBy(n => n).ToArray());
+            Assert.Equal("UserId", command.DefaultParameterSet);
+            var (_, errors, _) = Run("Set-PerUserMfaState -ResumeJournal x.jsonl -State Enabled -Force");
+            Assert.Contains(errors, e => e.FullyQualifiedErrorId.StartsWith("AmbiguousParameterSet", StringComparison.Ordinal));
+        }
+    }
+}

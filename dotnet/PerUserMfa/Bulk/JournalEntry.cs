@@ -1,0 +1,76 @@
+using PerUserMfa.Engine;
+
+namespace PerUserMfa.Bulk
+{
+    /// <summary>One user's latest status in a journal (a <c>journalEntry</c> event).</summary>
+    internal sealed class JournalEntry
+    {
+        public const string StatusPending = "pending";
+
+        public string Target { get; set; } = string.Empty;
+
+        public string Id { get; set; } = string.Empty;
+
+        public string? UserPrincipalName { get; set; }
+
+        public string? DisplayName { get; set; }
+
+        /// <summary><c>pending</c>, <c>changed</c>, <c>unchanged</c>, <c>alreadyInState</c> or <c>failed</c>.</summary>
+        public string Status { get; set; } = StatusPending;
+
+        public string? PreviousState { get; set; }
+
+        public string RequestedState { get; set; } = string.Empty;
+
+        /// <summary>The state read back after the change.</summary>
+        public string? State { get; set; }
+
+        public bool Sent { get; set; }
+
+        public bool ResumeNeeded { get; set; }
+
+        public bool UndoNeeded { get; set; }
+
+        public static JournalEntry FromEvent(EngineEvent entry) => new JournalEntry
+        {
+            Target = entry.GetString("target") ?? string.Empty,
+            Id = entry.GetString("id") ?? string.Empty,
+            UserPrincipalName = entry.GetString("userPrincipalName"),
+            DisplayName = entry.GetString("displayName"),
+            Status = entry.GetString("status") ?? StatusPending,
+            PreviousState = entry.GetString("previousState"),
+            RequestedState = entry.GetString("requestedState") ?? string.Empty,
+            State = entry.GetString("state"),
+            Sent = entry.GetBoolean("sent") ?? false,
+            ResumeNeeded = entry.GetBoolean("resumeNeeded") ?? false,
+            UndoNeeded = entry.GetBoolean("undoNeeded") ?? false,
+        };
+
+        /// <summary>What a resumed run plans for this user: the journal's change, with what it knows
+        /// about a PATCH that may already have gone out.</summary>
+        public ChangeItem ToResumeChange() => new ChangeItem
+        {
+            Target = Target,
+            Id = Id,
+            UserPrincipalName = UserPrincipalName,
+            DisplayName = DisplayName,
+            PreviousState = PreviousState,
+            RequestedState = RequestedState,
+            Sent = Sent,
+            Action = null,
+        };
+
+        /// <summary>What an undo plans for this user: back to the state before the change.</summary>
+        public ChangeItem ToUndoChange() => new ChangeItem
+        {
+            Target = Target,
+            Id = Id,
+            UserPrincipalName = UserPrincipalName,
+            DisplayName = DisplayName,
+            PreviousState = State ?? RequestedState,
+            RequestedState = PreviousState ?? string.Empty,
+            Sent = false,
+            Action = null,
+        };
+    }
+}

@@ -1,0 +1,300 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using PerUserMfa.Bulk;
+using PerUserMfa.Engine;
+using PerUserMfa.Errors;
+using PerUserMfa.Output;
+using PerUserMfa.Pipeline;
+
+namespace PerUserMfa.Cmdlets
+{
+    /// <summary>
+    /// What Set-PerUserMfaState and Undo-PerUserMfaChange share (docs/ARCHITECTURE.md §4): read a
+    /// journal, plan (reads only), confirm, then apply with a journal and summarise.
+    /// Confirmation (ConfirmImpact High): -WhatIf lists each planned change and sends nothing;
+    /// an explicit -Confirm asks per user; otherwise one prompt for the whole run, which -Force,
+    /// -Confirm:$false and $ConfirmPreference = 'None' skip.
+    /// </summary>
+    public abstract class BulkChangeCommandBase : JobCmdletBase
+    {
+        /// <summary>Pushes to the engine in chunks of this many changes.</summary>
+        internal const int PushChunk = 1000;
+
+        private readonly Stopwatch _clock = new Stopwatch();
+        private readonly List<ChangeItem> _planned = new List<ChangeItem>();
+        private JobPump? _planPump;
+
+        /// <summary>Skips the once-per-run confirmation (an explicit -Confirm still asks per user).</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Output a PerUserMfa.ChangeResult per user (with JournalPath).</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <summary>How many users are worked on at once (Graph requests in flight).</summary>
+        [Parameter]
+        [ValidateRange(1, 1000)]
+        public int ThrottleLimit { get; set; }
+
+        internal ChangeTally Tally { get; } = new ChangeTally();
+
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            _clock.Start();
+        }
+
+        /// <summary>The journal a path names, as a file-system path (relative to the current PowerShell location).</summary>
+        internal string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+        /// <summary>Runs a readJournal job: its header fields and every entry. A damaged journal stops the
+        /// command with an error naming the file and line; a cut-off last line is a warning.</summary>
+        internal (EngineEvent? Header, List<JournalEntry> Entries) ReadJournal(string path)
+        {
+            EngineEvent? header = null;
+            var entries = new List<JournalEntry>();
+            var pump = StartPump(EngineRequests.ReadJournal(path));
+            pump.Handler = e =>
+            {
+                switch (e.Type)
+                {
+                    case EngineEvent.JournalHeader:
+                        header = e;
+                        return true;
+                    case EngineEvent.JournalEntry:
+                        entries.Add(JournalEntry.FromEvent(e));
+                        return true;
+                    default:
+                        return false;
+                }
+            };
+            pump.Run();
+            return (header, entries);
+        }
+
+        /// <summary>Starts (once) a planChanges job for user ids and a requested state; the pipeline
+        /// pushes into it as records arrive.</summary>
+        internal JobPump PlanPump(PerUserMfaState? state)
+        {
+            if (_planPump == null)
+            {
+                _planPump = StartPump(EngineRequests.PlanChanges(state, BoundThrottleLimit(ThrottleLimit)));
+                _planPump.Handler = CollectPlan;
+            }
+
+            return _planPump;
+        }
+
+        /// <summary>Finishes the plan fed through <see cref="PlanPump"/>; empty when nothing was pushed.</summary>
+        internal List<ChangeItem> FinishPlan()
+        {
+            _planPump?.Finish();
+            return _planned;
+        }
+
+        /// <summary>Plans changes read from a journal (resume, undo).</summary>
+        internal List<ChangeItem> PlanChanges(IReadOnlyList<ChangeItem> changes)
+        {
+            var pump = PlanPump(null);
+            foreach (var chunk in Chunks(changes))
+            {
+                pump.PushInput(EngineRequests.Changes(chunk));
+            }
+
+            return FinishPlan();
+        }
+
+        private bool CollectPlan(EngineEvent e)
+        {
+            switch (e.Type)
+            {
+                case EngineEvent.PlannedChange:
+                    _planned.Add(ChangeItem.FromPlannedChange(e));
+                    return true;
+                case EngineEvent.Error:
+                    Tally.Failed++;
+                    return false;
+                default:
+                    return false;
+            }
+        }
+
+        /// <summary>Confirms and applies a plan.</summary>
+        /// <param name="planned">The plan.</param>
+        /// <param name="operation">The journal operation (set, undo, resume).</param>
+        /// <param name="journalPath">The journal file (already chosen and resolved).</param>
+        /// <param name="alwaysJournal">Write the journal even when nothing needs a PATCH (the admin
+        /// named it, or a resumed journal must record its last outcomes).</param>
+        /// <param name="requestedState">The header's requested state (set).</param>
+        /// <param name="undoOf">The journal an undo reverses.</param>
+        /// <param name="verb">What the run does, for prompts and the summary.</param>
+        internal void ConfirmAndApply(
+            IReadOnlyList<ChangeItem> planned,
+            string operation,
+            string journalPath,
+            bool alwaysJournal,
+            PerUserMfaState? requestedState,
+            string? undoOf,
+            string verb)
+        {
+            var sending = planned.Where(p => p.Action != ChangeItem.ActionAlreadyInState).ToList();
+            var already = planned.Where(p => p.Action == ChangeItem.ActionAlreadyInState).ToList();
+
+            if (IsWhatIf())
+            {
+                foreach (var change in sending)
+                {
+                    ShouldProcess(change.Name, ActionText(change, verb));
+                }
+
+                foreach (var user in already)
+                {
+                    WriteVerbose($"{user.Name} is already {StateText.ToDisplay(user.CurrentState)}: nothing to change.");
+                }
+
+                WriteInformation(new HostInformationMessage { Message = "What if: " + BulkText.PlanSummary(planned) + ". Nothing was changed." }, new[] { "PSHOST" });
+                return;
+            }
+
+            List<ChangeItem> approved;
+            if (IsExplicitConfirm())
+            {
+                approved = sending.Where(change => ShouldProcess(change.Name, ActionText(change, verb))).ToList();
+            }
+            else if (sending.Count == 0 || Force.IsPresent || ShouldProcess(BulkText.PlanSummary(planned), verb))
+            {
+                approved = sending;
+            }
+            else
+            {
+                approved = new List<ChangeItem>();
+            }
+
+            Tally.NotConfirmed += sending.Count - approved.Count;
+            var nothingToSend = sending.Count == 0;
+            if (approved.Count == 0 && !(nothingToSend && alwaysJournal && already.Count > 0))
+            {
+                foreach (var user in already)
+                {
+                    Tally.Add(user.CurrentState, user.RequestedState, user.CurrentState, "alreadyInState", false);
+                    if (PassThru.IsPresent)
+                    {
+                        WriteObject(OutputFactory.CreateChangeResult(user, null));
+                    }
+                }
+
+                WriteSummary(verb, null);
+                return;
+            }
+
+            var folder = Path.GetDirectoryName(journalPath);
+            if (!string.IsNullOrEmpty(folder))
+            {
+                try
+                {
+                    Directory.CreateDirectory(folder);
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
+                {
+                    ThrowTerminatingError(ErrorRecordFactory.FromException(new PerUserMfaException(
+                        $"The journal folder '{folder}' cannot be created: {e.Message} Nothing was changed; give another -JournalPath.",
+                        "InvalidInput",
+                        ErrorCategory.WriteError,
+                        e)));
+                }
+            }
+
+            WriteInformation(new HostInformationMessage { Message = "Journal: " + journalPath }, new[] { "PSHOST" });
+            var pump = StartPump(EngineRequests.ApplyChanges(journalPath, operation, requestedState, undoOf, BoundThrottleLimit(ThrottleLimit)));
+            pump.Handler = e =>
+            {
+                switch (e.Type)
+                {
+                    case EngineEvent.ChangeResult:
+                        Tally.Add(e);
+                        if (PassThru.IsPresent)
+                        {
+                            WriteObject(OutputFactory.CreateChangeResult(e, journalPath));
+                        }
+
+                        return true;
+                    case EngineEvent.Error:
+                        Tally.Failed++;
+                        return false;
+                    default:
+                        return false;
+                }
+            };
+            foreach (var chunk in Chunks(approved.Concat(already).ToList()))
+            {
+                pump.PushInput(EngineRequests.Changes(chunk));
+            }
+
+            pump.Finish();
+            WriteSummary(verb, journalPath);
+        }
+
+        internal void WriteSummary(string verb, string? journalPath) =>
+            WriteInformation(new HostInformationMessage { Message = Tally.Summary(verb, _clock.Elapsed, journalPath) }, new[] { "PSHOST" });
+
+        internal void WriteHostInformation(string message) =>
+            WriteInformation(new HostInformationMessage { Message = message }, new[] { "PSHOST" });
+
+        /// <summary><c>Change per-user MFA state Disabled -> Enforced</c> (per user, for -WhatIf and -Confirm).</summary>
+        internal static string ActionText(ChangeItem change, string verb)
+        {
+            if (change.Action == ChangeItem.ActionCompleted)
+            {
+                return $"{verb}: record {BulkText.Transition(change.PreviousState, change.CurrentState)} (the interrupted run's change landed; nothing is sent)";
+            }
+
+            return $"{verb}: {BulkText.Transition(change.CurrentState ?? change.PreviousState, change.RequestedState)}";
+        }
+
+        /// <summary>-WhatIf given, or $WhatIfPreference set by the caller.</summary>
+        private bool IsWhatIf()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf))
+            {
+                return IsTrue(whatIf);
+            }
+
+            return IsTrue(GetVariableValue("WhatIfPreference"));
+        }
+
+        /// <summary>-Confirm (or -Confirm:$true) given explicitly: ask per user.</summary>
+        private bool IsExplicitConfirm() =>
+            MyInvocation.BoundParameters.TryGetValue("Confirm", out var confirm) && IsTrue(confirm);
+
+        private static bool IsTrue(object? value)
+        {
+            if (value is PSObject wrapped)
+            {
+                value = wrapped.BaseObject;
+            }
+
+            switch (value)
+            {
+                case SwitchParameter s:
+                    return s.IsPresent;
+                case bool b:
+                    return b;
+                default:
+                    return false;
+            }
+        }
+
+        private static IEnumerable<List<ChangeItem>> Chunks(IReadOnlyList<ChangeItem> items)
+        {
+            for (var i = 0; i < items.Count; i += PushChunk)
+            {
+                yield return items.Skip(i).Take(PushChunk).ToList();
+            }
+        }
+    }
+}

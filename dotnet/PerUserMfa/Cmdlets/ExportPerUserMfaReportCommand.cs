@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Management.Automation;
+using PerUserMfa.Errors;
+using PerUserMfa.Report;
+
+namespace PerUserMfa.Cmdlets
+{
+    /// <summary>
+    /// <para type="synopsis">Writes Get-PerUserMfaState output as one self-contained HTML report.</para>
+    /// <para type="description">Binds the pipeline objects by property name (UserState, UserReport, or
+    /// Import-Csv rows of either), converts them to report rows and hands them to
+    /// <see cref="HtmlReportRenderer"/>. Rows are kept in memory (the summary needs totals).</para>
+    /// </summary>
+    [Cmdlet(VerbsData.Export, "PerUserMfaReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportPerUserMfaReportCommand : PSCmdlet
+    {
+        private readonly List<ReportRow> _rows = new List<ReportRow>();
+        private string _fullPath = string.Empty;
+
+        /// <summary>The HTML file to write.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = string.Empty;
+
+        /// <summary>Get-PerUserMfaState output (or Import-Csv rows with the same columns).</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true)]
+        [AllowNull]
+        public PSObject? InputObject { get; set; }
+
+        /// <summary>The report's heading (default "Per-user MFA report").</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Title { get; set; } = ReportOptions.DefaultTitle;
+
+        /// <summary>The tenant's name for the header; omitted when not given.</summary>
+        [Parameter]
+        public string? TenantName { get; set; }
+
+        /// <summary>Passwords older than this many days are listed (default 365).</summary>
+        [Parameter]
+        [ValidateRange(1, 36500)]
+        public int PasswordAgeThresholdDays { get; set; } = 365;
+
+        /// <summary>Emit the written file's FileInfo.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            string resolved;
+            try
+            {
+                resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path, out var provider, out _);
+                if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+                {
+                    Fail("ReportPathNotFileSystem", ErrorCategory.InvalidArgument,
+                        $"Cannot write the report to '{Path}': the path is not a file system path.", null);
+                    return;
+                }
+            }
+            catch (Exception e) when (e is not PipelineStoppedException && e is not PipelineClosedException)
+            {
+                Fail("ReportPathInvalid", ErrorCategory.InvalidArgument, $"Cannot write the report to '{Path}': {e.Message}", e);
+                return;
+            }
+
+            if (Directory.Exists(resolved))
+            {
+                Fail("ReportPathIsFolder", ErrorCategory.InvalidArgument,
+                    $"Cannot write the report to '{resolved}': it is a folder. Give a file name, for example '{System.IO.Path.Combine(resolved, "per-user-mfa.html")}'.", null);
+            }
+
+            var folder = System.IO.Path.GetDirectoryName(resolved);
+            if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+            {
+                Fail("ReportFolderNotFound", ErrorCategory.ObjectNotFound,
+                    $"Cannot write the report to '{resolved}': the folder '{folder}' does not exist. Create it first (New-Item -ItemType Directory).", null);
+            }
+
+            _fullPath = resolved;
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (InputObject == null)
+            {
+                return;
+            }
+
+            var row = ReportRowReader.Read(InputObject);
+            if (row == null)
+            {
+                WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(
+                    "The input object has no UserPrincipalName, DisplayName or Id property, so it is not in the report. Pipe Get-PerUserMfaState output (or Import-Csv of it) to Export-PerUserMfaReport.",
+                    "ReportInputNotAUser", ErrorCategory.InvalidData)
+                {
+                    Target = InputObject.ToString(),
+                }));
+                return;
+            }
+
+            _rows.Add(row);
+        }
+
+        protected override void EndProcessing()
+        {
+            var exists = File.Exists(_fullPath);
+            var action = exists
+                ? $"Overwrite the file with an HTML report of {_rows.Count} users"
+                : $"Write an HTML report of {_rows.Count} users";
+            if (!ShouldProcess(_fullPath, action))
+            {
+                return;
+            }
+
+            var options = new ReportOptions
+            {
+                Title = Title,
+                TenantName = string.IsNullOrWhiteSpace(TenantName) ? null : TenantName,
+                GeneratedAtUtc = DateTime.UtcNow,
+                PasswordAgeThresholdDays = PasswordAgeThresholdDays,
+            };
+            try
+            {
+                HtmlReportRenderer.RenderToFile(_fullPath, _rows, options);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is System.Security.SecurityException)
+            {
+                Fail("ReportWriteFailed", ErrorCategory.WriteError, $"Cannot write the report to '{_fullPath}': {e.Message}", e);
+                return;
+            }
+
+            WriteVerbose($"Wrote the report of {_rows.Count} users to {_fullPath}.");
+            if (PassThru.IsPresent)
+            {
+                WriteObject(new FileInfo(_fullPath));
+            }
+        }
+
+        private void Fail(string errorId, ErrorCategory category, string message, Exception? cause)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.FromException(new PerUserMfaException(message, errorId, category, cause) { Target = Path }));
+        }
+    }
+}

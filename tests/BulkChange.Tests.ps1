@@ -1,0 +1,350 @@
+#Requires -Modules Pester
+<#
+    Bulk changes admins can trust (issue 6), end to end against graph-sim: users already in the
+    state are skipped without a PATCH, -WhatIf sends nothing, every change is journalled before it
+    is sent, a run killed mid-way is finished by -ResumeJournal without changing anyone twice,
+    Undo-PerUserMfaChange restores the previous states, faults lose nobody, and damaged journals
+    are refused clearly. The once-per-run prompt is covered by the xunit tests (it needs a host
+    that answers prompts).
+#>
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module $env:PUMFA_TEST_MODULE -Force
+    $script:sim = Start-GraphSim -Users 400 -Seed 31
+    $script:plainToken = New-SimToken -Sim $sim -Roles (Get-WriteRoles) -AsPlainText
+    Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $plainToken -AsPlainText -Force) -GraphEndpoint $sim.Url
+
+    # Get-SimUser writes the whole array as one object; this enumerates it.
+    function script:Get-Users { $users = Get-SimUser -Sim $sim; $users }
+    function script:Get-Truth { $map = @{}; foreach ($u in Get-Users) { $map[$u.id] = $u }; $map }
+    function script:Read-JournalLines([string] $Path) { Get-Content -LiteralPath $Path | ForEach-Object { $_ | ConvertFrom-Json } }
+    function script:New-JournalPath([string] $Name) { Join-Path $TestDrive "$Name-$([guid]::NewGuid().ToString('N').Substring(0, 8)).jsonl" }
+}
+
+AfterAll {
+    Disconnect-PerUserMfa
+    Stop-GraphSim $sim
+}
+
+Describe 'Set-PerUserMfaState in bulk' {
+    BeforeEach {
+        Reset-SimTenant -Sim $sim
+        $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 0; fault503 = 0; dropRate = 0; throttle = 'off' }
+    }
+
+    It 'skips users already in the state without a PATCH and journals every user' {
+        $before = Get-Truth
+        $ids = @((Get-Users | Select-Object -First 200).id)
+        $needing = @($ids | Where-Object { $before[$_].perUserMfaState -ne 'enforced' })
+        $needing.Count | Should -BeGreaterThan 50
+        $needing.Count | Should -BeLessThan 200
+        $journal = New-JournalPath 'skip'
+        $errors = $null
+        $result = $ids + 'nobody@contoso.com' | Set-PerUserMfaState -State Enforced -Force -PassThru -JournalPath $journal -ErrorVariable errors -ErrorAction SilentlyContinue
+
+        (Get-SimStats -Sim $sim).patches | Should -Be $needing.Count
+        $after = Get-Truth
+        foreach ($id in $ids) {
+            $after[$id].perUserMfaState | Should -Be 'enforced'
+            $after[$id].patchCount | Should -Be ([int]($before[$id].perUserMfaState -ne 'enforced')) -Because "$id is patched only if it was not enforced"
+        }
+        $result.Count | Should -Be 200
+        foreach ($r in $result) {
+            $r.Changed | Should -Be ($before[$r.Id].perUserMfaState -ne 'enforced')
+            $r.State | Should -BeExactly 'Enforced'
+            $r.JournalPath | Should -Be $journal
+        }
+        $errors.Count | Should -Be 1
+        $errors[0].TargetObject | Should -Be 'nobody@contoso.com'
+        $errors[0].Exception.Message | Should -BeLike '*nobody@contoso.com*does not exist*'
+
+        $lines = @(Read-JournalLines $journal)
+        $lines[0].type | Should -Be 'header'
+        $lines[0].format | Should -Be 'PerUserMfa.Journal/1'
+        $lines[0].requestedState | Should -Be 'enforced'
+        @($lines | Where-Object type -EQ 'outcome').Count | Should -Be 200
+        @($lines | Where-Object type -EQ 'sending').Count | Should -Be $needing.Count
+        Get-Content -LiteralPath $journal | ForEach-Object { $_ | Should -Match '"(time|created)":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"' }
+        foreach ($line in $lines | Where-Object type -EQ 'outcome') {
+            $line.previousState | Should -Be $before[$line.id].perUserMfaState
+            $line.requestedState | Should -Be 'enforced'
+            $line.state | Should -Be 'enforced'
+            $line.outcome | Should -Be $(if ($before[$line.id].perUserMfaState -eq 'enforced') { 'alreadyInState' } else { 'changed' })
+        }
+    }
+
+    It 'prints the journal path (default: the per-user data folder) and a summary on the information stream' {
+        $info = Set-PerUserMfaState -UserId 'adele.vance@contoso.com', 'alex.wilber@contoso.com', 'nobody@contoso.com' -State Enforced -Force -ErrorAction SilentlyContinue 6>&1
+        $messages = @($info | ForEach-Object { "$_" })
+        $journalLine = $messages | Where-Object { $_ -like 'Journal: *' } | Select-Object -First 1
+        $journal = $journalLine.Substring('Journal: '.Length)
+        try {
+            $folder = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'PerUserMfa/journals'
+            $journal | Should -BeLike "$([System.IO.Path]::GetFullPath($folder))*"
+            Test-Path -LiteralPath $journal | Should -BeTrue
+            $summary = $messages[-1]
+            $summary | Should -BeLike 'Set per-user MFA state: 3 accounts in *'
+            $summary | Should -Match 'Changed:\s+1\s+\(1 Enabled -> Enforced\)'
+            $summary | Should -Match 'Already in state:\s+1\s+\(Enforced 1\)'
+            $summary | Should -Match 'Failed:\s+1\s+\(each is an error record'
+            $summary | Should -Match 'By state now:\s+Enforced 2'
+            $summary | Should -BeLike "*Journal: $journal"
+            @($info | Where-Object { $_ -is [System.Management.Automation.InformationRecord] }).Tags | Should -Contain 'PSHOST'
+        }
+        finally { Remove-Item -LiteralPath $journal -ErrorAction SilentlyContinue }
+    }
+
+    It '-WhatIf reads the states, sends no PATCH and writes no journal' {
+        Reset-SimStats -Sim $sim
+        $journal = New-JournalPath 'whatif'
+        $ids = @((Get-Users | Select-Object -First 50).id)
+        $ids | Set-PerUserMfaState -State Disabled -WhatIf -JournalPath $journal
+        $stats = Get-SimStats -Sim $sim
+        $stats.patches | Should -Be 0
+        $stats.requirementsGets | Should -BeGreaterOrEqual 50
+        Test-Path -LiteralPath $journal | Should -BeFalse
+    }
+
+    It 'estimates the duration up front and shows the time left in the progress bar' {
+        $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 100 }
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript({
+                    param($Module, $Ids, $Journal)
+                    Import-Module $Module   # the connection is per process: no Connect-PerUserMfa here
+                    $ProgressPreference = 'Continue'
+                    $Ids | Set-PerUserMfaState -State Disabled -Force -JournalPath $Journal
+                }).AddArgument($env:PUMFA_TEST_MODULE).AddArgument(@((Get-Users | Where-Object perUserMfaState -NE 'disabled' | Select-Object -First 120).id)).AddArgument((New-JournalPath 'progress'))
+            $null = $ps.Invoke()
+            $ps.Streams.Error | Should -BeNullOrEmpty
+            $estimate = @($ps.Streams.Information | Where-Object { "$_" -like 'Sending 120 changes; this takes about*' })
+            $estimate.Count | Should -Be 1
+            $changing = @($ps.Streams.Progress | Where-Object { $_.Activity -eq 'Changing per-user MFA states' -and $_.RecordType -eq 'Processing' })
+            $changing.Count | Should -BeGreaterThan 0
+            ($changing | Where-Object { $_.StatusDescription -like "*paced to Graph's write budget (2,850 per 150 s)*" -and $_.SecondsRemaining -ge 0 }) | Should -Not -BeNullOrEmpty
+        }
+        finally { $ps.Dispose() }
+    }
+
+    It 'stays under Graph''s write budget: no 429 from a throttling tenant' {
+        $null = Set-SimConfig -Sim $sim -Settings @{ throttle = 'auto' }
+        $ids = @((Get-Users).id)
+        $errors = $null
+        $ids | Set-PerUserMfaState -State Enforced -Force -JournalPath (New-JournalPath 'budget') -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 0
+        @((Get-Users) | Where-Object perUserMfaState -NE 'enforced').Count | Should -Be 0
+        $stats = Get-SimStats -Sim $sim
+        $stats.sentDuringRetryAfter | Should -Be 0
+    }
+
+    It 'loses nobody to 1% injected 503s and dropped connections' {
+        $null = Set-SimConfig -Sim $sim -Settings @{ fault503 = 0.01; dropRate = 0.01 }
+        $ids = @((Get-Users).id)
+        $journal = New-JournalPath 'faults'
+        $errors = $null
+        $result = $ids | Set-PerUserMfaState -State Disabled -Force -PassThru -JournalPath $journal -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 0
+        @($result.Id | Sort-Object -Unique).Count | Should -Be $ids.Count
+        @((Get-Users) | Where-Object perUserMfaState -NE 'disabled').Count | Should -Be 0
+        $stats = Get-SimStats -Sim $sim
+        ($stats.faults503 + $stats.dropped) | Should -BeGreaterThan 0 -Because 'faults were injected'
+        $outcomes = @(Read-JournalLines $journal | Where-Object type -EQ 'outcome')
+        @($outcomes.id | Sort-Object -Unique).Count | Should -Be $ids.Count
+        @($outcomes | Where-Object outcome -EQ 'failed').Count | Should -Be 0
+    }
+}
+
+Describe 'A run killed mid-way' {
+    BeforeAll {
+        Reset-SimTenant -Sim $sim
+        $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 150; fault503 = 0; dropRate = 0; throttle = 'off' }
+        $script:before = Get-Truth
+        $script:ids = @((Get-Users | Select-Object -First 200).id)
+        $script:needing = @($ids | Where-Object { $before[$_].perUserMfaState -ne 'disabled' })
+        $script:journal = New-JournalPath 'killed'
+        $usersFile = Join-Path $TestDrive 'users.txt'
+        $ids | Set-Content -LiteralPath $usersFile
+        $child = Join-Path $TestDrive 'child.ps1'
+        @'
+param($Module, $Url, $Token, $Journal, $UsersFile)
+$ErrorActionPreference = 'Stop'
+Import-Module $Module
+Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $Token -AsPlainText -Force) -GraphEndpoint $Url
+Get-Content -LiteralPath $UsersFile | Set-PerUserMfaState -State Disabled -Force -JournalPath $Journal -ThrottleLimit 10
+'@ | Set-Content -LiteralPath $child
+
+        $command = Get-PowerShellCommand
+        $startInfo = [System.Diagnostics.ProcessStartInfo]::new($command.FilePath)
+        Add-ProcessArgument $startInfo (@($command.Arguments) + @('-NoProfile', '-NonInteractive', '-File', $child,
+                $env:PUMFA_TEST_MODULE, $sim.Url, $plainToken, $journal, $usersFile))
+        $startInfo.UseShellExecute = $false
+        $startInfo.RedirectStandardOutput = $true
+        $startInfo.RedirectStandardError = $true
+        Reset-SimStats -Sim $sim
+        $process = [System.Diagnostics.Process]::Start($startInfo)
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while ((Get-SimStats -Sim $sim).patches -lt 20) {
+            if ($process.HasExited) { throw "The child ended before it could be killed: $($process.StandardError.ReadToEnd())" }
+            if ([DateTime]::UtcNow -gt $deadline) { $process.Kill($true); throw 'No PATCH landed within 120 s.' }
+            Start-Sleep -Milliseconds 50
+        }
+        $process.Kill($true)
+        $process.WaitForExit()
+        # Requests the child had already sent still land (the simulator answers after its latency).
+        Start-Sleep -Milliseconds 1000
+        $script:landed = (Get-SimStats -Sim $sim).patches
+    }
+
+    It 'was killed after some PATCHes and before the last, leaving its journal behind' {
+        $landed | Should -BeGreaterOrEqual 20
+        $landed | Should -BeLessThan $needing.Count
+        Test-Path -LiteralPath $journal | Should -BeTrue
+        (Get-Content -LiteralPath $journal -TotalCount 1 | ConvertFrom-Json).type | Should -Be 'header'
+    }
+
+    It 'never sent a PATCH without its journal record on disk' {
+        $text = Get-Content -LiteralPath $journal -Raw
+        $sent = @((Get-Users) | Where-Object patchCount -GT 0)
+        $sent.Count | Should -Be $landed
+        foreach ($user in $sent) { $text | Should -Match ('"type":"sending","target":"[^"]*","id":"' + $user.id + '"') }
+    }
+
+    It '-ResumeJournal ends with exactly the requested changes and one PATCH per changed user' {
+        $errors = $null
+        $info = Set-PerUserMfaState -ResumeJournal $journal -Force -ErrorVariable errors -ErrorAction SilentlyContinue 6>&1
+        $errors.Count | Should -Be 0
+        ($info | ForEach-Object { "$_" }) -join "`n" | Should -Match 'Resuming the set run of'
+        $after = Get-Truth
+        foreach ($id in $after.Keys) {
+            if ($ids -contains $id) {
+                $after[$id].perUserMfaState | Should -Be 'disabled'
+                $after[$id].patchCount | Should -Be ([int]($before[$id].perUserMfaState -ne 'disabled')) -Because "$id is changed exactly once"
+            }
+            else {
+                $after[$id].perUserMfaState | Should -Be $before[$id].perUserMfaState
+                $after[$id].patchCount | Should -Be 0
+            }
+        }
+        $lines = @(Read-JournalLines $journal)
+        @($lines | Where-Object type -EQ 'resume').Count | Should -Be 1
+    }
+
+    It 'has nothing left to resume afterwards' {
+        $info = Set-PerUserMfaState -ResumeJournal $journal -Force 6>&1
+        "$info" | Should -BeLike 'Nothing to resume*'
+    }
+
+    AfterAll { $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 0 } }
+}
+
+Describe 'Undo-PerUserMfaChange' {
+    BeforeEach { Reset-SimTenant -Sim $sim }
+
+    It 'puts every changed account back to its exact previous state, and only those' {
+        $before = Get-Truth
+        # Graph stores Enforced when Enabled is set on a user with MFA methods (next test), so these
+        # users could not get Enabled back; every other state round-trips exactly.
+        $ids = @((Get-Users | Where-Object { -not ($_.perUserMfaState -eq 'enabled' -and $_.hasMfaMethods) } | Select-Object -First 150).id)
+        $journal = New-JournalPath 'set'
+        $ids | Set-PerUserMfaState -State Enforced -Force -JournalPath $journal
+        $changed = @($ids | Where-Object { $before[$_].perUserMfaState -ne 'enforced' })
+
+        $undoJournal = New-JournalPath 'undo'
+        $result = Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath $undoJournal -Force -PassThru
+        $result.Count | Should -Be $changed.Count
+        $after = Get-Truth
+        foreach ($id in $after.Keys) {
+            $after[$id].perUserMfaState | Should -Be $before[$id].perUserMfaState -Because "$id is back where it was"
+            $after[$id].patchCount | Should -Be $(if ($changed -contains $id) { 2 } else { 0 })
+        }
+        foreach ($r in $result) {
+            $r.State | Should -Be $r.RequestedState
+            $r.JournalPath | Should -Be $undoJournal
+        }
+        $header = Get-Content -LiteralPath $undoJournal -TotalCount 1 | ConvertFrom-Json
+        $header.operation | Should -Be 'undo'
+        $header.undoOf | Should -Be $journal
+
+        # Undoing again sends nothing: everyone is already back.
+        Reset-SimStats -Sim $sim
+        Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath (New-JournalPath 'undo2') -Force
+        (Get-SimStats -Sim $sim).patches | Should -Be 0
+    }
+
+    It 'reports the state Graph ended with when it enforces instead of enabling' {
+        $user = Get-Users | Where-Object { $_.perUserMfaState -eq 'enabled' -and $_.hasMfaMethods } | Select-Object -First 1
+        $journal = New-JournalPath 'enabled'
+        Set-PerUserMfaState -UserId $user.id -State Disabled -Force -JournalPath $journal
+        $result = Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath $TestDrive -Force -PassThru
+        $result.RequestedState | Should -Be 'Enabled'
+        $result.State | Should -Be 'Enforced'
+    }
+
+    It '-WhatIf sends nothing' {
+        $journal = New-JournalPath 'set'
+        @((Get-Users | Select-Object -First 30).id) | Set-PerUserMfaState -State Enforced -Force -JournalPath $journal
+        Reset-SimStats -Sim $sim
+        Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath $TestDrive -WhatIf
+        (Get-SimStats -Sim $sim).patches | Should -Be 0
+    }
+}
+
+Describe 'Damaged journals' {
+    BeforeAll {
+        Reset-SimTenant -Sim $sim
+        $script:source = New-JournalPath 'source'
+        @((Get-Users | Select-Object -First 20).id) | Set-PerUserMfaState -State Enforced -Force -JournalPath $source
+        $script:bytes = [System.IO.File]::ReadAllBytes($source)
+        $script:lines = [System.IO.File]::ReadAllLines($source)
+    }
+
+    It 'tolerates a last line cut mid-way (as a kill leaves it) with a warning' {
+        $torn = New-JournalPath 'torn'
+        [System.IO.File]::WriteAllBytes($torn, $bytes[0..($bytes.Length - 30)])
+        $warnings = $null
+        Undo-PerUserMfaChange -JournalPath $torn -WhatIf -WarningVariable warnings -WarningAction SilentlyContinue
+        $cut = @($warnings | Where-Object { "$_" -like '*incomplete*' })
+        $cut.Count | Should -Be 1
+        "$($cut[0])" | Should -BeLike "*$torn*line $($lines.Count)*incomplete*"
+        # The user whose outcome was cut off counts as unfinished; the undo says how it treats them.
+        @($warnings | Where-Object { "$_" -like '*was interrupted*' }).Count | Should -Be 1
+
+        # Resuming terminates the cut line (the file stays append-only) and finishes that user.
+        Reset-SimStats -Sim $sim
+        Set-PerUserMfaState -ResumeJournal $torn -Force -WarningAction SilentlyContinue
+        (Get-SimStats -Sim $sim).patches | Should -Be 0 -Because 'the cut-off user was already changed'
+        $warnings = $null
+        Undo-PerUserMfaChange -JournalPath $torn -WhatIf -WarningVariable warnings
+        $warnings.Count | Should -Be 0
+        [System.IO.File]::ReadAllBytes($torn)[0..($bytes.Length - 30)] | Should -Be $bytes[0..($bytes.Length - 30)]
+    }
+
+    It 'refuses a journal edited in the middle with an error naming the file and the line' -TestCases @(
+        @{ Edit = 'a changed value'; Change = { param($l) $l -replace '"enforced"', '"disabled"' } }
+        @{ Edit = 'a line cut short'; Change = { param($l) $l.Substring(0, 40) } }
+        @{ Edit = 'a removed line'; Change = { param($l) $null } }
+    ) {
+        $edited = New-JournalPath 'edited'
+        $copy = [System.Collections.Generic.List[string]]::new([string[]]$lines)
+        $replacement = & $Change $copy[2]
+        if ($null -eq $replacement) { $copy.RemoveAt(2) } else { $copy[2] = $replacement }
+        [System.IO.File]::WriteAllLines($edited, $copy)
+        Reset-SimStats -Sim $sim
+        $caught = $null
+        try { Undo-PerUserMfaChange -JournalPath $edited -Force } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.InvalidInput*'
+        $caught.Exception | Should -BeOfType ([PerUserMfa.PerUserMfaException])
+        $caught.Exception.Message | Should -BeLike "*'$edited'*line 3*"
+        $caught.Exception.Message | Should -Not -Match '\s+at \S+\('
+        (Get-SimStats -Sim $sim).patches | Should -Be 0
+        $caught = $null
+        try { Set-PerUserMfaState -ResumeJournal $edited -Force } catch { $caught = $_ }
+        $caught.Exception.Message | Should -BeLike "*line 3*"
+    }
+
+    It 'says a missing journal does not exist' {
+        { Undo-PerUserMfaChange -JournalPath (Join-Path $TestDrive 'missing.jsonl') -Force } | Should -Throw -ExpectedMessage '*does not exist*'
+    }
+}

@@ -1,0 +1,213 @@
+#Requires -Modules Pester
+<#
+    Export-PerUserMfaReport (issue 4) end to end: Get-PerUserMfaState output from graph-sim written
+    as one self-contained HTML file, checked against the simulator's ground truth; and synthetic
+    -Detailed-shaped objects (PerUserMfa.UserReport) for the summary's detailed parts.
+#>
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module $env:PUMFA_TEST_MODULE -Force
+    $script:sim = Start-GraphSim -Users 300 -Seed 41
+    $script:truth = @(Get-SimUser -Sim $sim | ForEach-Object { $_ })
+    Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles)) -GraphEndpoint $sim.Url
+
+    function script:Get-Metric([string] $Html, [string] $Name) {
+        $match = [regex]::Match($Html, 'data-metric="' + [regex]::Escape($Name) + '"[^>]*>([^<]*)<')
+        if (-not $match.Success) { throw "metric $Name is not in the report" }
+        [int]($match.Groups[1].Value -replace ',', '')
+    }
+    # The report's escaping: & < > " ' only (the file is UTF-8, other characters are written as they are).
+    function script:ConvertTo-HtmlText([string] $Text) {
+        $Text.Replace('&', '&amp;').Replace('<', '&lt;').Replace('>', '&gt;').Replace('"', '&quot;').Replace("'", '&#39;')
+    }
+    function script:Get-NameList([string] $Html, [string] $Id) {
+        [regex]::Match($Html, 'id="' + [regex]::Escape($Id) + '"[\s\S]*?</details>').Value
+    }
+    function script:Assert-SelfContained([string] $Html) {
+        $Html | Should -Not -Match '(?i)(src|href)\s*=\s*["'']?\s*(https?:|//)'
+        $Html | Should -Not -Match '(?i)@import|url\('
+        $Html | Should -Not -Match '(?i)<(link|iframe|img|object|embed)\b'
+        # Only the report's own two script elements (data and code).
+        ([regex]::Matches($Html, '(?i)<script')).Count | Should -Be 2
+    }
+    function script:New-DetailedUser {
+        param([int] $N, [string] $State, [bool] $Admin, [bool] $Registered, [int] $PasswordAge, $LastMfa, [string] $Name)
+        $now = [datetime]::UtcNow
+        [pscustomobject]@{
+            PSTypeName                    = 'PerUserMfa.UserReport'
+            UserPrincipalName             = "user$N@contoso.com"
+            DisplayName                   = if ($Name) { $Name } else { "User $N" }
+            Id                            = [guid]::NewGuid().ToString()
+            PerUserMfaState               = $State
+            UserType                      = 'Member'
+            AccountEnabled                = $true
+            IsLicensed                    = $true
+            IsAdmin                       = $Admin
+            IsMfaRegistered               = $Registered
+            IsMfaCapable                  = $Registered
+            MethodsRegistered             = if ($Registered) { 'microsoftAuthenticatorPush, mobilePhone' } else { '' }
+            DefaultMfaMethod              = if ($Registered) { 'microsoftAuthenticatorPush' } else { $null }
+            PreferredMfaMethod            = $null
+            LastSignIn                    = $now.AddDays(-2)
+            LastSuccessfulSignIn          = $now.AddDays(-2)
+            DaysSinceLastSignIn           = 2
+            DaysSinceLastSuccessfulSignIn = 2
+            SignInSessionsValidFrom       = $now.AddDays(-100)
+            PasswordLastChanged           = $now.AddDays(-$PasswordAge)
+            PasswordAgeDays               = $PasswordAge
+            PasswordPolicies              = 'None'
+            PasswordNeverExpires          = $false
+            LastMfaSignIn                 = $LastMfa
+            DaysSinceLastMfaSignIn        = if ($LastMfa) { [int]($now - $LastMfa).TotalDays } else { $null }
+        }
+    }
+}
+
+AfterAll {
+    Disconnect-PerUserMfa
+    Stop-GraphSim $sim
+}
+
+Describe 'Export-PerUserMfaReport from Get-PerUserMfaState -All' {
+    BeforeAll {
+        $script:path = Join-Path $TestDrive 'r.html'
+        $script:file = Get-PerUserMfaState -All | Export-PerUserMfaReport -Path $path -TenantName 'Contoso' -PassThru
+        $script:html = [System.IO.File]::ReadAllText($path)
+    }
+
+    It 'writes the file and -PassThru emits its FileInfo' {
+        $file | Should -BeOfType ([System.IO.FileInfo])
+        $file.FullName | Should -Be (Resolve-Path $path).Path
+        $html | Should -Match '^<!DOCTYPE html>'
+        $html | Should -Match 'data-metric="tenant">Contoso<'
+    }
+
+    It 'counts users and states as the simulator holds them' {
+        Get-Metric $html 'users' | Should -Be $truth.Count
+        foreach ($state in 'disabled', 'enabled', 'enforced') {
+            $expected = @($truth | Where-Object perUserMfaState -EQ $state).Count
+            Get-Metric $html "state-$state" | Should -Be $expected -Because "$state users in the simulator"
+        }
+    }
+
+    It 'lists every Enabled/Enforced account by name' {
+        $list = Get-NameList $html 'list-per-user-mfa'
+        $on = @($truth | Where-Object perUserMfaState -In 'enabled', 'enforced')
+        $list | Should -Match ('data-count="' + $on.Count + '"')
+        foreach ($user in $on | Select-Object -First 20) {
+            $list | Should -Match ([regex]::Escape((ConvertTo-HtmlText $user.userPrincipalName)))
+        }
+    }
+
+    It 'shows the <script> display name as text, never raw' {
+        $html | Should -Not -Match '<script>alert\(1\)</script>'
+        $html | Should -Match ([regex]::Escape('&lt;script&gt;alert(1)&lt;/script&gt;'))
+        $html | Should -Match ([regex]::Escape('\u003cscript\u003ealert(1)\u003c/script\u003e'))
+    }
+
+    It 'highlights Enabled and Enforced rows, and only those' {
+        $rows = [regex]::Matches($html, '<tr class="([^"]*)">(.*?)</tr>')
+        $rows.Count | Should -Be $truth.Count
+        $byUpn = @{}
+        foreach ($user in $truth) { $byUpn[(ConvertTo-HtmlText $user.userPrincipalName)] = $user.perUserMfaState }
+        foreach ($row in $rows) {
+            $upn = [regex]::Match($row.Groups[2].Value, '<td>([^<]*)</td>').Groups[1].Value
+            $byUpn.ContainsKey($upn) | Should -BeTrue -Because "row for $upn"
+            $highlighted = ($row.Groups[1].Value -split ' ') -contains 'hl'
+            $highlighted | Should -Be ($byUpn[$upn] -in 'enabled', 'enforced') -Because "$upn is $($byUpn[$upn])"
+        }
+    }
+
+    It 'is self-contained: no external references' {
+        Assert-SelfContained $html
+    }
+
+    It 'draws the state chart as inline SVG' {
+        $svg = [regex]::Match($html, '<svg id="chart-state"[\s\S]*?</svg>').Value
+        $svg | Should -Not -BeNullOrEmpty
+        $xml = [xml]$svg
+        $xml.svg.title.'#text' | Should -BeLike 'Per-user MFA state:*'
+    }
+}
+
+Describe 'Export-PerUserMfaReport with -Detailed-shaped objects' {
+    BeforeAll {
+        $now = [datetime]::UtcNow
+        $script:users = @(
+            New-DetailedUser -N 1 -State 'Disabled' -Admin $true -Registered $false -PasswordAge 400 -LastMfa $null -Name 'Admin Without MFA'
+            New-DetailedUser -N 2 -State 'Enforced' -Admin $true -Registered $true -PasswordAge 10 -LastMfa $now.AddDays(-1)
+            New-DetailedUser -N 3 -State 'Enabled' -Admin $false -Registered $false -PasswordAge 800 -LastMfa $null
+            New-DetailedUser -N 4 -State 'Disabled' -Admin $false -Registered $true -PasswordAge 30 -LastMfa $now.AddDays(-5)
+            New-DetailedUser -N 5 -State 'Disabled' -Admin $false -Registered $true -PasswordAge 100 -LastMfa $now.AddDays(-9) -Name '<script>alert(1)</script>'
+        )
+        $script:path = Join-Path $TestDrive 'detailed.html'
+        $users | Export-PerUserMfaReport -Path $path -Title 'Detailed <report>' -PasswordAgeThresholdDays 365
+        $script:html = [System.IO.File]::ReadAllText($path)
+    }
+
+    It 'counts admins, registration, accounts without MFA methods, MFA sign-ins and old passwords' {
+        Get-Metric $html 'users' | Should -Be 5
+        Get-Metric $html 'admins' | Should -Be 2
+        Get-Metric $html 'mfa-registered' | Should -Be 3
+        $html | Should -Match 'data-share="mfa-registered">60%<'
+        Get-Metric $html 'no-mfa-method' | Should -Be 2
+        Get-Metric $html 'admins-no-mfa-method' | Should -Be 1
+        Get-Metric $html 'no-mfa-sign-in' | Should -Be 2
+        Get-Metric $html 'old-passwords' | Should -Be 2
+    }
+
+    It 'names the admins with no MFA method' {
+        $list = Get-NameList $html 'list-admins-no-mfa-method'
+        $list | Should -Match 'Admin Without MFA \(user1@contoso.com\)'
+        $list | Should -Not -Match 'user3@contoso.com'
+    }
+
+    It 'escapes the title and display names' {
+        $html | Should -Match '<h1>Detailed &lt;report&gt;</h1>'
+        $html | Should -Not -Match '<script>alert\(1\)</script>'
+        Assert-SelfContained $html
+    }
+
+    It 'reads Import-Csv rows (every value a string) the same way' {
+        $csv = Join-Path $TestDrive 'detailed.csv'
+        $users | Export-Csv $csv -NoTypeInformation -Encoding utf8
+        $again = Join-Path $TestDrive 'from-csv.html'
+        Import-Csv $csv | Export-PerUserMfaReport -Path $again
+        $fromCsv = [System.IO.File]::ReadAllText($again)
+        foreach ($metric in 'users', 'admins', 'mfa-registered', 'no-mfa-method', 'admins-no-mfa-method', 'no-mfa-sign-in', 'old-passwords', 'state-enabled') {
+            Get-Metric $fromCsv $metric | Should -Be (Get-Metric $html $metric) -Because $metric
+        }
+    }
+}
+
+Describe 'Export-PerUserMfaReport paths' {
+    It 'stops with a clear error when the folder does not exist' {
+        $missing = Join-Path $TestDrive 'no-such-folder/r.html'
+        $caught = $null
+        try { Get-PerUserMfaState -UserId 'adele.vance@contoso.com' | Export-PerUserMfaReport -Path $missing } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.ReportFolderNotFound*'
+        $caught.Exception.Message | Should -BeLike '*no-such-folder*does not exist*'
+        Test-Path $missing | Should -BeFalse
+    }
+
+    It 'writes nothing with -WhatIf, and overwrites an existing file otherwise' {
+        $path = Join-Path $TestDrive 'existing.html'
+        Set-Content -LiteralPath $path -Value 'old'
+        [pscustomobject]@{ UserPrincipalName = 'a@contoso.com'; PerUserMfaState = 'Enabled' } | Export-PerUserMfaReport -Path $path -WhatIf
+        Get-Content -LiteralPath $path -Raw | Should -Match '^old'
+        [pscustomobject]@{ UserPrincipalName = 'a@contoso.com'; PerUserMfaState = 'Enabled' } | Export-PerUserMfaReport -Path $path
+        Get-Content -LiteralPath $path -Raw | Should -Match '^<!DOCTYPE html>'
+    }
+
+    It 'reports an object that names no user and writes the rest' {
+        $path = Join-Path $TestDrive 'mixed.html'
+        $errors = $null
+        @('just a string', [pscustomobject]@{ UserPrincipalName = 'b@contoso.com'; PerUserMfaState = 'Disabled' }) |
+            Export-PerUserMfaReport -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.ReportInputNotAUser*'
+        Get-Metric ([System.IO.File]::ReadAllText($path)) 'users' | Should -Be 1
+    }
+}
