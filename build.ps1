@@ -7,26 +7,39 @@
     Named tasks, run in the order given (each pulls in what it needs):
 
       Bootstrap  restore the local dotnet tools (pwsh) and the PowerShell modules the tests use (Pester)
-      Build      the Rust engine and Graph simulator (cargo), the module assembly (dotnet), and the
-                 module folder out/PerUserMfa/<version>/ laid out exactly as it ships
-      Test       cargo test, dotnet test (xunit), and the Pester suite in a fresh pwsh against graph-sim
+      Build      the Rust engine and Graph simulator (cargo), the module assembly (dotnet), the help
+                 (docs/help/*.md -> en-US/), and the module folder out/PerUserMfa/<version>/ laid out
+                 exactly as it ships
+      Test       cargo test, dotnet test (xunit), Package and AutomationZip, and the Pester suite in a
+                 fresh pwsh against graph-sim
       Demo       start graph-sim with a sample tenant, run the cmdlets, export and show a CSV
       Benchmark  the throughput benchmark (see BENCHMARKS.md)
       Package    the .nupkg, published with Publish-PSResource to a local file repository (out/repo)
+      AutomationZip  out/PerUserMfa.zip, the module as Azure Automation imports it
 
-    The version comes from one place, [workspace.package] in Cargo.toml, and is stamped into the
-    manifest and the assembly at build time.
+    The version comes from one place, [workspace.package] in Cargo.toml (the crates inherit it),
+    and is stamped into the manifest (ModuleVersion, and PSData.Prerelease for a pre-release such
+    as 0.2.0-beta1) and the assembly at build time.
+
+    With -NativeArtifacts, Build takes the native engines from a folder of prebuilt ones (one
+    subfolder per RID, named <rid> or native-<rid>, holding the engine file) instead of building
+    the engine with cargo: the release workflow assembles one package from every platform's build
+    this way, with the same layout step as a local build.
 
 .EXAMPLE
     dotnet tool restore; dotnet pwsh ./build.ps1 Demo
 
 .EXAMPLE
     dotnet tool restore; dotnet pwsh ./build.ps1 Test
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Build, Package, AutomationZip -NativeArtifacts ./natives
 #>
 [CmdletBinding()]
 param(
-    [Parameter(Position = 0)]
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Benchmark', 'Package', 'Clean')]
+    # One or more of the tasks above: ./build.ps1 Build Package, or Build,Package (pwsh -File passes
+    # a comma list as one string).
+    [Parameter(Position = 0, ValueFromRemainingArguments = $true)]
     [string[]] $Task = @('Build'),
 
     # Cargo profile for the engine and the simulator.
@@ -37,12 +50,21 @@ param(
     [string] $TestFilter = '*',
 
     # Extra arguments for the Benchmark task (see tests/benchmark/Invoke-Benchmark.ps1).
-    [hashtable] $BenchmarkParameters = @{}
+    [hashtable] $BenchmarkParameters = @{},
+
+    # Build: lay the module out with these prebuilt native engines (<dir>/<rid>/<engine file> or
+    # <dir>/native-<rid>/<engine file>) instead of building the engine with cargo.
+    [string] $NativeArtifacts
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $Root = $PSScriptRoot
+$KnownTasks = @('Bootstrap', 'Build', 'Test', 'Demo', 'Benchmark', 'Package', 'AutomationZip', 'Clean')
+$Task = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
+foreach ($name in $Task) {
+    if ($KnownTasks -notcontains $name) { throw "Unknown task '$name'. Tasks: $($KnownTasks -join ', ')." }
+}
 $OutRoot = Join-Path $Root 'out'
 
 function Invoke-Native {
@@ -54,32 +76,55 @@ function Invoke-Native {
 }
 
 function Get-ModuleVersion {
+    # The one version source. A pre-release label must be letters and digits only (0.2.0-beta1):
+    # then Cargo, .NET and the PowerShell Gallery (which allows nothing else) all read it alike.
     $cargo = Get-Content (Join-Path $Root 'Cargo.toml') -Raw
-    if ($cargo -notmatch '(?ms)^\[workspace\.package\].*?^version\s*=\s*"([^"]+)"') {
+    if ($cargo -notmatch '(?ms)^\[workspace\.package\][^\[]*?^version\s*=\s*"([^"]+)"') {
         throw 'Cargo.toml has no [workspace.package] version.'
     }
-    $Matches[1]
+    $full = $Matches[1]
+    if ($full -notmatch '^(\d+\.\d+\.\d+)(?:-([0-9A-Za-z]+))?$') {
+        throw "Cargo.toml's version '$full' must be MAJOR.MINOR.PATCH with an optional letters-and-digits pre-release label (0.2.0-beta1): the PowerShell Gallery accepts no other form."
+    }
+    [pscustomobject]@{ Full = $full; Release = $Matches[1]; Prerelease = $Matches[2] }
 }
 
-function Get-HostRid {
-    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
-    $arch = [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+function Get-RidFromTriple([string] $Triple) {
+    # A Rust target triple as the .NET runtime identifier the module folder uses.
+    $arch = switch -Wildcard ($Triple) { 'x86_64-*' { 'x64' } 'aarch64-*' { 'arm64' } 'i686-*' { 'x86' } default { throw "No RID for target $Triple" } }
+    $os = switch -Wildcard ($Triple) { '*-windows-*' { 'win' } '*-apple-darwin' { 'osx' } '*-linux-*' { 'linux' } default { throw "No RID for target $Triple" } }
     "$os-$arch"
 }
 
-function Get-NativeFileName {
-    if ($IsWindows) { 'perusermfa_engine.dll' } elseif ($IsMacOS) { 'libperusermfa_engine.dylib' } else { 'libperusermfa_engine.so' }
+function Get-HostRid {
+    # The RID of what cargo builds here: rustc's host triple (not the OS's, which differs under emulation).
+    $rustc = & rustc -vV 2>$null
+    $hostLine = $rustc | Where-Object { $_ -like 'host: *' } | Select-Object -First 1
+    if ($hostLine) { return Get-RidFromTriple $hostLine.Substring(6).Trim() }
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    "$os-$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
 }
 
-$Version = Get-ModuleVersion
+function Get-NativeFileName([string] $Rid) {
+    switch -Wildcard ($Rid) {
+        'win-*' { 'perusermfa_engine.dll' }
+        'osx-*' { 'libperusermfa_engine.dylib' }
+        default { 'libperusermfa_engine.so' }
+    }
+}
+
+$VersionInfo = Get-ModuleVersion
+$Version = $VersionInfo.Release
 $ModuleDir = Join-Path $OutRoot "PerUserMfa/$Version"
+$PackageDir = Join-Path $OutRoot 'repo'
+$AutomationZip = Join-Path $OutRoot 'PerUserMfa.zip'
 $CargoDir = Join-Path $Root "target/$($Configuration.ToLowerInvariant())"
 $SimExe = Join-Path $CargoDir ($IsWindows ? 'graph-sim.exe' : 'graph-sim')
 
 function Invoke-Bootstrap {
     Invoke-Native dotnet @('tool', 'restore')
     Invoke-Native dotnet @('restore', (Join-Path $Root 'build/BuildTools.csproj'), '--verbosity', 'quiet')
-    if (-not (Get-Command cargo -ErrorAction SilentlyContinue)) {
+    if (-not $NativeArtifacts -and -not (Get-Command cargo -ErrorAction SilentlyContinue)) {
         throw 'cargo is not on PATH. Install Rust (https://rustup.rs) and run the build again.'
     }
 }
@@ -93,28 +138,70 @@ function Get-PesterManifest {
 
 $script:Built = $false
 
+function Get-NativeEngine {
+    # RID -> engine file: the one cargo just built here, or every one under -NativeArtifacts.
+    $engines = [ordered]@{}
+    if (-not $NativeArtifacts) {
+        $rid = Get-HostRid
+        $engines[$rid] = Join-Path $CargoDir (Get-NativeFileName $rid)
+        return $engines
+    }
+    if (-not (Test-Path $NativeArtifacts -PathType Container)) { throw "-NativeArtifacts: '$NativeArtifacts' is not a folder." }
+    foreach ($folder in Get-ChildItem $NativeArtifacts -Directory | Sort-Object Name) {
+        $rid = $folder.Name -replace '^native-', ''
+        if ($rid -notmatch '^(win|linux|osx)-(x64|arm64|x86|arm)$') { throw "-NativeArtifacts: '$($folder.Name)' is not named <rid> or native-<rid>." }
+        $file = @(Get-ChildItem $folder.FullName -Recurse -File -Filter (Get-NativeFileName $rid))
+        if ($file.Count -ne 1) { throw "-NativeArtifacts: $($folder.FullName) must hold exactly one $(Get-NativeFileName $rid) (found $($file.Count))." }
+        $engines[$rid] = $file[0].FullName
+    }
+    if ($engines.Count -eq 0) { throw "-NativeArtifacts: no <rid> folders in '$NativeArtifacts'." }
+    $engines
+}
+
+function Set-ManifestVersion([string] $Manifest) {
+    # ModuleVersion, and PSData.Prerelease when the version has a pre-release label.
+    $text = (Get-Content $Manifest -Raw) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion = '$Version'"
+    $text = $text -replace "(?m)^\s*Prerelease\s*=.*\r?\n", ''
+    if ($VersionInfo.Prerelease) {
+        if ($text -notmatch '(?m)^(\s*)PSData\s*=\s*@\{[^\r\n]*\r?\n') { throw "$Manifest has no PSData section for the Prerelease label." }
+        $text = $text -replace '(?m)^(\s*)(PSData\s*=\s*@\{[^\r\n]*\r?\n)', "`$1`$2`$1    Prerelease   = '$($VersionInfo.Prerelease)'`n"
+    }
+    Set-Content $Manifest $text -NoNewline -Encoding utf8
+}
+
 function Invoke-Build {
     if ($script:Built) { return }
     Invoke-Bootstrap
-    $cargoArgs = @('build', '-p', 'perusermfa-engine', '-p', 'graph-sim')
-    if ($Configuration -eq 'Release') { $cargoArgs += '--release' }
-    Invoke-Native cargo $cargoArgs
+    if (-not $NativeArtifacts) {
+        $cargoArgs = @('build', '-p', 'perusermfa-engine', '-p', 'graph-sim')
+        if ($Configuration -eq 'Release') { $cargoArgs += '--release' }
+        Invoke-Native cargo $cargoArgs
+    }
 
     $dotnetOut = Join-Path $OutRoot 'dotnet'
     Invoke-Native dotnet @('build', (Join-Path $Root 'dotnet/PerUserMfa/PerUserMfa.csproj'), '-c', 'Release',
-        "-p:Version=$Version", '-o', $dotnetOut, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+        "-p:Version=$($VersionInfo.Full)", '-o', $dotnetOut, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
 
-    # Lay the module out exactly as it ships.
+    # Lay the module out exactly as it ships: what is copied here is the whole package
+    # (tests/Install.Tests.ps1 checks it against an explicit list).
     if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
-    $rid = Get-HostRid
-    $nativeDir = New-Item -ItemType Directory -Force (Join-Path $ModuleDir "runtimes/$rid/native")
+    $null = New-Item -ItemType Directory -Force $ModuleDir
+    $engines = Get-NativeEngine
+    foreach ($rid in $engines.Keys) {
+        $nativeDir = New-Item -ItemType Directory -Force (Join-Path $ModuleDir "runtimes/$rid/native")
+        Copy-Item $engines[$rid] $nativeDir
+    }
     Copy-Item (Join-Path $dotnetOut 'PerUserMfa.dll') $ModuleDir
-    Copy-Item (Join-Path $CargoDir (Get-NativeFileName)) $nativeDir
     Copy-Item (Join-Path $Root 'module/*') $ModuleDir -Recurse
-    $manifest = Join-Path $ModuleDir 'PerUserMfa.psd1'
-    (Get-Content $manifest -Raw) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion = '$Version'" |
-        Set-Content $manifest -NoNewline -Encoding utf8
-    Write-Host "Module laid out at $ModuleDir" -ForegroundColor Green
+    Copy-Item (Join-Path $Root 'LICENSE') (Join-Path $ModuleDir 'LICENSE.txt')
+    Set-ManifestVersion (Join-Path $ModuleDir 'PerUserMfa.psd1')
+
+    # Help from docs/help, with the syntax read from the built cmdlets (in a fresh pwsh: the
+    # build's own process never loads the module's DLL).
+    Invoke-FreshPwsh (Join-Path $Root 'build/ConvertTo-MamlHelp.ps1') @('-ModuleManifest', (Join-Path $ModuleDir 'PerUserMfa.psd1'),
+        '-MarkdownPath', (Join-Path $Root 'docs/help'))
+    if ($LASTEXITCODE -ne 0) { throw 'Building the help failed.' }
+    Write-Host "Module $($VersionInfo.Full) laid out at $ModuleDir ($($engines.Keys -join ', '))" -ForegroundColor Green
     $script:Built = $true
 }
 
@@ -136,13 +223,24 @@ function Invoke-CapturedNative {
 
 function Invoke-FreshPwsh {
     # Runs a script in a new pwsh process: the module's DLL never loads into the build's own
-    # process (it would stay locked), and each run starts from a clean session.
+    # process (it would stay locked), and each run starts from a clean session. The arguments go
+    # through ProcessStartInfo.ArgumentList: pwsh on Linux and macOS expands wildcards in native
+    # command arguments, so '& pwsh ... -Filter *' would receive the file names of the current
+    # directory. The child writes straight to this console; its exit code is in $LASTEXITCODE.
     param([string] $Script, [string[]] $Arguments = @())
-    $pwsh = (Get-Process -Id $PID).Path
+    $self = (Get-Process -Id $PID).Path
     $pwshArgs = @('-NoProfile', '-NonInteractive', '-File', $Script) + $Arguments
-    if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -ne 'pwsh') { $pwshArgs = @('pwsh') + $pwshArgs; $pwsh = 'dotnet' }
     Write-Host "> pwsh $($pwshArgs -join ' ')" -ForegroundColor DarkGray
-    & $pwsh @pwshArgs
+    $startInfo = [System.Diagnostics.ProcessStartInfo]::new($self)
+    if ([IO.Path]::GetFileNameWithoutExtension($self) -ne 'pwsh') {
+        # pwsh as a dotnet tool: this process is 'dotnet <pwsh.dll>'.
+        $startInfo.ArgumentList.Add([System.Reflection.Assembly]::GetEntryAssembly().Location)
+    }
+    foreach ($argument in $pwshArgs) { $startInfo.ArgumentList.Add([string]$argument) }
+    $startInfo.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    $process.WaitForExit()
+    $global:LASTEXITCODE = $process.ExitCode
 }
 
 function Invoke-Test {
@@ -166,6 +264,12 @@ function Invoke-Test {
         }
     }
     if ($dotnet.ExitCode -ne 0) { $failures += 'dotnet test' }
+
+    # The package and the Automation zip, which tests/Install.Tests.ps1 installs and inspects.
+    $package = Invoke-Package
+    $zip = Invoke-AutomationZip
+    $env:PUMFA_TEST_PACKAGE = $package
+    $env:PUMFA_TEST_AUTOMATION_ZIP = $zip
 
     # Pester in a fresh pwsh, so the module loads as a user's session loads it.
     $resultFile = Join-Path $OutRoot 'pester-result.json'
@@ -202,20 +306,31 @@ function Invoke-Benchmark {
 }
 
 function Invoke-Package {
-    Invoke-Build
-    $repo = New-Item -ItemType Directory -Force (Join-Path $OutRoot 'repo')
-    Get-ChildItem $repo -Filter 'PerUserMfa.*.nupkg' | Remove-Item
-    $name = 'PerUserMfaLocalBuild'
-    if (Get-PSResourceRepository -Name $name -ErrorAction SilentlyContinue) { Unregister-PSResourceRepository -Name $name }
-    Register-PSResourceRepository -Name $name -Uri $repo.FullName -Trusted
-    try {
-        Publish-PSResource -Path $ModuleDir -Repository $name
-    }
-    finally {
-        Unregister-PSResourceRepository -Name $name
-    }
-    Get-ChildItem $repo -Filter 'PerUserMfa.*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" -ForegroundColor Green }
+    # Returns the .nupkg's path.
+    Invoke-Build | Out-Host
+    if ($script:PackagePath) { return $script:PackagePath }
+    $null = New-Item -ItemType Directory -Force $PackageDir
+    Get-ChildItem $PackageDir -Filter 'PerUserMfa.*.nupkg' | Remove-Item
+    Invoke-FreshPwsh (Join-Path $Root 'build/New-ModulePackage.ps1') @('-ModuleDirectory', $ModuleDir, '-OutputDirectory', $PackageDir) | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Packing the module failed.' }
+    $script:PackagePath = Join-Path $PackageDir "PerUserMfa.$($VersionInfo.Full).nupkg"
+    if (-not (Test-Path $script:PackagePath)) { throw "No package at $script:PackagePath." }
+    Write-Host "Package: $script:PackagePath" -ForegroundColor Green
+    $script:PackagePath
 }
+
+function Invoke-AutomationZip {
+    # Returns the zip's path.
+    Invoke-Build | Out-Host
+    if ($script:ZipPath) { return $script:ZipPath }
+    Invoke-FreshPwsh (Join-Path $Root 'build/New-AutomationZip.ps1') @('-ModuleDirectory', $ModuleDir, '-DestinationPath', $AutomationZip) | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Making the Azure Automation zip failed.' }
+    Write-Host "Azure Automation zip: $AutomationZip" -ForegroundColor Green
+    $script:ZipPath = $AutomationZip
+    $script:ZipPath
+}
+$script:PackagePath = $null
+$script:ZipPath = $null
 
 foreach ($name in $Task) {
     Write-Host "=== $name ===" -ForegroundColor Cyan
@@ -225,7 +340,8 @@ foreach ($name in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Benchmark' { Invoke-Benchmark }
-        'Package' { Invoke-Package }
+        'Package' { $null = Invoke-Package }
+        'AutomationZip' { $null = Invoke-AutomationZip }
         'Clean' { Remove-Item $OutRoot -Recurse -Force -ErrorAction SilentlyContinue; Invoke-Native cargo @('clean') }
     }
 }
