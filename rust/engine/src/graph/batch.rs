@@ -268,7 +268,8 @@ impl BatchLoop {
         for (index, mut pending) in items.into_iter().enumerate() {
             let answer = answers.remove(&(index + 1).to_string());
             if let Some(share) = answer.as_ref().and_then(|a| a.meta.throttle_share) {
-                self.client.gate.observe_share(pending.request.budget, share, self.notify.as_ref());
+                // Every sub-request, a PATCH included, spends read units: the header speaks of those.
+                self.client.gate.observe_share(Budget::Read, share, self.notify.as_ref());
             }
             let retryable = match &answer {
                 Some(a) => is_retryable_status(a.status),

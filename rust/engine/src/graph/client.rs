@@ -173,7 +173,10 @@ impl GraphClient {
                 }
                 Ok(response) => {
                     if let Some(share) = response.meta.throttle_share {
-                        self.gate.observe_share(primary, share, notify);
+                        // The header measures the resource-unit (read) budget whenever the request spent
+                        // any; the gate ignores it for budgets Graph documents.
+                        let measured = if request.cost.iter().any(|c| c.0 == Budget::Read) { Budget::Read } else { primary };
+                        self.gate.observe_share(measured, share, notify);
                     }
                     if !is_retryable_status(response.status) || !self.retry.can_retry(attempt) {
                         return Ok(response);
