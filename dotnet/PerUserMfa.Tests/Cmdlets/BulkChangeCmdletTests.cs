@@ -4,7 +4,6 @@ using System.Collections.ObjectModel;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 using PerUserMfa.Cmdlets;
 using PerUserMfa.Connection;
 using PerUserMfa.Json;
@@ -19,19 +18,14 @@ namespace PerUserMfa.Tests.Cmdlets
     public sealed class BulkChangeCmdletTests : IDisposable
     {
         private readonly PromptingHost _host = new PromptingHost();
-        private readonly Runspace _runspace;
+        private readonly CmdletRunspace _runspace;
         private readonly BulkEngine _engine = new BulkEngine();
         private readonly FakeEngineSession _session;
 
         public BulkChangeCmdletTests()
         {
-            ConnectionContext.Disconnect();
-            var state = InitialSessionState.CreateDefault();
-            state.Commands.Add(new SessionStateCmdletEntry("Set-PerUserMfaState", typeof(SetPerUserMfaStateCommand), null));
-            state.Commands.Add(new SessionStateCmdletEntry("Undo-PerUserMfaChange", typeof(UndoPerUserMfaChangeCommand), null));
-            _runspace = RunspaceFactory.CreateRunspace(_host, state);
-            _runspace.Open();
-            _runspace.SessionStateProxy.SetVariable("journals", _engine.Folder);
+            _runspace = new CmdletRunspace(_host);
+            _runspace.SetVariable("journals", _engine.Folder);
             _engine.Current["b@contoso.com"] = "enabled";
             _engine.Current["c@contoso.com"] = "enforced";
             _session = new FakeEngineSession { Configure = BulkEngine.Configure(_engine) };
@@ -40,19 +34,16 @@ namespace PerUserMfa.Tests.Cmdlets
 
         public void Dispose()
         {
-            ConnectionContext.Disconnect();
             _runspace.Dispose();
             Directory.Delete(_engine.Folder, recursive: true);
         }
 
+        /// <summary>Runs a script; the information messages as text too, since the bulk commands write their
+        /// summary and journal path there.</summary>
         private (Collection<PSObject> Output, List<ErrorRecord> Errors, List<string> Information) Run(string script)
         {
-            using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
-            ps.AddScript(script);
-            var output = ps.Invoke();
-            var information = ps.Streams.Information.Select(i => i.MessageData.ToString()!).ToList();
-            return (output, ps.Streams.Error.ToList(), information);
+            var output = _runspace.Run(script, out var errors, out var information);
+            return (output, errors, information.Select(i => i.MessageData.ToString()!).ToList());
         }
 
         private const string ThreeUsers = "'a@contoso.com', 'b@contoso.com', 'c@contoso.com', 'd@contoso.com'";
@@ -196,7 +187,7 @@ namespace PerUserMfa.Tests.Cmdlets
             _engine.JournalEntries.Add(BulkEngine.Entry("p", "pending", "disabled", "enforced", null, true, true, true));
             _engine.JournalEntries.Add(BulkEngine.Entry("q", "pending", "disabled", "enforced", null, false, true, false));
             var path = Path.Combine(_engine.Folder, "run.jsonl");
-            _runspace.SessionStateProxy.SetVariable("path", path);
+            _runspace.SetVariable("path", path);
             var (output, errors, information) = Run("Set-PerUserMfaState -ResumeJournal $path -Force -PassThru");
             Assert.Empty(errors);
             Assert.Equal("{\"operation\":\"readJournal\",\"path\":" + JsonWriter.Serialize(path) + "}", _session.Jobs[0].Request);
@@ -232,7 +223,7 @@ namespace PerUserMfa.Tests.Cmdlets
             _engine.JournalEntries.Add(BulkEngine.Entry("u2", "changed", "enabled", "enforced", "enforced", true, false, true));
             _engine.JournalEntries.Add(BulkEngine.Entry("u3", "alreadyInState", "enforced", "enforced", "enforced", false, false, false));
             var original = Path.Combine(_engine.Folder, "set.jsonl");
-            _runspace.SessionStateProxy.SetVariable("original", original);
+            _runspace.SetVariable("original", original);
             _host.Answer = 0;
             var (output, errors, _) = Run("Undo-PerUserMfaChange -JournalPath $original -UndoJournalPath $journals -PassThru");
             Assert.Empty(errors);

@@ -1,10 +1,8 @@
 using System;
 using System.Collections.Generic;
-using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 using System.Security;
 using PerUserMfa.Cmdlets;
 using PerUserMfa.Connection;
@@ -15,81 +13,19 @@ using Xunit;
 
 namespace PerUserMfa.Tests.Cmdlets
 {
-    [CollectionDefinition(Name, DisableParallelization = true)]
-    public sealed class ConnectionStateCollection
-    {
-        /// <summary>Tests that touch the process-wide connection run alone.</summary>
-        public const string Name = "Process-wide connection";
-    }
-
     /// <summary>The real cmdlets in a real runspace, on a fake engine session.</summary>
     [Collection(ConnectionStateCollection.Name)]
     public sealed class CmdletTests : IDisposable
     {
-        private readonly Runspace _runspace;
-        private readonly Func<string, string, SecureString?, IEngineSession> _originalOpener = Connector.OpenSession;
+        private readonly CmdletRunspace _runspace = new CmdletRunspace();
 
-        public CmdletTests()
-        {
-            ConnectionContext.Disconnect();
-            var state = InitialSessionState.CreateDefault();
-            state.Commands.Add(new SessionStateCmdletEntry("Connect-PerUserMfa", typeof(ConnectPerUserMfaCommand), null));
-            state.Commands.Add(new SessionStateCmdletEntry("Disconnect-PerUserMfa", typeof(DisconnectPerUserMfaCommand), null));
-            state.Commands.Add(new SessionStateCmdletEntry("Get-PerUserMfaState", typeof(GetPerUserMfaStateCommand), null));
-            state.Commands.Add(new SessionStateCmdletEntry("Set-PerUserMfaState", typeof(SetPerUserMfaStateCommand), null));
-            _runspace = RunspaceFactory.CreateRunspace(state);
-            _runspace.Open();
-        }
-
-        public void Dispose()
-        {
-            Connector.OpenSession = _originalOpener;
-            ConnectionContext.Disconnect();
-            _runspace.Dispose();
-        }
-
-        private Collection<PSObject> Run(string script, out List<ErrorRecord> errors)
-        {
-            using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
-            ps.AddScript(script);
-            var output = ps.Invoke();
-            errors = ps.Streams.Error.ToList();
-            return output;
-        }
-
-        private Collection<PSObject> Run(string script)
-        {
-            var output = Run(script, out var errors);
-            Assert.Empty(errors);
-            return output;
-        }
-
-        /// <summary>Runs a script expected to stop with a terminating error and returns it.</summary>
-        private ErrorRecord RunTerminating(string script)
-        {
-            var output = Run("$Error.Clear(); try { " + script + "; 'not stopped' } catch { $_; $Error.Count }", out _);
-            Assert.Equal(2, output.Count);
-            Assert.Equal(1, output[1].BaseObject);
-            return Assert.IsType<ErrorRecord>(output[0].BaseObject);
-        }
+        public void Dispose() => _runspace.Dispose();
 
         private static FakeEngineSession Connect(Action<FakeEngineJob>? configure = null)
         {
             var session = new FakeEngineSession { Configure = configure };
             ConnectionContext.Replace(session);
             return session;
-        }
-
-        private static SecureString Secure(string text)
-        {
-            var secure = new SecureString();
-            foreach (var c in text)
-            {
-                secure.AppendChar(c);
-            }
-
-            return secure;
         }
 
         private static string? Prop(PSObject o, string name) => o.Properties[name].Value as string;
@@ -105,7 +41,7 @@ namespace PerUserMfa.Tests.Cmdlets
         [InlineData("'a@contoso.com', 'b@contoso.com' | Set-PerUserMfaState -State Disabled -Confirm:$false")]
         public void Before_connecting_every_command_stops_with_one_NotConnected_error(string script)
         {
-            var error = RunTerminating(script);
+            var error = _runspace.RunTerminating(script);
             Assert.StartsWith("PerUserMfa.NotConnected,", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
             Assert.Equal(
@@ -128,7 +64,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_without_users_lists_licensed_members()
         {
             var session = Connect(job => job.OnCloseInput = () => new[] { FakeEngineJob.UserStateJson("adele.vance@contoso.com"), FakeEngineJob.UserStateJson("alex.wilber@contoso.com", "enforced") });
-            var output = Run("Get-PerUserMfaState");
+            var output = _runspace.Run("Get-PerUserMfaState");
 
             var job = Assert.Single(session.Jobs);
             Assert.Equal("{\"operation\":\"getStates\",\"scope\":\"licensedMembers\"}", job.Request);
@@ -145,7 +81,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_All_with_ThrottleLimit_asks_for_every_user()
         {
             var session = Connect();
-            Run("Get-PerUserMfaState -All -ThrottleLimit 5");
+            _runspace.Run("Get-PerUserMfaState -All -ThrottleLimit 5");
             Assert.Equal("{\"operation\":\"getStates\",\"scope\":\"all\",\"throttleLimit\":5}", Assert.Single(session.Jobs).Request);
         }
 
@@ -156,7 +92,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void ThrottleLimit_is_validated(string script)
         {
             var session = Connect();
-            var error = RunTerminating(script);
+            var error = _runspace.RunTerminating(script);
             Assert.StartsWith("ParameterArgumentValidationError", error.FullyQualifiedErrorId);
             Assert.Empty(session.Jobs);
         }
@@ -165,7 +101,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_UserId_pushes_the_given_users_once()
         {
             var session = Connect();
-            var output = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', '00000000-0000-4000-8000-000000000002'");
+            var output = _runspace.Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', '00000000-0000-4000-8000-000000000002'");
             var job = Assert.Single(session.Jobs);
             Assert.Equal("{\"operation\":\"getStates\",\"scope\":\"input\"}", job.Request);
             Assert.Equal(new[] { "adele.vance@contoso.com", "00000000-0000-4000-8000-000000000002" }, Assert.Single(job.Pushes));
@@ -176,7 +112,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_takes_UserId_by_position()
         {
             var session = Connect();
-            Assert.Single(Run("Get-PerUserMfaState 'adele.vance@contoso.com'"));
+            Assert.Single(_runspace.Run("Get-PerUserMfaState 'adele.vance@contoso.com'"));
             Assert.Equal(new[] { "adele.vance@contoso.com" }, Assert.Single(session.Jobs[0].Pushes));
         }
 
@@ -184,7 +120,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_binds_plain_strings_from_the_pipeline_by_value_and_streams_per_record()
         {
             var session = Connect();
-            var output = Run("'adele.vance@contoso.com', 'alex.wilber@contoso.com' | Get-PerUserMfaState");
+            var output = _runspace.Run("'adele.vance@contoso.com', 'alex.wilber@contoso.com' | Get-PerUserMfaState");
             var job = Assert.Single(session.Jobs);
             Assert.Equal(new[] { new[] { "adele.vance@contoso.com" }, new[] { "alex.wilber@contoso.com" } }, job.Pushes.Select(p => p.ToArray()).ToArray());
             Assert.Equal(new[] { "adele.vance@contoso.com", "alex.wilber@contoso.com" }, output.Select(o => Prop(o, "UserPrincipalName")).ToArray());
@@ -198,8 +134,8 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_binds_CSV_rows_by_column(string column, string value)
         {
             var session = Connect();
-            _runspace.SessionStateProxy.SetVariable("csvText", column + "\n\"" + value + "\"\n\"zoë.åström@contoso.com\"\n");
-            Run("$csvText | ConvertFrom-Csv | Get-PerUserMfaState");
+            _runspace.SetVariable("csvText", column + "\n\"" + value + "\"\n\"zoë.åström@contoso.com\"\n");
+            _runspace.Run("$csvText | ConvertFrom-Csv | Get-PerUserMfaState");
             Assert.Equal(new[] { value, "zoë.åström@contoso.com" }, session.Jobs[0].Pushes.Select(p => Assert.Single(p)).ToArray());
         }
 
@@ -207,7 +143,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_binds_GetMgUser_like_objects_by_their_Id()
         {
             var session = Connect();
-            Run(@"
+            _runspace.Run(@"
                 [pscustomobject]@{ Id = 'id-1'; UserPrincipalName = 'adele.vance@contoso.com'; DisplayName = 'Adele Vance' },
                 [pscustomobject]@{ DisplayName = 'Alex'; UserPrincipalName = 'alex.wilber@contoso.com'; Id = 'id-2' } | Get-PerUserMfaState");
             Assert.Equal(new[] { "id-1", "id-2" }, session.Jobs[0].Pushes.Select(p => Assert.Single(p)).ToArray());
@@ -217,7 +153,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_with_empty_pipeline_input_lists_nobody()
         {
             var session = Connect();
-            var output = Run("@() | Get-PerUserMfaState");
+            var output = _runspace.Run("@() | Get-PerUserMfaState");
             Assert.Empty(output);
             Assert.Empty(session.Jobs);
         }
@@ -228,7 +164,7 @@ namespace PerUserMfa.Tests.Cmdlets
             var session = Connect(job => job.OnPush = ids => ids.Select(id => id == "nobody@contoso.com"
                 ? FakeEngineJob.ErrorJson("error", id, "UserNotFound", "ObjectNotFound", "User 'nobody@contoso.com' does not exist (request-id: r1).")
                 : FakeEngineJob.UserStateJson(id)));
-            var output = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'nobody@contoso.com', 'alex.wilber@contoso.com'", out var errors);
+            var output = _runspace.Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'nobody@contoso.com', 'alex.wilber@contoso.com'", out var errors);
 
             Assert.Equal(2, output.Count);
             var error = Assert.Single(errors);
@@ -243,7 +179,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Get_stops_with_one_error_on_a_fatal_event()
         {
             Connect(job => job.OnPush = _ => new[] { FakeEngineJob.ErrorJson("fatal", "", "Unauthorized", "AuthenticationError", "The access token has expired. Run Connect-PerUserMfa again.") });
-            var error = RunTerminating("Get-PerUserMfaState -UserId a, b");
+            var error = _runspace.RunTerminating("Get-PerUserMfaState -UserId a, b");
             Assert.StartsWith("PerUserMfa.Unauthorized,", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
             Assert.Contains("Connect-PerUserMfa", error.Exception.Message);
@@ -254,7 +190,7 @@ namespace PerUserMfa.Tests.Cmdlets
         {
             var session = Connect(job => job.NeverFinishes = true);
             using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
+            ps.Runspace = _runspace.Runspace;
             ps.AddScript("Get-PerUserMfaState -All");
             var running = ps.BeginInvoke();
             var deadline = Stopwatch.StartNew();
@@ -277,7 +213,7 @@ namespace PerUserMfa.Tests.Cmdlets
         [Fact]
         public void Get_has_the_List_and_UserId_parameter_sets()
         {
-            var command = Run("Get-Command Get-PerUserMfaState")[0].BaseObject as CmdletInfo;
+            var command = _runspace.Run("Get-Command Get-PerUserMfaState")[0].BaseObject as CmdletInfo;
             Assert.NotNull(command);
             Assert.Equal("List", command!.DefaultParameterSet);
             Assert.Equal(new[] { "List", "UserId" }, command.ParameterSets.Select(s => s.Name).OrderBy(n => n).ToArray());
@@ -292,7 +228,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Set_with_WhatIf_reads_states_but_starts_no_change_job()
         {
             var session = Connect(BulkEngine.Configure(new BulkEngine()));
-            var output = Run("Set-PerUserMfaState -UserId 'adele.vance@contoso.com', \"miriam.o'brien@contoso.com\" -State Disabled -WhatIf");
+            var output = _runspace.Run("Set-PerUserMfaState -UserId 'adele.vance@contoso.com', \"miriam.o'brien@contoso.com\" -State Disabled -WhatIf");
             Assert.Empty(output);
             var plan = Assert.Single(session.Jobs);
             Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"disabled\"}", plan.Request);
@@ -303,14 +239,14 @@ namespace PerUserMfa.Tests.Cmdlets
         {
             var engine = new BulkEngine();
             var session = Connect(BulkEngine.Configure(engine));
-            _runspace.SessionStateProxy.SetVariable("journals", engine.Folder);
-            var silent = Run("Set-PerUserMfaState -UserId 'a@contoso.com' -State Enforced -Confirm:$false -JournalPath $journals");
+            _runspace.SetVariable("journals", engine.Folder);
+            var silent = _runspace.Run("Set-PerUserMfaState -UserId 'a@contoso.com' -State Enforced -Confirm:$false -JournalPath $journals");
             Assert.Empty(silent);
             Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enforced\"}", session.Jobs[0].Request);
             Assert.Equal(new[] { "a@contoso.com" }, Assert.Single(session.Jobs[0].Pushes));
             Assert.StartsWith("{\"operation\":\"applyChanges\",", session.Jobs[1].Request);
 
-            var results = Run("Set-PerUserMfaState 'a@contoso.com', 'b@contoso.com' -State Enforced -PassThru -ThrottleLimit 3 -Confirm:$false -JournalPath $journals");
+            var results = _runspace.Run("Set-PerUserMfaState 'a@contoso.com', 'b@contoso.com' -State Enforced -PassThru -ThrottleLimit 3 -Confirm:$false -JournalPath $journals");
             Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enforced\",\"throttleLimit\":3}", session.Jobs[2].Request);
             Assert.EndsWith(",\"journalOperation\":\"set\",\"requestedState\":\"enforced\",\"throttleLimit\":3}", session.Jobs[3].Request);
             Assert.Equal(2, results.Count);
@@ -326,8 +262,8 @@ namespace PerUserMfa.Tests.Cmdlets
         {
             var engine = new BulkEngine();
             var session = Connect(BulkEngine.Configure(engine));
-            _runspace.SessionStateProxy.SetVariable("journals", engine.Folder);
-            var results = Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'zoe@contoso.com' | Set-PerUserMfaState -State Enforced -PassThru -Confirm:$false -JournalPath $journals");
+            _runspace.SetVariable("journals", engine.Folder);
+            var results = _runspace.Run("Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'zoe@contoso.com' | Set-PerUserMfaState -State Enforced -PassThru -Confirm:$false -JournalPath $journals");
             Assert.Equal(3, session.Jobs.Count);
             var planJob = session.Jobs.Single(j => j.Request.Contains("planChanges", StringComparison.Ordinal));
             Assert.Equal(new[] { "id-adele.vance@contoso.com", "id-zoe@contoso.com" }, planJob.Pushes.Select(p => Assert.Single(p)).ToArray());
@@ -338,21 +274,21 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Set_State_is_an_enum_with_three_completions_and_rejects_other_values()
         {
             Connect();
-            var command = (CmdletInfo)Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
+            var command = (CmdletInfo)_runspace.Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
             Assert.Equal(typeof(PerUserMfaState), command.Parameters["State"].ParameterType);
             Assert.Equal(new[] { "Disabled", "Enabled", "Enforced" }, Enum.GetNames(typeof(PerUserMfaState)));
 
-            var completions = Run("$line = 'Set-PerUserMfaState -State '; (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText");
+            var completions = _runspace.Run("$line = 'Set-PerUserMfaState -State '; (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText");
             Assert.Equal(new[] { "Disabled", "Enabled", "Enforced" }, completions.Select(c => (string)c.BaseObject).ToArray());
 
-            var error = RunTerminating("Set-PerUserMfaState -UserId a -State On -Confirm:$false");
+            var error = _runspace.RunTerminating("Set-PerUserMfaState -UserId a -State On -Confirm:$false");
             Assert.StartsWith("CannotConvertArgumentNoMessage", error.FullyQualifiedErrorId);
         }
 
         [Fact]
         public void Set_supports_ShouldProcess_with_high_impact()
         {
-            var command = (CmdletInfo)Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
+            var command = (CmdletInfo)_runspace.Run("Get-Command Set-PerUserMfaState")[0].BaseObject;
             Assert.True(command.Parameters.ContainsKey("WhatIf"));
             Assert.True(command.Parameters.ContainsKey("Confirm"));
             Assert.True(command.Parameters.ContainsKey("Force"));
@@ -371,9 +307,9 @@ namespace PerUserMfa.Tests.Cmdlets
                 opened.Add((endpoint, options, secret?.Length ?? -1));
                 return new FakeEngineSession(endpoint);
             };
-            _runspace.SessionStateProxy.SetVariable("token", Secure("eyJ0.token"));
+            _runspace.SetSecret("token", "eyJ0.token");
 
-            var output = Run("Connect-PerUserMfa -AccessToken $token -GraphEndpoint 'http://127.0.0.1:5000' -Verbose 4>&1");
+            var output = _runspace.Run("Connect-PerUserMfa -AccessToken $token -GraphEndpoint 'http://127.0.0.1:5000' -Verbose 4>&1");
 
             var call = Assert.Single(opened);
             Assert.Equal("http://127.0.0.1:5000", call.Endpoint);
@@ -393,8 +329,8 @@ namespace PerUserMfa.Tests.Cmdlets
         {
             string? endpoint = null;
             Connector.OpenSession = (e, _, _) => new FakeEngineSession(endpoint = e);
-            _runspace.SessionStateProxy.SetVariable("token", Secure("t"));
-            Run("Connect-PerUserMfa -AccessToken $token");
+            _runspace.SetSecret("token", "t");
+            _runspace.Run("Connect-PerUserMfa -AccessToken $token");
             Assert.Equal("https://graph.microsoft.com", endpoint);
         }
 
@@ -408,8 +344,8 @@ namespace PerUserMfa.Tests.Cmdlets
                 sessions.Add(s);
                 return s;
             };
-            _runspace.SessionStateProxy.SetVariable("token", Secure("t"));
-            Run("Connect-PerUserMfa -AccessToken $token; Connect-PerUserMfa -AccessToken $token -GraphEndpoint https://graph.microsoft.us");
+            _runspace.SetSecret("token", "t");
+            _runspace.Run("Connect-PerUserMfa -AccessToken $token; Connect-PerUserMfa -AccessToken $token -GraphEndpoint https://graph.microsoft.us");
             Assert.Equal(2, sessions.Count);
             Assert.True(sessions[0].Disposed);
             Assert.False(sessions[1].Disposed);
@@ -422,9 +358,9 @@ namespace PerUserMfa.Tests.Cmdlets
             var previous = Connect();
             Connector.OpenSession = (e, _, _) => throw new EngineException(EngineEvent.CreateError(
                 "InvalidEndpoint", "InvalidArgument", $"The Graph endpoint '{e}' uses plain http. http is allowed only for a loopback address (127.0.0.1, ::1, localhost). Use https."));
-            _runspace.SessionStateProxy.SetVariable("token", Secure("t"));
+            _runspace.SetSecret("token", "t");
 
-            var error = RunTerminating("Connect-PerUserMfa -AccessToken $token -GraphEndpoint 'http://graph.contoso.com'");
+            var error = _runspace.RunTerminating("Connect-PerUserMfa -AccessToken $token -GraphEndpoint 'http://graph.contoso.com'");
 
             Assert.StartsWith("PerUserMfa.InvalidEndpoint,", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
@@ -442,8 +378,8 @@ namespace PerUserMfa.Tests.Cmdlets
                 asked = true;
                 return new FakeEngineSession(e);
             };
-            _runspace.SessionStateProxy.SetVariable("token", new SecureString());
-            var error = RunTerminating("Connect-PerUserMfa -AccessToken $token");
+            _runspace.SetSecret("token", string.Empty);
+            var error = _runspace.RunTerminating("Connect-PerUserMfa -AccessToken $token");
             Assert.StartsWith("PerUserMfa.InvalidInput,", error.FullyQualifiedErrorId);
             Assert.False(asked);
         }
@@ -451,12 +387,12 @@ namespace PerUserMfa.Tests.Cmdlets
         [Fact]
         public void Connect_takes_the_token_only_as_a_SecureString_in_the_AccessToken_set()
         {
-            var command = (CmdletInfo)Run("Get-Command Connect-PerUserMfa")[0].BaseObject;
+            var command = (CmdletInfo)_runspace.Run("Get-Command Connect-PerUserMfa")[0].BaseObject;
             Assert.Equal("GraphSession", command.DefaultParameterSet);
             Assert.Equal(typeof(SecureString), command.Parameters["AccessToken"].ParameterType);
             Assert.Equal(typeof(Uri), command.Parameters["GraphEndpoint"].ParameterType);
 
-            var error = RunTerminating("Connect-PerUserMfa -AccessToken 'plain text token'");
+            var error = _runspace.RunTerminating("Connect-PerUserMfa -AccessToken 'plain text token'");
             Assert.StartsWith("CannotConvertArgumentNoMessage", error.FullyQualifiedErrorId);
         }
 
@@ -464,12 +400,12 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Disconnect_closes_the_session_and_is_quiet_when_not_connected()
         {
             var session = Connect();
-            var output = Run("Disconnect-PerUserMfa -Verbose 4>&1");
+            var output = _runspace.Run("Disconnect-PerUserMfa -Verbose 4>&1");
             Assert.True(session.Disposed);
             Assert.Null(ConnectionContext.Current);
             Assert.Equal("Disconnected from https://graph.microsoft.com", ((VerboseRecord)Assert.Single(output).BaseObject).Message);
 
-            Assert.Empty(Run("Disconnect-PerUserMfa; Disconnect-PerUserMfa -Verbose 4>&1"));
+            Assert.Empty(_runspace.Run("Disconnect-PerUserMfa; Disconnect-PerUserMfa -Verbose 4>&1"));
         }
     }
 }

@@ -64,6 +64,28 @@ namespace PerUserMfa.Tests.Report
             NoScriptRowLimit = noScriptLimit,
         };
 
+        /// <summary>The report of the rows with the default options.</summary>
+        private static string Render(params IReadOnlyList<ReportRow> rows) => HtmlReportRenderer.RenderToString(rows, Options());
+
+        /// <summary>The name list (a details element) with the id, or empty when there is none.</summary>
+        private static string NameList(string html, string id) =>
+            Regex.Match(html, "<details class=\"names\" id=\"" + Regex.Escape(id) + "\"[\\s\\S]*?</details>").Value;
+
+        /// <summary>Asserts that the name list with the id names the accounts listed and none of the others.</summary>
+        private static void AssertNameList(string html, string id, string[] listed, string[] notListed)
+        {
+            var list = NameList(html, id);
+            foreach (var name in listed)
+            {
+                Assert.Contains(name, list);
+            }
+
+            foreach (var name in notListed)
+            {
+                Assert.DoesNotContain(name, list);
+            }
+        }
+
         private static string Metric(string html, string name)
         {
             var match = Regex.Match(html, "data-metric=\"" + Regex.Escape(name) + "\"[^>]*>([^<]*)<");
@@ -109,7 +131,7 @@ namespace PerUserMfa.Tests.Report
             for (var i = 0; i < 6; i++) rows.Add(User($"d{i}@contoso.com", "Disabled"));
             for (var i = 0; i < 3; i++) rows.Add(User($"e{i}@contoso.com", "enabled"));
             rows.Add(User("f0@contoso.com", "ENFORCED"));
-            var html = HtmlReportRenderer.RenderToString(rows, Options());
+            var html = Render(rows);
 
             Assert.Equal("10", Metric(html, "users"));
             Assert.Equal("6", Metric(html, "state-disabled"));
@@ -122,11 +144,8 @@ namespace PerUserMfa.Tests.Report
             Assert.Contains("datetime=\"2026-11-28T12:00:00Z\"", html);
 
             // Enabled/Enforced accounts listed by name; plain UserState input shows no detail parts.
-            var list = Regex.Match(html, "<details class=\"names\" id=\"list-per-user-mfa\"[\\s\\S]*?</details>").Value;
-            Assert.Contains("data-count=\"4\"", list);
-            Assert.Contains("e0 (e0@contoso.com)", list);
-            Assert.Contains("f0 (f0@contoso.com)", list);
-            Assert.DoesNotContain("d0@contoso.com", list);
+            Assert.Contains("data-count=\"4\"", NameList(html, "list-per-user-mfa"));
+            AssertNameList(html, "list-per-user-mfa", listed: ["e0 (e0@contoso.com)", "f0 (f0@contoso.com)"], notListed: ["d0@contoso.com"]);
             Assert.DoesNotContain("data-metric=\"mfa-registered\"", html);
             Assert.DoesNotContain("data-metric=\"old-passwords\"", html);
             Assert.DoesNotContain("chart-registration", html);
@@ -144,14 +163,11 @@ namespace PerUserMfa.Tests.Report
         [Fact]
         public void Detailed_summary_counts_admins_registration_mfa_sign_ins_and_passwords()
         {
-            var rows = new List<ReportRow>
-            {
+            var html = Render(
                 Detailed("admin.nomfa@contoso.com", "Disabled", admin: true, registered: false, passwordAge: 400, withMfaSignIn: true),
                 Detailed("admin.ok@contoso.com", "Enforced", admin: true, registered: true, passwordAge: 10, withMfaSignIn: true, lastMfa: Now.AddDays(-1)),
                 Detailed("user.nomfa@contoso.com", "Enabled", admin: false, registered: false, passwordAge: 366, withMfaSignIn: true),
-                Detailed("user.ok@contoso.com", "Disabled", admin: false, registered: true, passwordAge: 365, withMfaSignIn: true, lastMfa: Now.AddDays(-2)),
-            };
-            var html = HtmlReportRenderer.RenderToString(rows, Options());
+                Detailed("user.ok@contoso.com", "Disabled", admin: false, registered: true, passwordAge: 365, withMfaSignIn: true, lastMfa: Now.AddDays(-2)));
 
             Assert.Equal("4", Metric(html, "users"));
             Assert.Equal("2", Metric(html, "admins"));
@@ -162,13 +178,8 @@ namespace PerUserMfa.Tests.Report
             Assert.Equal("2", Metric(html, "no-mfa-sign-in"));
             Assert.Equal("2", Metric(html, "old-passwords"));
 
-            var admins = Regex.Match(html, "id=\"list-admins-no-mfa-method\"[\\s\\S]*?</details>").Value;
-            Assert.Contains("admin.nomfa@contoso.com", admins);
-            Assert.DoesNotContain("user.nomfa@contoso.com", admins);
-            var passwords = Regex.Match(html, "id=\"list-old-passwords\"[\\s\\S]*?</details>").Value;
-            Assert.Contains("admin.nomfa@contoso.com", passwords);
-            Assert.Contains("user.nomfa@contoso.com", passwords);
-            Assert.DoesNotContain("user.ok@contoso.com", passwords);
+            AssertNameList(html, "list-admins-no-mfa-method", listed: ["admin.nomfa@contoso.com"], notListed: ["user.nomfa@contoso.com"]);
+            AssertNameList(html, "list-old-passwords", listed: ["admin.nomfa@contoso.com", "user.nomfa@contoso.com"], notListed: ["user.ok@contoso.com"]);
             Assert.Contains("chart-registration", html);
             Assert.Contains("Account enabled", html);
         }
@@ -176,13 +187,10 @@ namespace PerUserMfa.Tests.Report
         [Fact]
         public void Highlights_enabled_and_enforced_rows()
         {
-            var rows = new List<ReportRow>
-            {
+            var html = Render(
                 User("a@contoso.com", "Disabled"),
                 User("b@contoso.com", "Enabled"),
-                User("c@contoso.com", "Enforced"),
-            };
-            var html = HtmlReportRenderer.RenderToString(rows, Options());
+                User("c@contoso.com", "Enforced"));
             var tableRows = Regex.Matches(html, "<tr class=\"([^\"]*)\">.*?</tr>").Select(m => m).ToList();
             Assert.Equal(3, tableRows.Count);
             Assert.DoesNotContain("hl", tableRows.Single(m => m.Value.Contains("a@contoso.com")).Groups[1].Value.Split(' '));
@@ -207,13 +215,10 @@ namespace PerUserMfa.Tests.Report
         [Fact]
         public void Charts_are_well_formed_svg_with_titles()
         {
-            var rows = new List<ReportRow>
-            {
+            var html = Render(
                 Detailed("a@contoso.com", "Disabled", false, true, 1),
                 Detailed("b@contoso.com", "Enabled", false, false, 1),
-                User("weird@contoso.com", "<b>odd</b>"),
-            };
-            var html = HtmlReportRenderer.RenderToString(rows, Options());
+                User("weird@contoso.com", "<b>odd</b>"));
             var svgs = Regex.Matches(html, "<svg[\\s\\S]*?</svg>").Select(m => m.Value).ToList();
             Assert.Equal(2, svgs.Count);
             foreach (var svg in svgs)
@@ -240,8 +245,7 @@ namespace PerUserMfa.Tests.Report
         [Fact]
         public void Has_no_external_references()
         {
-            var rows = new List<ReportRow> { Detailed("a@contoso.com", "Enabled", true, false, 500, withMfaSignIn: true) };
-            var html = HtmlReportRenderer.RenderToString(rows, Options());
+            var html = Render(Detailed("a@contoso.com", "Enabled", true, false, 500, withMfaSignIn: true));
             Assert.DoesNotMatch(new Regex("(src|href)\\s*=\\s*[\"']?\\s*(https?:|//)", RegexOptions.IgnoreCase), html);
             Assert.DoesNotContain("http://", html);
             Assert.DoesNotContain("https://", html);
@@ -253,7 +257,7 @@ namespace PerUserMfa.Tests.Report
         [Fact]
         public void An_empty_report_is_valid()
         {
-            var html = HtmlReportRenderer.RenderToString(new List<ReportRow>(), Options());
+            var html = Render([]);
             Assert.Equal("0", Metric(html, "users"));
             Assert.Contains("\"rows\":[\n\n]}", html);
         }

@@ -116,12 +116,22 @@ namespace PerUserMfa.Cmdlets
                 case EngineEvent.PlannedChange:
                     _planned.Add(ChangeItem.FromPlannedChange(e));
                     return true;
-                case EngineEvent.Error:
-                    Tally.Failed++;
-                    return false;
                 default:
-                    return false;
+                    return CountFailureAndLeaveToPump(e);
             }
+        }
+
+        /// <summary>What the plan and apply handlers do with the events they do not collect: an error counts
+        /// as a failed user in the summary. Returns false, so the pump still handles the event as usual (an
+        /// error becomes an error record).</summary>
+        private bool CountFailureAndLeaveToPump(EngineEvent e)
+        {
+            if (e.Type == EngineEvent.Error)
+            {
+                Tally.Failed++;
+            }
+
+            return false;
         }
 
         /// <summary>Confirms and applies a plan.</summary>
@@ -157,7 +167,7 @@ namespace PerUserMfa.Cmdlets
                     WriteVerbose($"{user.Name} is already {StateText.ToDisplay(user.CurrentState)}: nothing to change.");
                 }
 
-                WriteInformation(new HostInformationMessage { Message = "What if: " + BulkText.PlanSummary(planned) + ". Nothing was changed." }, new[] { "PSHOST" });
+                WriteHostInformation("What if: " + BulkText.PlanSummary(planned) + ". Nothing was changed.");
                 return;
             }
 
@@ -209,7 +219,7 @@ namespace PerUserMfa.Cmdlets
                 }
             }
 
-            WriteInformation(new HostInformationMessage { Message = "Journal: " + journalPath }, new[] { "PSHOST" });
+            WriteHostInformation("Journal: " + journalPath);
             var pump = StartPump(EngineRequests.ApplyChanges(journalPath, operation, requestedState, undoOf, BoundThrottleLimit(ThrottleLimit)));
             pump.Handler = e =>
             {
@@ -223,11 +233,8 @@ namespace PerUserMfa.Cmdlets
                         }
 
                         return true;
-                    case EngineEvent.Error:
-                        Tally.Failed++;
-                        return false;
                     default:
-                        return false;
+                        return CountFailureAndLeaveToPump(e);
                 }
             };
             foreach (var chunk in Chunks(approved.Concat(already).ToList()))
@@ -240,7 +247,7 @@ namespace PerUserMfa.Cmdlets
         }
 
         internal void WriteSummary(string verb, string? journalPath) =>
-            WriteInformation(new HostInformationMessage { Message = Tally.Summary(verb, _clock.Elapsed, journalPath) }, new[] { "PSHOST" });
+            WriteHostInformation(Tally.Summary(verb, _clock.Elapsed, journalPath));
 
         internal void WriteHostInformation(string message) =>
             WriteInformation(new HostInformationMessage { Message = message }, new[] { "PSHOST" });

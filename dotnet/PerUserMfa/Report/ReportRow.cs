@@ -2,7 +2,8 @@ using System;
 
 namespace PerUserMfa.Report
 {
-    /// <summary>The report columns an input object can carry. A column is shown when any row has it.</summary>
+    /// <summary>The report columns an input object can carry. A column is shown when any row has it.
+    /// Each is named as the input property it is read from (<see cref="ReportRowReader"/>).</summary>
     [Flags]
     internal enum ReportColumns
     {

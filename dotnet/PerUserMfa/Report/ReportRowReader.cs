@@ -15,45 +15,46 @@ namespace PerUserMfa.Report
         {
             var row = new ReportRow();
             var properties = input.Properties;
-            row.UserPrincipalName = Text(properties, "UserPrincipalName", ReportColumns.UserPrincipalName, row);
-            row.DisplayName = Text(properties, "DisplayName", ReportColumns.DisplayName, row);
-            row.Id = Text(properties, "Id", ReportColumns.Id, row);
+
+            // Each column is read from the input property of its name; one that is there marks the column present.
+            T ReadColumn<T>(ReportColumns column, Func<object?, T> convert) => convert(Get(properties, column, row));
+
+            row.UserPrincipalName = ReadColumn(ReportColumns.UserPrincipalName, ReportValue.ToText);
+            row.DisplayName = ReadColumn(ReportColumns.DisplayName, ReportValue.ToText);
+            row.Id = ReadColumn(ReportColumns.Id, ReportValue.ToText);
             if (row.Columns == ReportColumns.None)
             {
                 return null;
             }
 
-            row.PerUserMfaState = Text(properties, "PerUserMfaState", ReportColumns.PerUserMfaState, row);
-            row.UserType = Text(properties, "UserType", ReportColumns.UserType, row);
-            row.AccountEnabled = ReportValue.ToBoolean(Get(properties, "AccountEnabled", ReportColumns.AccountEnabled, row));
-            row.IsLicensed = ReportValue.ToBoolean(Get(properties, "IsLicensed", ReportColumns.IsLicensed, row));
-            row.IsAdmin = ReportValue.ToBoolean(Get(properties, "IsAdmin", ReportColumns.IsAdmin, row));
-            row.IsMfaRegistered = ReportValue.ToBoolean(Get(properties, "IsMfaRegistered", ReportColumns.IsMfaRegistered, row));
-            row.IsMfaCapable = ReportValue.ToBoolean(Get(properties, "IsMfaCapable", ReportColumns.IsMfaCapable, row));
-            row.MethodsRegistered = Text(properties, "MethodsRegistered", ReportColumns.MethodsRegistered, row);
-            row.DefaultMfaMethod = Text(properties, "DefaultMfaMethod", ReportColumns.DefaultMfaMethod, row);
-            row.PreferredMfaMethod = Text(properties, "PreferredMfaMethod", ReportColumns.PreferredMfaMethod, row);
-            row.LastSignIn = ReportValue.ToUtcDateTime(Get(properties, "LastSignIn", ReportColumns.LastSignIn, row));
-            row.LastSuccessfulSignIn = ReportValue.ToUtcDateTime(Get(properties, "LastSuccessfulSignIn", ReportColumns.LastSuccessfulSignIn, row));
-            row.DaysSinceLastSignIn = ReportValue.ToInt32(Get(properties, "DaysSinceLastSignIn", ReportColumns.DaysSinceLastSignIn, row));
-            row.DaysSinceLastSuccessfulSignIn = ReportValue.ToInt32(Get(properties, "DaysSinceLastSuccessfulSignIn", ReportColumns.DaysSinceLastSuccessfulSignIn, row));
-            row.SignInSessionsValidFrom = ReportValue.ToUtcDateTime(Get(properties, "SignInSessionsValidFrom", ReportColumns.SignInSessionsValidFrom, row));
-            row.PasswordLastChanged = ReportValue.ToUtcDateTime(Get(properties, "PasswordLastChanged", ReportColumns.PasswordLastChanged, row));
-            row.PasswordAgeDays = ReportValue.ToInt32(Get(properties, "PasswordAgeDays", ReportColumns.PasswordAgeDays, row));
-            row.PasswordPolicies = Text(properties, "PasswordPolicies", ReportColumns.PasswordPolicies, row);
-            row.PasswordNeverExpires = ReportValue.ToBoolean(Get(properties, "PasswordNeverExpires", ReportColumns.PasswordNeverExpires, row));
-            row.LastMfaSignIn = ReportValue.ToUtcDateTime(Get(properties, "LastMfaSignIn", ReportColumns.LastMfaSignIn, row));
-            row.DaysSinceLastMfaSignIn = ReportValue.ToInt32(Get(properties, "DaysSinceLastMfaSignIn", ReportColumns.DaysSinceLastMfaSignIn, row));
-            row.AuthenticationMethods = Text(properties, "AuthenticationMethods", ReportColumns.AuthenticationMethods, row);
+            row.PerUserMfaState = ReadColumn(ReportColumns.PerUserMfaState, ReportValue.ToText);
+            row.UserType = ReadColumn(ReportColumns.UserType, ReportValue.ToText);
+            row.AccountEnabled = ReadColumn(ReportColumns.AccountEnabled, ReportValue.ToBoolean);
+            row.IsLicensed = ReadColumn(ReportColumns.IsLicensed, ReportValue.ToBoolean);
+            row.IsAdmin = ReadColumn(ReportColumns.IsAdmin, ReportValue.ToBoolean);
+            row.IsMfaRegistered = ReadColumn(ReportColumns.IsMfaRegistered, ReportValue.ToBoolean);
+            row.IsMfaCapable = ReadColumn(ReportColumns.IsMfaCapable, ReportValue.ToBoolean);
+            row.MethodsRegistered = ReadColumn(ReportColumns.MethodsRegistered, ReportValue.ToText);
+            row.DefaultMfaMethod = ReadColumn(ReportColumns.DefaultMfaMethod, ReportValue.ToText);
+            row.PreferredMfaMethod = ReadColumn(ReportColumns.PreferredMfaMethod, ReportValue.ToText);
+            row.LastSignIn = ReadColumn(ReportColumns.LastSignIn, ReportValue.ToUtcDateTime);
+            row.LastSuccessfulSignIn = ReadColumn(ReportColumns.LastSuccessfulSignIn, ReportValue.ToUtcDateTime);
+            row.DaysSinceLastSignIn = ReadColumn(ReportColumns.DaysSinceLastSignIn, ReportValue.ToInt32);
+            row.DaysSinceLastSuccessfulSignIn = ReadColumn(ReportColumns.DaysSinceLastSuccessfulSignIn, ReportValue.ToInt32);
+            row.SignInSessionsValidFrom = ReadColumn(ReportColumns.SignInSessionsValidFrom, ReportValue.ToUtcDateTime);
+            row.PasswordLastChanged = ReadColumn(ReportColumns.PasswordLastChanged, ReportValue.ToUtcDateTime);
+            row.PasswordAgeDays = ReadColumn(ReportColumns.PasswordAgeDays, ReportValue.ToInt32);
+            row.PasswordPolicies = ReadColumn(ReportColumns.PasswordPolicies, ReportValue.ToText);
+            row.PasswordNeverExpires = ReadColumn(ReportColumns.PasswordNeverExpires, ReportValue.ToBoolean);
+            row.LastMfaSignIn = ReadColumn(ReportColumns.LastMfaSignIn, ReportValue.ToUtcDateTime);
+            row.DaysSinceLastMfaSignIn = ReadColumn(ReportColumns.DaysSinceLastMfaSignIn, ReportValue.ToInt32);
+            row.AuthenticationMethods = ReadColumn(ReportColumns.AuthenticationMethods, ReportValue.ToText);
             return row;
         }
 
-        private static string? Text(PSMemberInfoCollection<PSPropertyInfo> properties, string name, ReportColumns column, ReportRow row) =>
-            ReportValue.ToText(Get(properties, name, column, row));
-
-        private static object? Get(PSMemberInfoCollection<PSPropertyInfo> properties, string name, ReportColumns column, ReportRow row)
+        private static object? Get(PSMemberInfoCollection<PSPropertyInfo> properties, ReportColumns column, ReportRow row)
         {
-            var property = properties[name];
+            var property = properties[column.ToString()];
             if (property == null)
             {
                 return null;
