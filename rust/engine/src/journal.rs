@@ -140,6 +140,18 @@ pub fn seal(previous_check: &str, record: &Record) -> (String, String) {
     (line, check)
 }
 
+/// The lines for `records`, each chained to the one before it, starting from `check`; leaves
+/// `check` at the last record's, for the next write to chain to.
+fn seal_all<'a>(check: &mut String, records: impl IntoIterator<Item = &'a Record>) -> String {
+    let mut text = String::new();
+    for record in records {
+        let (line, next) = seal(check, record);
+        text.push_str(&line);
+        *check = next;
+    }
+    text
+}
+
 /// Reads one line (without its newline): the record and its check, or why it is not a record.
 fn unseal(line: &str, previous_check: &str) -> Result<(Record, String), String> {
     if line.trim().is_empty() {
@@ -207,6 +219,24 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A user the journal has just started to talk about at `line`: nothing sent, no outcome.
+    fn pending(target: String, id: String, requested_state: String, line: usize) -> Entry {
+        Entry {
+            target,
+            id,
+            user_principal_name: None,
+            display_name: None,
+            previous_state: None,
+            requested_state,
+            sent: false,
+            status: Status::Pending,
+            state: None,
+            error: None,
+            time: String::new(),
+            line,
+        }
+    }
+
     /// A resumed run must look at this user again: no outcome yet, or the change failed.
     pub fn resume_needed(&self) -> bool {
         matches!(self.status, Status::Pending | Status::Failed)
@@ -369,27 +399,16 @@ fn apply_record(
         Record::Resume { .. } => journal.resumes += 1,
         Record::Planned { target, id, user_principal_name, display_name, previous_state, requested_state, time } => {
             check_state(&requested_state)?;
-            let entry = Entry {
-                target,
-                id: id.clone(),
+            let at = entry_for(journal, index, &id, &target, &requested_state, number);
+            // A new plan for a user starts their story over: what an earlier attempt sent or
+            // recorded no longer applies.
+            journal.entries[at] = Entry {
                 user_principal_name,
                 display_name,
                 previous_state: Some(previous_state),
-                requested_state,
-                sent: false,
-                status: Status::Pending,
-                state: None,
-                error: None,
                 time,
-                line: number,
+                ..Entry::pending(target, id, requested_state, number)
             };
-            match index.get(&id) {
-                Some(&at) => journal.entries[at] = entry,
-                None => {
-                    index.insert(id, journal.entries.len());
-                    journal.entries.push(entry);
-                }
-            }
         }
         Record::Sending { target, id, previous_state, requested_state, time } => {
             check_state(&requested_state)?;
@@ -450,20 +469,7 @@ fn entry_for(
         return at;
     }
     index.insert(id.to_string(), journal.entries.len());
-    journal.entries.push(Entry {
-        target: target.to_string(),
-        id: id.to_string(),
-        user_principal_name: None,
-        display_name: None,
-        previous_state: None,
-        requested_state: requested_state.to_string(),
-        sent: false,
-        status: Status::Pending,
-        state: None,
-        error: None,
-        time: String::new(),
-        line,
-    });
+    journal.entries.push(Entry::pending(target.to_string(), id.to_string(), requested_state.to_string(), line));
     journal.entries.len() - 1
 }
 
@@ -514,9 +520,7 @@ impl JournalWriter {
             _ => EngineError::invalid_input(format!("The journal '{shown}' cannot be created: {e}.")),
         })?;
         let (line, check) = seal("", &header);
-        file.write_all(line.as_bytes())
-            .and_then(|_| file.sync_data())
-            .map_err(|e| EngineError::invalid_input(format!("The journal '{shown}' cannot be written: {e}.")))?;
+        write_durably(&mut file, &line).map_err(|e| cannot_write(&shown, e))?;
         sync_parent(path);
         Ok(JournalWriter::spawn(file, check, shown))
     }
@@ -537,9 +541,7 @@ impl JournalWriter {
         };
         let (line, check) = seal(&journal.last_check, &marker);
         let text = if journal.ends_with_newline { line } else { format!("\n{line}") };
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.sync_data())
-            .map_err(|e| EngineError::invalid_input(format!("The journal '{shown}' cannot be written: {e}.")))?;
+        write_durably(&mut file, &text).map_err(|e| cannot_write(&shown, e))?;
         Ok((JournalWriter::spawn(file, check, shown), journal))
     }
 
@@ -588,15 +590,8 @@ fn write_loop(mut file: File, mut check: String, requests: std::sync::mpsc::Rece
         let result = match &broken {
             Some(why) => Err(why.clone()),
             None => {
-                let mut text = String::new();
-                for request in &group {
-                    for record in &request.records {
-                        let (line, next) = seal(&check, record);
-                        text.push_str(&line);
-                        check = next;
-                    }
-                }
-                file.write_all(text.as_bytes()).and_then(|_| file.sync_data()).map_err(|e| {
+                let text = seal_all(&mut check, group.iter().flat_map(|request| &request.records));
+                write_durably(&mut file, &text).map_err(|e| {
                     let why = format!("{e} while writing '{path}'");
                     broken = Some(why.clone());
                     why
@@ -607,6 +602,16 @@ fn write_loop(mut file: File, mut check: String, requests: std::sync::mpsc::Rece
             let _ = request.done.send(result.clone());
         }
     }
+}
+
+/// Appends `text` and returns once it is on disk: the engine acts on a record only after this.
+fn write_durably(file: &mut File, text: &str) -> std::io::Result<()> {
+    file.write_all(text.as_bytes())?;
+    file.sync_data()
+}
+
+fn cannot_write(shown: &str, error: std::io::Error) -> EngineError {
+    EngineError::invalid_input(format!("The journal '{shown}' cannot be written: {error}."))
 }
 
 /// Makes a new file's directory entry durable too (Unix; best effort).
@@ -675,14 +680,7 @@ mod tests {
     }
 
     fn text(records: &[Record]) -> String {
-        let mut check = String::new();
-        let mut out = String::new();
-        for r in records {
-            let (line, next) = seal(&check, r);
-            out.push_str(&line);
-            check = next;
-        }
-        out
+        seal_all(&mut String::new(), records)
     }
 
     fn sample() -> Vec<Record> {

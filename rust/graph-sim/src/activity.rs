@@ -9,6 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::rng::SimRng;
 use crate::tenant::{MfaState, User, UserType};
 
 const DAY: i64 = 86_400;
@@ -51,40 +52,14 @@ pub struct SignIn {
     pub interactive: bool,
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64, position: u64, stream: u64) -> Rng {
-        let mut rng = Rng(seed ^ 0xa076_1d64_78bd_642f ^ position.wrapping_mul(0xe703_7ed1_a0b4_28db) ^ stream);
-        rng.next();
-        rng
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 /// Generates every user's activity and the tenant's sign-in log (newest first).
 pub fn generate(seed: u64, users: &[User], anchor: i64) -> (Vec<Activity>, Vec<SignIn>) {
     let mut activities = Vec::with_capacity(users.len());
     let mut log = Vec::with_capacity(users.len() * 2);
     let mut sequence = 0u32;
     for (position, user) in users.iter().enumerate() {
-        let mut rng = Rng::new(seed, position as u64, 0x5167_1a);
-        let mut activity = Activity { detail_seed: rng.next(), ..Activity::default() };
+        let mut rng = SimRng::for_user(seed, position as u64, 0x5167_1a);
+        let mut activity = Activity { detail_seed: rng.next_u64(), ..Activity::default() };
         // Methods: a user with MFA methods has at least one strong method.
         if user.has_mfa_methods {
             loop {
@@ -214,28 +189,33 @@ pub fn is_mfa_registered(activity: &Activity) -> bool {
     activity.methods & (PHONE | AUTHENTICATOR | FIDO2 | SOFTWARE_OATH | HELLO) != 0
 }
 
+/// A method a user can be asked for as a second factor, by its two names in the reports.
+struct SecondFactor {
+    flag: u8,
+    /// The `defaultMfaMethod` value.
+    default_method: &'static str,
+    /// The `userPreferredMethodForSecondaryAuthentication` value.
+    preferred_secondary: &'static str,
+}
+
+/// Second factors in the order the simulator prefers them: both report columns name the first
+/// one a user registered, so they always agree.
+static SECOND_FACTORS: [SecondFactor; 3] = [
+    SecondFactor { flag: AUTHENTICATOR, default_method: "microsoftAuthenticatorPush", preferred_secondary: "push" },
+    SecondFactor { flag: PHONE, default_method: "mobilePhone", preferred_secondary: "sms" },
+    SecondFactor { flag: SOFTWARE_OATH, default_method: "softwareOneTimePasscode", preferred_secondary: "oath" },
+];
+
+fn preferred_second_factor(activity: &Activity) -> Option<&'static SecondFactor> {
+    SECOND_FACTORS.iter().find(|factor| activity.methods & factor.flag != 0)
+}
+
 pub fn default_mfa_method(activity: &Activity) -> &'static str {
-    if activity.methods & AUTHENTICATOR != 0 {
-        "microsoftAuthenticatorPush"
-    } else if activity.methods & PHONE != 0 {
-        "mobilePhone"
-    } else if activity.methods & SOFTWARE_OATH != 0 {
-        "softwareOneTimePasscode"
-    } else {
-        "none"
-    }
+    preferred_second_factor(activity).map_or("none", |factor| factor.default_method)
 }
 
 pub fn preferred_secondary(activity: &Activity) -> &'static str {
-    if activity.methods & AUTHENTICATOR != 0 {
-        "push"
-    } else if activity.methods & PHONE != 0 {
-        "sms"
-    } else if activity.methods & SOFTWARE_OATH != 0 {
-        "oath"
-    } else {
-        "none"
-    }
+    preferred_second_factor(activity).map_or("none", |factor| factor.preferred_secondary)
 }
 
 /// One `userRegistrationDetails` row (Graph has none for disabled accounts).

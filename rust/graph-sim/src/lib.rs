@@ -30,6 +30,7 @@ pub mod routes;
 pub mod stats;
 pub mod tenant;
 pub mod report_throttle;
+mod rng;
 pub mod throttle;
 pub mod x509;
 

@@ -150,12 +150,17 @@ impl QueryOptions {
 
     /// `$top` for the users collection: 1..=999, default 100.
     pub fn page_size(&self) -> Result<usize, GraphError> {
+        self.top_within(100, 999)
+    }
+
+    /// `$top` within `1..=max`, or `default` without one. Each collection has its own limits.
+    pub fn top_within(&self, default: usize, max: usize) -> Result<usize, GraphError> {
         match self.top.as_deref().map(str::trim) {
-            None => Ok(100),
-            Some(text) => match text.parse::<i64>() {
-                Ok(n) if (1..=999).contains(&n) => Ok(n as usize),
+            None => Ok(default),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
                 _ => Err(GraphError::request_bad_request(format!(
-                    "Invalid page size specified: '{text}'. Must be between 1 and 999 inclusive."
+                    "Invalid page size specified: '{text}'. Must be between 1 and {max} inclusive."
                 ))),
             },
         }

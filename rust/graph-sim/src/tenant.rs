@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::clock;
+use crate::rng::SimRng;
 
 /// The tenant's verified domain and its initial `onmicrosoft.com` domain.
 pub const DOMAIN: &str = "contoso.com";
@@ -407,33 +408,6 @@ impl Property {
                 Value::String(clock::iso_utc(user.activity.sessions_valid_from))
             }
         }
-    }
-}
-
-/// SplitMix64: a tiny deterministic generator, the same on every platform and fast even in debug
-/// builds (the tenant must be reproducible from the seed alone).
-struct SimRng(u64);
-
-impl SimRng {
-    fn new(seed: u64) -> SimRng {
-        SimRng(seed ^ 0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0; the modulo bias is irrelevant here).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    fn below32(&mut self, n: u32) -> u32 {
-        (self.next_u64() % n as u64) as u32
     }
 }
 

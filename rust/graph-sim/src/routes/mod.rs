@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod batch;
 pub mod methods;
+pub mod paging;
 pub mod reports;
 pub mod requirements;
 pub mod signins;

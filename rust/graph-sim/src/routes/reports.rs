@@ -2,11 +2,12 @@
 //! (Graph has no rows for disabled accounts), paged with `$top` (1..999, default 100) and
 //! `$skiptoken`. Needs AuditLog.Read.All and a premium (Entra ID P1/P2) tenant.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::activity;
 use crate::auth::Principal;
-use crate::odata::{decode_skiptoken, encode_skiptoken, expired_page_token, GraphError, QueryOptions};
+use crate::odata::{GraphError, QueryOptions};
+use crate::routes::paging::Collection;
 use crate::routes::{GraphRequest, GraphResponse};
 use crate::SimState;
 
@@ -42,29 +43,8 @@ pub fn check_premium_source(sim: &SimState, principal: &Principal) -> Result<(),
     Ok(())
 }
 
-/// `$top` within `1..=max`, or `default`.
-pub fn top(query: &QueryOptions, default: usize, max: usize) -> Result<usize, GraphError> {
-    match query.top.as_deref().map(str::trim) {
-        None => Ok(default),
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(GraphError::request_bad_request(format!(
-                "Invalid page size specified: '{text}'. Must be between 1 and {max} inclusive."
-            ))),
-        },
-    }
-}
-
-/// `@odata.nextLink` for `path` continuing at `next`.
-pub fn next_link(request: &GraphRequest, query: &QueryOptions, path: &str, generation: u64, next: usize) -> String {
-    let mut text = query.raw_without_skiptoken.join("&");
-    if !text.is_empty() {
-        text.push('&');
-    }
-    text.push_str("$skiptoken=");
-    text.push_str(&encode_skiptoken(generation, next));
-    format!("{}/{}{path}?{text}", request.base_url, request.version.segment())
-}
+const REGISTRATION_DETAILS: Collection =
+    Collection { path: "/reports/authenticationMethods/userRegistrationDetails", default_top: 100, max_top: 999 };
 
 pub fn registration_details(
     sim: &SimState,
@@ -76,38 +56,14 @@ pub fn registration_details(
     if query.filter.is_some() || !query.unsupported.is_empty() || query.skip.is_some() {
         return Err(GraphError::unsupported_query("The simulator does not implement query options on userRegistrationDetails other than $top."));
     }
-    let page_size = top(query, 100, 999)?;
     let tenant = sim.tenant();
-    let mut index = match query.skiptoken.as_deref() {
-        None => 0,
-        Some(token) => match decode_skiptoken(token) {
-            Some((generation, index)) if generation == tenant.generation && index <= tenant.users.len() => index,
-            _ => return Err(expired_page_token()),
-        },
-    };
-    let mut page = Vec::new();
-    let mut next = None;
-    while index < tenant.users.len() {
-        let user = &tenant.users[index];
-        if user.account_enabled {
-            if page.len() == page_size {
-                next = Some(index);
-                break;
-            }
-            page.push(activity::registration_row(user, &user.activity, tenant.anchor));
-        }
-        index += 1;
-    }
-    let version = request.version.segment();
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("https://graph.microsoft.com/{version}/$metadata#reports/authenticationMethods/userRegistrationDetails")),
-    );
-    if let Some(next) = next {
-        let path = "/reports/authenticationMethods/userRegistrationDetails";
-        body.insert("@odata.nextLink".into(), Value::String(next_link(request, query, path, tenant.generation, next)));
-    }
-    body.insert("value".into(), Value::Array(page));
+    let body = REGISTRATION_DETAILS.page(
+        request,
+        query,
+        tenant.generation,
+        &tenant.users,
+        |user| user.account_enabled,
+        |user| activity::registration_row(user, &user.activity, tenant.anchor),
+    )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
 }

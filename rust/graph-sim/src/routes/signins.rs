@@ -5,12 +5,13 @@
 //! `createdDateTime ge|gt|le|lt 2026-11-01T00:00:00Z`; anything else answers 400. `$top` 1..1000
 //! (default 1000), `$skiptoken` paging. Needs AuditLog.Read.All and a premium tenant.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::activity::{self, SignIn};
 use crate::auth::Principal;
-use crate::odata::{decode_skiptoken, expired_page_token, GraphError, QueryOptions};
-use crate::routes::reports::{check_premium_source, next_link, top};
+use crate::odata::{GraphError, QueryOptions};
+use crate::routes::paging::Collection;
+use crate::routes::reports::check_premium_source;
 use crate::routes::{GraphRequest, GraphResponse};
 use crate::tenant::Tenant;
 use crate::SimState;
@@ -107,6 +108,8 @@ fn matches(clauses: &[Clause], entry: &SignIn, tenant: &Tenant) -> bool {
     })
 }
 
+const SIGN_INS: Collection = Collection { path: "/auditLogs/signIns", default_top: 1000, max_top: 1000 };
+
 pub fn list(
     sim: &SimState,
     request: &GraphRequest,
@@ -121,38 +124,15 @@ pub fn list(
         Some(text) if !text.trim().is_empty() => parse_filter(text)?,
         _ => Vec::new(),
     };
-    let page_size = top(query, 1000, 1000)?;
     let tenant = sim.tenant();
-    let mut index = match query.skiptoken.as_deref() {
-        None => 0,
-        Some(token) => match decode_skiptoken(token) {
-            Some((generation, index)) if generation == tenant.generation && index <= tenant.sign_ins.len() => index,
-            _ => return Err(expired_page_token()),
-        },
-    };
-    let mut page = Vec::new();
-    let mut next = None;
-    while index < tenant.sign_ins.len() {
-        let entry = &tenant.sign_ins[index];
-        if matches(&clauses, entry, &tenant) {
-            if page.len() == page_size {
-                next = Some(index);
-                break;
-            }
-            page.push(activity::sign_in_json(entry, &tenant.users[entry.user as usize], tenant.seed));
-        }
-        index += 1;
-    }
-    let version = request.version.segment();
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(format!("https://graph.microsoft.com/{version}/$metadata#auditLogs/signIns")));
-    if let Some(next) = next {
-        body.insert(
-            "@odata.nextLink".into(),
-            Value::String(next_link(request, query, "/auditLogs/signIns", tenant.generation, next)),
-        );
-    }
-    body.insert("value".into(), Value::Array(page));
+    let body = SIGN_INS.page(
+        request,
+        query,
+        tenant.generation,
+        &tenant.sign_ins,
+        |entry| matches(&clauses, entry, &tenant),
+        |entry| activity::sign_in_json(entry, &tenant.users[entry.user as usize], tenant.seed),
+    )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
 }
 

@@ -3,10 +3,8 @@
 use serde_json::{Map, Value};
 
 use crate::auth::{Principal, POLICY_READ, USER_READ};
-use crate::odata::{
-    decode_skiptoken, encode_skiptoken, expired_page_token, parse_select, Filter, GraphError, QueryOptions,
-};
-use crate::routes::{ApiVersion, GraphRequest, GraphResponse};
+use crate::odata::{parse_select, Filter, GraphError, QueryOptions};
+use crate::routes::{paging, ApiVersion, GraphRequest, GraphResponse};
 use crate::stats::bump;
 use crate::tenant::{Property, User};
 use crate::SimState;
@@ -111,59 +109,23 @@ pub async fn list(
         )));
     }
     let tenant = sim.tenant();
-    let start = match query.skiptoken.as_deref() {
-        None => 0,
-        Some(token) => match decode_skiptoken(token) {
-            Some((generation, index)) if generation == tenant.generation && index <= tenant.users.len() => index,
-            _ => return Err(expired_page_token()),
-        },
-    };
+    let start = paging::start(query, tenant.generation, tenant.users.len())?;
     let page_ms = sim.runtime().page_ms;
     if page_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(page_ms)).await;
     }
 
     let users = &tenant.users;
-    let mut page: Vec<Value> = Vec::with_capacity(page_size.min(users.len()));
-    let mut next = None;
-    let mut index = start;
-    while index < users.len() {
-        let user = &users[index];
-        if filter.matches(user) {
-            if page.len() == page_size {
-                next = Some(index);
-                break;
-            }
-            let mut item = Map::new();
-            projection.render(user, &mut item);
-            page.push(Value::Object(item));
-        }
-        index += 1;
-    }
-
-    let version = request.version.segment();
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        Value::String(format!("{METADATA}/{version}/$metadata#{}", projection.context_set())),
-    );
+    let page = paging::collect(users, start, page_size, |user| filter.matches(user), |user| {
+        let mut item = Map::new();
+        projection.render(user, &mut item);
+        Value::Object(item)
+    });
+    let mut body = paging::body(request, query, "/users", &projection.context_set(), tenant.generation, page);
     if count {
         let total = users.iter().filter(|u| filter.matches(u)).count();
         body.insert("@odata.count".into(), Value::from(total));
     }
-    if let Some(next) = next {
-        let mut query_text = query.raw_without_skiptoken.join("&");
-        if !query_text.is_empty() {
-            query_text.push('&');
-        }
-        query_text.push_str("$skiptoken=");
-        query_text.push_str(&encode_skiptoken(tenant.generation, next));
-        body.insert(
-            "@odata.nextLink".into(),
-            Value::String(format!("{}/{version}/users?{query_text}", request.base_url)),
-        );
-    }
-    body.insert("value".into(), Value::Array(page));
     bump(&sim.stats.list_pages);
     Ok(GraphResponse::json(200, Value::Object(body)))
 }
