@@ -223,3 +223,33 @@ fn null_handles_and_double_frees_are_harmless() {
     assert_eq!(unsafe { pumfa_job_next(ptr::null_mut(), 0, &mut error) }, PUMFA_ERROR);
     take(&mut error);
 }
+
+#[test]
+fn a_nearly_full_write_budget_is_not_taken_for_the_read_budget() {
+    // Writes fill 95% of a small write budget while reads stay far below theirs: the PATCH answers
+    // carry x-ms-throttle-limit-percentage for the write window. Taking it for the read budget
+    // once shrank the read pace of a 10,000-user change to two users a second.
+    let sim = start(SimConfig::new(200, 21).with_throttle(ThrottleMode::Auto).with_read_budget(5000).with_write_budget(100));
+    let session = Session::with_token(&sim.url(), &sim.token(WRITE)).unwrap();
+    let users = sim.simulator().users_json();
+    let ids: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["perUserMfaState"] == "disabled")
+        .filter_map(|u| u["id"].as_str())
+        .take(95)
+        .collect();
+    assert_eq!(ids.len(), 95);
+    let job = session.start(json!({ "operation": "setStates", "state": "enforced" }));
+    job.push_users(&ids);
+    job.close_input();
+    let events = job.drain();
+    assert_eq!(of_type(&events, "changeResult").len(), 95, "every user changed: {:?}", of_type(&events, "error"));
+    assert_eq!(sim.stats().throttled_429, 0);
+    let learnt: Vec<&Value> = of_type(&events, "verbose")
+        .into_iter()
+        .filter(|v| v["message"].as_str().unwrap_or("").contains("budget in use"))
+        .collect();
+    assert!(learnt.is_empty(), "the read budget was learnt from write answers: {learnt:?}");
+}

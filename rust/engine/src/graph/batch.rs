@@ -268,8 +268,12 @@ impl BatchLoop {
         for (index, mut pending) in items.into_iter().enumerate() {
             let answer = answers.remove(&(index + 1).to_string());
             if let Some(share) = answer.as_ref().and_then(|a| a.meta.throttle_share) {
-                // Every sub-request, a PATCH included, spends read units: the header speaks of those.
-                self.client.gate.observe_share(Budget::Read, share, self.notify.as_ref());
+                // Learn the read budget from reads only: on a PATCH the header may measure the write
+                // budget instead, and a near-full write window then passed for a full read budget and
+                // held the read-backs of a bulk change to a trickle.
+                if pending.request.budget == Budget::Read {
+                    self.client.gate.observe_share(Budget::Read, share, self.notify.as_ref());
+                }
             }
             let retryable = match &answer {
                 Some(a) => is_retryable_status(a.status),

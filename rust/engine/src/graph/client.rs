@@ -173,10 +173,11 @@ impl GraphClient {
                 }
                 Ok(response) => {
                     if let Some(share) = response.meta.throttle_share {
-                        // The header measures the resource-unit (read) budget whenever the request spent
-                        // any; the gate ignores it for budgets Graph documents.
-                        let measured = if request.cost.iter().any(|c| c.0 == Budget::Read) { Budget::Read } else { primary };
-                        self.gate.observe_share(measured, share, notify);
+                        // The header does not name the budget it measures: learn from requests that
+                        // spent one budget only (the gate ignores the ones Graph documents).
+                        if let [(only, _)] = request.cost.as_slice() {
+                            self.gate.observe_share(*only, share, notify);
+                        }
                     }
                     if !is_retryable_status(response.status) || !self.retry.can_retry(attempt) {
                         return Ok(response);
