@@ -105,8 +105,8 @@ $clock.Stop()
     $result = $run.Output[-1] | ConvertFrom-Json
     $stats = Get-SimStats -Sim $sim
     $after = @{}
-    $users = Get-SimUser -Sim $sim   # one array object: enumerate it from the variable
-    foreach ($user in $users) { $after[$user.id] = $user }
+    $simUsers = Get-SimUser -Sim $sim   # one array object: enumerate it from the variable ($Users is the size parameter)
+    foreach ($user in $simUsers) { $after[$user.id] = $user }
     $wrong = @($ids | Where-Object { $after[$_].perUserMfaState -ne $target -or $after[$_].patchCount -ne 1 }).Count
 
     # The apply phase from the journal: its header (written once the plan is confirmed) to the last outcome.
