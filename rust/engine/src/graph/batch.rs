@@ -41,6 +41,18 @@ impl SubRequest {
     pub fn patch(path: String, body: Value) -> SubRequest {
         SubRequest { method: Method::PATCH, path, body: Some(body), budget: Budget::Write }
     }
+
+    /// The budgets this request spends a unit of: a write also costs a resource unit of the read
+    /// budget, as Graph's cost table says.
+    pub fn spends(&self) -> &'static [Budget] {
+        match self.budget {
+            Budget::Write => &[Budget::Write, Budget::Read],
+            Budget::Read => &[Budget::Read],
+            Budget::Reports => &[Budget::Reports],
+            Budget::SignInLogs => &[Budget::SignInLogs],
+            Budget::SignInActivity => &[Budget::SignInActivity],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -197,10 +209,11 @@ impl BatchLoop {
             .iter()
             .enumerate()
             .map(|(index, pending)| {
-                // A write also costs a resource unit of the read budget, as Graph's cost table says.
-                reads += 1;
-                if pending.request.budget == Budget::Write {
-                    writes += 1;
+                for budget in pending.request.spends() {
+                    match budget {
+                        Budget::Write => writes += 1,
+                        _ => reads += 1,
+                    }
                 }
                 let mut entry = json!({
                     "id": (index + 1).to_string(),
@@ -268,12 +281,7 @@ impl BatchLoop {
         for (index, mut pending) in items.into_iter().enumerate() {
             let answer = answers.remove(&(index + 1).to_string());
             if let Some(share) = answer.as_ref().and_then(|a| a.meta.throttle_share) {
-                // Learn the read budget from reads only: on a PATCH the header may measure the write
-                // budget instead, and a near-full write window then passed for a full read budget and
-                // held the read-backs of a bulk change to a trickle.
-                if pending.request.budget == Budget::Read {
-                    self.client.gate.observe_share(Budget::Read, share, self.notify.as_ref());
-                }
+                self.client.gate.observe_share(pending.request.spends(), share, self.notify.as_ref());
             }
             let retryable = match &answer {
                 Some(a) => is_retryable_status(a.status),

@@ -173,11 +173,8 @@ impl GraphClient {
                 }
                 Ok(response) => {
                     if let Some(share) = response.meta.throttle_share {
-                        // The header does not name the budget it measures: learn from requests that
-                        // spent one budget only (the gate ignores the ones Graph documents).
-                        if let [(only, _)] = request.cost.as_slice() {
-                            self.gate.observe_share(*only, share, notify);
-                        }
+                        let spent: Vec<Budget> = request.cost.iter().map(|c| c.0).collect();
+                        self.gate.observe_share(&spent, share, notify);
                     }
                     if !is_retryable_status(response.status) || !self.retry.can_retry(attempt) {
                         return Ok(response);
