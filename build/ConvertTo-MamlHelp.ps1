@@ -92,6 +92,20 @@ function Format-PipelineInput([bool] $ByValue, [bool] $ByPropertyName) {
     if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }
 }
 
+# <command:inputTypes> and <command:returnValues>: one typed entry per documented type.
+function Write-TypeList([string] $ListName, [string] $EntryName, $Entries) {
+    Open-Element command $ListName
+    foreach ($entry in @($Entries)) {
+        Open-Element command $EntryName
+        Open-Element dev type
+        Write-Element maml name $entry.Type
+        Close-Element
+        Write-Description $entry.Description
+        Close-Element
+    }
+    Close-Element
+}
+
 function Write-Parameter {
     <# One <command:parameter>; $Sets are the ParameterSetMetadata/CommandParameterInfo facts that apply. #>
     param($Name, [type] $Type, [bool] $Required, [string] $Position, [string] $PipelineInput, [string[]] $Aliases,
@@ -205,28 +219,8 @@ foreach ($cmdlet in $cmdlets) {
     }
     Close-Element
 
-    Open-Element command inputTypes
-    foreach ($entry in $page.Inputs) {
-        Open-Element command inputType
-        Open-Element dev type
-        Write-Element maml name $entry.Type
-        Close-Element
-        Write-Description $entry.Description
-        Close-Element
-    }
-    Close-Element
-
-    Open-Element command returnValues
-    $outputs = @($page.Outputs)
-    foreach ($entry in $outputs) {
-        Open-Element command returnValue
-        Open-Element dev type
-        Write-Element maml name $entry.Type
-        Close-Element
-        Write-Description $entry.Description
-        Close-Element
-    }
-    Close-Element
+    Write-TypeList inputTypes inputType $page.Inputs
+    Write-TypeList returnValues returnValue $page.Outputs
 
     Open-Element maml alertSet
     Open-Element maml alert

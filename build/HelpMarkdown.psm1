@@ -125,6 +125,12 @@ function Read-TypedEntry {
     @($entries)
 }
 
+# A markdown file's blocks; every page is UTF-8 whatever the platform's default encoding.
+function Read-MarkdownFile([string] $Path) {
+    $lines = [System.IO.File]::ReadAllLines((Resolve-Path -LiteralPath $Path).ProviderPath, [System.Text.Encoding]::UTF8)
+    Read-MarkdownBlock $lines
+}
+
 function Read-HelpMarkdown {
     <#
     .SYNOPSIS
@@ -134,8 +140,7 @@ function Read-HelpMarkdown {
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $Path)
 
-    $lines = [System.IO.File]::ReadAllLines((Resolve-Path -LiteralPath $Path).ProviderPath, [System.Text.Encoding]::UTF8)
-    $blocks = @(Read-MarkdownBlock $lines)
+    $blocks = @(Read-MarkdownFile $Path)
     $expectedName = [System.IO.Path]::GetFileNameWithoutExtension($Path)
 
     $title = $blocks | Where-Object { $_.Kind -eq 'Heading' } | Select-Object -First 1
@@ -268,8 +273,7 @@ function Read-AboutMarkdown {
     #>
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $Path)
-    $lines = [System.IO.File]::ReadAllLines((Resolve-Path -LiteralPath $Path).ProviderPath, [System.Text.Encoding]::UTF8)
-    $blocks = @(Read-MarkdownBlock $lines)
+    $blocks = @(Read-MarkdownFile $Path)
     $expectedName = [System.IO.Path]::GetFileNameWithoutExtension($Path)
     $title = $blocks | Where-Object { $_.Kind -eq 'Heading' } | Select-Object -First 1
     if (-not $title -or $title.Level -ne 1 -or $title.Text -cne $expectedName) {
