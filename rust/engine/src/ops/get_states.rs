@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::listing::{fetch_page, first_page_url, listing_error};
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
-use super::{report, UserTasks};
+use super::{report, InputTasks, UserTasks};
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::graph::batch::Batcher;
@@ -24,21 +24,14 @@ pub async fn for_input(
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
     let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
-    let mut tasks = UserTasks::new(throttle_limit);
-    let mut count = 0u64;
+    let mut tasks = InputTasks::new(&context, throttle_limit);
     while let Some(target) = input.recv().await {
-        count += 1;
-        context.progress.add_pending(1);
-        let context = context.clone();
         let batcher = batcher.clone();
+        let user = target.clone();
         tasks
-            .spawn(async move {
-                let outcome = read_user(&batcher, &target).await.map(|(identity, state)| user_state(&target, identity, state));
-                report(&context, &target, outcome).await;
-            })
+            .spawn(target, async move { read_user(&batcher, &user).await.map(|(identity, state)| user_state(&user, identity, state)) })
             .await;
     }
-    context.progress.set_total(count);
     tasks.finish().await;
     Ok(())
 }

@@ -81,6 +81,39 @@ impl UserTasks {
     }
 }
 
+/// One task per user the pipeline sent, each reporting its outcome under the target it was
+/// given. The total for progress is known once the input closes.
+pub(crate) struct InputTasks {
+    context: JobContext,
+    tasks: UserTasks,
+    count: u64,
+}
+
+impl InputTasks {
+    pub fn new(context: &JobContext, limit: usize) -> InputTasks {
+        InputTasks { context: context.clone(), tasks: UserTasks::new(limit), count: 0 }
+    }
+
+    /// Waits for a free slot, then runs `work` and reports its outcome for `target`.
+    pub async fn spawn(&mut self, target: String, work: impl Future<Output = Result<String, EngineError>> + Send + 'static) {
+        self.count += 1;
+        self.context.progress.add_pending(1);
+        let context = self.context.clone();
+        self.tasks
+            .spawn(async move {
+                let outcome = work.await;
+                report(&context, &target, outcome).await;
+            })
+            .await;
+    }
+
+    /// Sets the total and waits for every task.
+    pub async fn finish(self) {
+        self.context.progress.set_total(self.count);
+        self.tasks.finish().await;
+    }
+}
+
 /// Sends one user's outcome: the event, or an error naming the user. A rejected token ends the
 /// whole job instead: every other user would fail the same way.
 pub(crate) async fn report(context: &JobContext, target: &str, outcome: Result<String, EngineError>) {

@@ -1,7 +1,7 @@
 //! Per-user reads and writes through `$batch`: the documented
 //! `/beta/users/{id}/authentication/requirements` path.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::graph::batch::{Batcher, SubRequest, SubResponse};
@@ -32,16 +32,22 @@ fn validate_target(target: &str) -> Result<(), EngineError> {
 
 /// A user's identity and current state, read together (both requests usually share a batch).
 pub async fn read_user(batcher: &Batcher, target: &str) -> Result<(UserIdentity, String), EngineError> {
+    let (user, state) = read_user_with(batcher, target, IDENTITY_SELECT).await?;
+    let identity: UserIdentity = serde_json::from_value(user)
+        .map_err(|e| EngineError::new(ErrorKind::GraphError, format!("Graph's answer for user '{target}' could not be read: {e}.")))?;
+    Ok((identity, state))
+}
+
+/// The user's properties in `select` and their state, both asked for at once.
+pub async fn read_user_with(batcher: &Batcher, target: &str, select: &str) -> Result<(Value, String), EngineError> {
     validate_target(target)?;
     let (user, state) = tokio::join!(
-        batcher.call(SubRequest::get(user_path(target, IDENTITY_SELECT))),
+        batcher.call(SubRequest::get(user_path(target, select))),
         batcher.call(SubRequest::get(requirements_path(target))),
     );
     let user = check(user?, Operation::ReadUser, target)?;
-    let identity: UserIdentity = serde_json::from_value(user.body)
-        .map_err(|e| EngineError::new(ErrorKind::GraphError, format!("Graph's answer for user '{target}' could not be read: {e}.")))?;
     let state = check(state?, Operation::ReadState, target)?;
-    Ok((identity, state_of(&state, target)?))
+    Ok((user.body, state_of(&state, target)?))
 }
 
 /// The current state of a user already identified (by object id).

@@ -7,7 +7,7 @@
 use tokio::sync::mpsc;
 
 use super::per_user::{read_state, read_user};
-use super::{naming_user, report, UserTasks};
+use super::{naming_user, InputTasks};
 use crate::bulk::{decide, Action, ChangeItem};
 use crate::error::EngineError;
 use crate::events::Event;
@@ -24,8 +24,7 @@ pub async fn run(
     mut changes: mpsc::UnboundedReceiver<ChangeItem>,
 ) -> Result<(), EngineError> {
     let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
-    let mut tasks = UserTasks::new(throttle_limit);
-    let mut count = 0u64;
+    let mut tasks = InputTasks::new(&context, throttle_limit);
     let (mut ids_open, mut changes_open) = (true, true);
     while ids_open || changes_open {
         let (target, work) = tokio::select! {
@@ -38,22 +37,19 @@ pub async fn run(
                 None => { changes_open = false; continue; }
             },
         };
-        count += 1;
-        context.progress.add_pending(1);
-        let context = context.clone();
         let batcher = batcher.clone();
         let state = state.clone();
+        let named = target.clone();
         tasks
-            .spawn(async move {
+            .spawn(target, async move {
                 let outcome = match work {
                     Work::User(target) => plan_user(&batcher, &target, state).await,
                     Work::Change(item) => plan_change(&batcher, item).await,
                 };
-                report(&context, &target, outcome.map_err(|e| naming_user(e, "read", &target))).await;
+                outcome.map_err(|e| naming_user(e, "read", &named))
             })
             .await;
     }
-    context.progress.set_total(count);
     tasks.finish().await;
     Ok(())
 }

@@ -21,14 +21,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::listing::{fetch_page, first_page_url, listing_error};
-use super::per_user::{check, read_state};
+use super::per_user::{check, read_state, read_user_with};
 use super::report_sources::{self as sources, Activities, MfaSignIns, Registrations, SourceFailure, SourceResult};
 use crate::utc;
-use super::{naming_user, report, UserTasks};
+use super::{naming_user, report, InputTasks, UserTasks};
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
 use crate::graph::batch::{Batcher, SubRequest};
-use crate::graph::paths::{user_path, user_segment};
+use crate::graph::paths::user_segment;
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
 use crate::options::{ReportOptions, Scope, MAX_SIGN_IN_DAYS};
@@ -409,38 +409,26 @@ async fn for_input(
     if let Some(methods) = &methods {
         methods.warn_duration(&context, None).await;
     }
-    let mut tasks = UserTasks::new(throttle_limit);
-    let mut count = 0u64;
+    let mut tasks = InputTasks::new(&context, throttle_limit);
     while let Some(target) = input.recv().await {
-        count += 1;
-        context.progress.add_pending(1);
         let (context, sources, batcher, methods) = (context.clone(), sources.clone(), batcher.clone(), methods.clone());
+        let user = target.clone();
         tasks
-            .spawn(async move {
-                let outcome = async {
-                    if target.trim().is_empty() {
-                        return Err(EngineError::invalid_input("An empty user id was given. Pass an object id or a user principal name."));
-                    }
-                    let (user, state) = tokio::join!(
-                        batcher.call(SubRequest::get(user_path(&target, DIRECTORY_SELECT))),
-                        read_state(&batcher, &target, &target),
-                    );
-                    let user = check(user?, Operation::ReadUser, &target)?.body;
-                    let state = state?;
-                    let id = user["id"].as_str().unwrap_or_default().to_string();
+            .spawn(target, async move {
+                let row = async {
+                    let (properties, state) = read_user_with(&batcher, &user, DIRECTORY_SELECT).await?;
+                    let id = properties["id"].as_str().unwrap_or_default().to_string();
                     let details = match &methods {
                         Some(reader) => Some(reader.read(&context, &id).await?),
                         None => None,
                     };
-                    Ok(Event::UserReport(Box::new(sources.row(&target, &user, state, details))).to_json())
+                    Ok(Event::UserReport(Box::new(sources.row(&user, &properties, state, details))).to_json())
                 }
-                .await
-                .map_err(|e: EngineError| if e.kind == ErrorKind::UserNotFound { e } else { naming_user(e, "report on", &target) });
-                report(&context, &target, outcome).await;
+                .await;
+                row.map_err(|e: EngineError| if e.kind == ErrorKind::UserNotFound { e } else { naming_user(e, "report on", &user) })
             })
             .await;
     }
-    context.progress.set_total(count);
     tasks.finish().await;
     Ok(())
 }

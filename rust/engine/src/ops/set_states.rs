@@ -5,7 +5,7 @@
 use tokio::sync::mpsc;
 
 use super::per_user::{read_state, read_user, write_state};
-use super::{report, UserTasks};
+use super::InputTasks;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::graph::batch::Batcher;
@@ -20,22 +20,13 @@ pub async fn run(
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
     let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
-    let mut tasks = UserTasks::new(throttle_limit);
-    let mut count = 0u64;
+    let mut tasks = InputTasks::new(&context, throttle_limit);
     while let Some(target) = input.recv().await {
-        count += 1;
-        context.progress.add_pending(1);
-        let context = context.clone();
         let batcher = batcher.clone();
         let requested = requested.clone();
-        tasks
-            .spawn(async move {
-                let outcome = change_user(&batcher, &target, &requested).await;
-                report(&context, &target, outcome).await;
-            })
-            .await;
+        let user = target.clone();
+        tasks.spawn(target, async move { change_user(&batcher, &user, &requested).await }).await;
     }
-    context.progress.set_total(count);
     tasks.finish().await;
     Ok(())
 }
