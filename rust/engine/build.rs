@@ -5,8 +5,8 @@
 fn main() {
     println!("cargo:rerun-if-changed=src/ffi.rs");
     println!("cargo:rerun-if-changed=build.rs");
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../dotnet/PerUserMfa/Native/NativeMethods.g.cs");
+    let out =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dotnet/PerUserMfa/Native/NativeMethods.g.cs");
     // Packaging the crate alone (no dotnet/ beside it) must still build.
     if !out.parent().map(|p| p.is_dir()).unwrap_or(false) {
         return;

@@ -94,9 +94,7 @@ unsafe fn utf8<'a>(ptr: *const u8, len: usize) -> Result<&'a str, EngineError> {
 }
 
 unsafe fn session_ref<'a>(session: *mut c_void) -> Result<&'a Session, EngineError> {
-    (session as *const Session)
-        .as_ref()
-        .ok_or_else(|| EngineError::invalid_input("the session handle is null"))
+    (session as *const Session).as_ref().ok_or_else(|| EngineError::invalid_input("the session handle is null"))
 }
 
 unsafe fn job_ref<'a>(job: *mut c_void) -> Result<&'a Job, EngineError> {

@@ -89,7 +89,11 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn start(runtime: Arc<EngineRuntime>, client: Arc<GraphClient>, request: JobRequest) -> Result<Job, EngineError> {
+    pub fn start(
+        runtime: Arc<EngineRuntime>,
+        client: Arc<GraphClient>,
+        request: JobRequest,
+    ) -> Result<Job, EngineError> {
         let throttle_limit = request.throttle_limit()?;
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (input_tx, input_rx) = mpsc::unbounded_channel();
@@ -126,7 +130,9 @@ impl Job {
         let (takes_users, takes_changes) = self.accepts;
         if (!input.user_ids.is_empty() && !takes_users) || (!input.changes.is_empty() && !takes_changes) {
             let expected = if takes_changes { "changes" } else { "userIds" };
-            return Err(EngineError::invalid_input(format!("The job input is not valid: this job takes '{expected}'.")));
+            return Err(EngineError::invalid_input(format!(
+                "The job input is not valid: this job takes '{expected}'."
+            )));
         }
         let guard = self.input.lock().unwrap();
         let changes = self.changes.lock().unwrap();
@@ -205,7 +211,12 @@ async fn drive(
         })
     };
     // Pre-flight (issue 5): name the permissions the token lacks for this job before Graph refuses.
-    if let Some(warning) = context.client.credential().current().and_then(|t| crate::signin::preflight::warning(t.secret.expose(), &request)) {
+    if let Some(warning) = context
+        .client
+        .credential()
+        .current()
+        .and_then(|t| crate::signin::preflight::warning(t.secret.expose(), &request))
+    {
         context.events.send(Event::warning(warning)).await;
     }
     let operation = crate::ops::run(context.clone(), request, throttle_limit, input, changes);

@@ -92,13 +92,7 @@ pub enum Record {
         time: String,
     },
     #[serde(rename_all = "camelCase")]
-    Sending {
-        target: String,
-        id: String,
-        previous_state: String,
-        requested_state: String,
-        time: String,
-    },
+    Sending { target: String, id: String, previous_state: String, requested_state: String, time: String },
     #[serde(rename_all = "camelCase")]
     Outcome {
         target: String,
@@ -121,7 +115,6 @@ pub enum Record {
         time: String,
     },
 }
-
 
 fn fnv1a(previous_check: &str, body: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -167,7 +160,8 @@ fn unseal(line: &str, previous_check: &str) -> Result<(Record, String), String> 
     let record: Record = serde_json::from_str(&body).map_err(|e| format!("the line is not a journal record ({e})"))?;
     if fnv1a(previous_check, &body) != check {
         return Err(
-            "its \"check\" value does not match: the line was changed, or a line before it was removed or reordered".into(),
+            "its \"check\" value does not match: the line was changed, or a line before it was removed or reordered"
+                .into(),
         );
     }
     Ok((record, check.to_string()))
@@ -514,9 +508,9 @@ impl JournalWriter {
                 "The journal file '{shown}' already exists and a journal is never overwritten. Choose another \
                  -JournalPath, or finish that run with Set-PerUserMfaState -ResumeJournal '{shown}'."
             )),
-            std::io::ErrorKind::NotFound => {
-                EngineError::invalid_input(format!("The journal '{shown}' cannot be created: its folder does not exist."))
-            }
+            std::io::ErrorKind::NotFound => EngineError::invalid_input(format!(
+                "The journal '{shown}' cannot be created: its folder does not exist."
+            )),
             _ => EngineError::invalid_input(format!("The journal '{shown}' cannot be created: {e}.")),
         })?;
         let (line, check) = seal("", &header);
@@ -530,10 +524,9 @@ impl JournalWriter {
     pub fn append(path: &Path) -> Result<(JournalWriter, Journal), EngineError> {
         let shown = path.display().to_string();
         let journal = read(path)?;
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(|e| EngineError::invalid_input(format!("The journal '{shown}' cannot be opened for writing: {e}.")))?;
+        let mut file = OpenOptions::new().append(true).open(path).map_err(|e| {
+            EngineError::invalid_input(format!("The journal '{shown}' cannot be opened for writing: {e}."))
+        })?;
         let marker = Record::Resume {
             time: utc::now_millis(),
             torn_line: journal.torn_line,
@@ -776,8 +769,8 @@ mod tests {
         let full = text(&sample());
         let lines: Vec<&str> = full.lines().collect();
         let edits = [
-            lines[3].replace("\"disabled\"", "\"enabled\""),  // valid JSON, changed value
-            lines[3][..lines[3].len() / 2].to_string(),         // cut in the middle of the file
+            lines[3].replace("\"disabled\"", "\"enabled\""), // valid JSON, changed value
+            lines[3][..lines[3].len() / 2].to_string(),      // cut in the middle of the file
             "this is not json".to_string(),
             String::new(),
         ];
@@ -881,11 +874,10 @@ mod tests {
         // A cut-off line followed by anything but the marker naming it: damaged.
         let full = text(&sample());
         let torn = &full[..full.len() - 7];
-        let (line, _) = seal(&parse("j", torn.as_bytes()).unwrap().last_check, &Record::Resume {
-            time: utc::now_millis(),
-            torn_line: Some(3),
-            engine: None,
-        });
+        let (line, _) = seal(
+            &parse("j", torn.as_bytes()).unwrap().last_check,
+            &Record::Resume { time: utc::now_millis(), torn_line: Some(3), engine: None },
+        );
         let wrong = format!("{torn}\n{line}");
         assert!(parse("j", wrong.as_bytes()).unwrap_err().message.contains("line 10"));
     }

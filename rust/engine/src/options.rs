@@ -128,8 +128,9 @@ pub fn validate_endpoint(endpoint: &str) -> Result<reqwest::Url, EngineError> {
 /// plain http only on a loopback address, no user name, query or fragment.
 pub fn validate_url(value: &str, parameter: &str, example: &str) -> Result<reqwest::Url, EngineError> {
     let invalid = |why: String| EngineError::new(ErrorKind::InvalidEndpoint, why);
-    let url = reqwest::Url::parse(value.trim())
-        .map_err(|_| invalid(format!("{parameter} '{value}' is not a valid URL. Give an absolute URL such as {example}.")))?;
+    let url = reqwest::Url::parse(value.trim()).map_err(|_| {
+        invalid(format!("{parameter} '{value}' is not a valid URL. Give an absolute URL such as {example}."))
+    })?;
     let plain_http_ok = url.scheme() == "http" && is_loopback(&url);
     if url.scheme() != "https" && !plain_http_ok {
         return Err(invalid(format!(
@@ -138,7 +139,9 @@ pub fn validate_url(value: &str, parameter: &str, example: &str) -> Result<reqwe
         )));
     }
     if url.username() != "" || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!("{parameter} '{value}' must not contain a user name, password, query or fragment.")));
+        return Err(invalid(format!(
+            "{parameter} '{value}' must not contain a user name, password, query or fragment."
+        )));
     }
     Ok(url)
 }
@@ -253,7 +256,8 @@ pub enum Scope {
 
 impl JobRequest {
     pub fn parse(json: &str) -> Result<JobRequest, EngineError> {
-        serde_json::from_str(json).map_err(|e| EngineError::invalid_input(format!("The job request is not valid: {e}.")))
+        serde_json::from_str(json)
+            .map_err(|e| EngineError::invalid_input(format!("The job request is not valid: {e}.")))
     }
 
     pub fn throttle_limit(&self) -> Result<usize, EngineError> {
@@ -328,13 +332,18 @@ mod tests {
 
     #[test]
     fn report_requests_parse() {
-        let r = JobRequest::parse(r#"{"operation":"getStates","scope":"all","report":{"mfaSignIns":true,"signInDays":7}}"#).unwrap();
+        let r =
+            JobRequest::parse(r#"{"operation":"getStates","scope":"all","report":{"mfaSignIns":true,"signInDays":7}}"#)
+                .unwrap();
         let JobRequest::GetStates { report: Some(report), .. } = r else { panic!("no report options") };
         assert!(report.mfa_sign_ins && !report.method_details);
         assert_eq!(report.sign_in_days, 7);
         let r = JobRequest::parse(r#"{"operation":"getStates","scope":"all","report":{}}"#).unwrap();
         assert!(matches!(r, JobRequest::GetStates { report: Some(ReportOptions { sign_in_days: 30, .. }), .. }));
-        assert!(matches!(JobRequest::parse(r#"{"operation":"getStates","scope":"all"}"#).unwrap(), JobRequest::GetStates { report: None, .. }));
+        assert!(matches!(
+            JobRequest::parse(r#"{"operation":"getStates","scope":"all"}"#).unwrap(),
+            JobRequest::GetStates { report: None, .. }
+        ));
         assert!(JobRequest::parse(r#"{"operation":"getStates","scope":"all","report":{"phones":true}}"#).is_err());
     }
 
@@ -342,16 +351,23 @@ mod tests {
     fn bulk_change_requests_and_inputs_parse() {
         let r = JobRequest::parse(r#"{"operation":"planChanges","state":"enforced"}"#).unwrap();
         assert!(matches!(r, JobRequest::PlanChanges { state: Some(MfaState::Enforced), .. }));
-        assert!(matches!(JobRequest::parse(r#"{"operation":"planChanges"}"#).unwrap(), JobRequest::PlanChanges { state: None, .. }));
+        assert!(matches!(
+            JobRequest::parse(r#"{"operation":"planChanges"}"#).unwrap(),
+            JobRequest::PlanChanges { state: None, .. }
+        ));
         let r = JobRequest::parse(
             r#"{"operation":"applyChanges","journalPath":"/j.jsonl","journalOperation":"undo","undoOf":"/i.jsonl","throttleLimit":7}"#,
         )
         .unwrap();
-        assert!(matches!(&r, JobRequest::ApplyChanges { journal_operation: JournalOperation::Undo, undo_of: Some(u), .. } if u == "/i.jsonl"));
+        assert!(
+            matches!(&r, JobRequest::ApplyChanges { journal_operation: JournalOperation::Undo, undo_of: Some(u), .. } if u == "/i.jsonl")
+        );
         assert_eq!(r.throttle_limit().unwrap(), 7);
         let r = JobRequest::parse(r#"{"operation":"readJournal","path":"/j.jsonl"}"#).unwrap();
         assert_eq!(r.throttle_limit().unwrap(), DEFAULT_THROTTLE_LIMIT);
-        assert!(JobRequest::parse(r#"{"operation":"applyChanges","journalPath":"/j","journalOperation":"redo"}"#).is_err());
+        assert!(
+            JobRequest::parse(r#"{"operation":"applyChanges","journalPath":"/j","journalOperation":"redo"}"#).is_err()
+        );
 
         let input: JobInput = serde_json::from_str(r#"{"userIds":["a"]}"#).unwrap();
         assert_eq!((input.user_ids.len(), input.changes.len()), (1, 0));

@@ -57,10 +57,7 @@ impl Session {
         let options = SessionOptions::parse(options_json)?;
         let cloud = Cloud::parse(options.environment.as_deref())?;
         let endpoint = validate_endpoint(options.graph_endpoint.as_deref().unwrap_or(cloud.graph_endpoint()))?;
-        let user_agent = options
-            .user_agent
-            .clone()
-            .unwrap_or_else(|| format!("PerUserMfa/{}", crate::ENGINE_VERSION));
+        let user_agent = options.user_agent.clone().unwrap_or_else(|| format!("PerUserMfa/{}", crate::ENGINE_VERSION));
         let runtime = Arc::new(EngineRuntime::new()?);
         let (client, info) = {
             let _entered = runtime.get().enter();

@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 mod common;
 use common::*;
 
-
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pumfa-bulk-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -63,8 +62,9 @@ fn states(sim: &SimHandle) -> HashMap<String, (String, u32)> {
 fn plan_reads_only_and_says_what_would_happen() {
     let sim = graph_sim::spawn(SimConfig::new(50, 1)).1;
     let session = Session::for_sim(&sim, WRITE);
-    let users = ["adele.vance@contoso.com", "alex.wilber@contoso.com", "miriam.o'brien@contoso.com", "nobody@contoso.com"]
-        .map(String::from);
+    let users =
+        ["adele.vance@contoso.com", "alex.wilber@contoso.com", "miriam.o'brien@contoso.com", "nobody@contoso.com"]
+            .map(String::from);
     let events = plan_users(&session, &users, "enforced");
     let planned = of_type(&events, "plannedChange");
     let action = |upn: &str| planned.iter().find(|p| p["target"] == upn).unwrap()["action"].clone();
@@ -189,7 +189,10 @@ fn a_cancelled_run_resumes_without_changing_anyone_twice_and_undo_restores_every
     let lines = journal_lines(&path);
     for (id, (_, patches)) in states(&sim) {
         if patches > 0 {
-            assert!(lines.iter().any(|l| l["type"] == "sending" && l["id"] == id.as_str()), "{id} was PATCHed without a record");
+            assert!(
+                lines.iter().any(|l| l["type"] == "sending" && l["id"] == id.as_str()),
+                "{id} was PATCHed without a record"
+            );
         }
     }
 
@@ -246,7 +249,10 @@ fn a_cancelled_run_resumes_without_changing_anyone_twice_and_undo_restores_every
             // state an undo can reach, and its result says so (state read back, not requested).
             assert_eq!(state, "enforced");
             let result = of_type(&undone, "changeResult").into_iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
-            assert_eq!((result["requestedState"].as_str(), result["state"].as_str()), (Some("enabled"), Some("enforced")));
+            assert_eq!(
+                (result["requestedState"].as_str(), result["state"].as_str()),
+                (Some("enabled"), Some("enforced"))
+            );
             enforced_by_graph += 1;
         } else {
             assert_eq!(state, before[&id].0, "{id} restored");
@@ -265,7 +271,11 @@ fn a_damaged_journal_is_refused_and_a_cut_off_one_is_read_with_a_warning() {
     let planned = plan_users(&session, &users, "enabled");
     let dir = temp_dir();
     let path = dir.join("set.jsonl");
-    apply(&session, json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }), as_changes(&planned));
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&planned),
+    );
     let text = std::fs::read_to_string(&path).unwrap();
 
     let torn = dir.join("torn.jsonl");
@@ -299,7 +309,9 @@ fn inputs_are_checked_against_the_operation() {
     let job = session.start(json!({ "operation": "getStates", "scope": "input" }));
     let error = job.push(json!({ "changes": [{ "id": "1", "requestedState": "enabled" }] })).unwrap_err();
     assert!(error.contains("userIds"), "{error}");
-    let job = session.start(json!({ "operation": "applyChanges", "journalPath": "/nonexistent/x.jsonl", "journalOperation": "set" }));
+    let job = session.start(
+        json!({ "operation": "applyChanges", "journalPath": "/nonexistent/x.jsonl", "journalOperation": "set" }),
+    );
     assert!(job.push(json!({ "userIds": ["a"] })).unwrap_err().contains("changes"));
     job.close_input();
     let events = job.drain();

@@ -17,7 +17,6 @@ fn start(config: SimConfig) -> SimHandle {
     start_sim(config)
 }
 
-
 /// Each user exactly once: as a result or as an error.
 fn assert_each_once(events: &[Value], result_type: &str, expected: &[String]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -81,14 +80,19 @@ fn listing_falls_back_to_the_per_user_path_through_batch() {
 #[test]
 fn throttled_reads_lose_nobody_and_stay_near_the_budget() {
     // A small budget so the test meets it quickly: 150 units per 10 s.
-    let sim = start(SimConfig::new(320, 5).with_bulk_state(false).with_throttle(ThrottleMode::Auto).with_read_budget(150));
+    let sim =
+        start(SimConfig::new(320, 5).with_bulk_state(false).with_throttle(ThrottleMode::Auto).with_read_budget(150));
     let session = Session::with_token(&sim.url(), &sim.token(READ)).unwrap();
     let job = session.start(json!({ "operation": "getStates", "scope": "all", "throttleLimit": 40 }));
     job.close_input();
     let events = job.drain();
     let all: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).collect();
     assert_each_once(&events, "userState", &all);
-    assert!(of_type(&events, "error").is_empty(), "throttling is retried, not reported: {:?}", of_type(&events, "error"));
+    assert!(
+        of_type(&events, "error").is_empty(),
+        "throttling is retried, not reported: {:?}",
+        of_type(&events, "error")
+    );
     let stats = sim.stats();
     assert!(stats.throttled_429 < 40, "the gate keeps 429s rare: {}", stats.throttled_429);
 }
@@ -229,7 +233,8 @@ fn a_nearly_full_write_budget_is_not_taken_for_the_read_budget() {
     // Writes fill 95% of a small write budget while reads stay far below theirs: the PATCH answers
     // carry x-ms-throttle-limit-percentage for the write window. Taking it for the read budget
     // once shrank the read pace of a 10,000-user change to two users a second.
-    let sim = start(SimConfig::new(200, 21).with_throttle(ThrottleMode::Auto).with_read_budget(5000).with_write_budget(100));
+    let sim =
+        start(SimConfig::new(200, 21).with_throttle(ThrottleMode::Auto).with_read_budget(5000).with_write_budget(100));
     let session = Session::with_token(&sim.url(), &sim.token(WRITE)).unwrap();
     let users = sim.simulator().users_json();
     let ids: Vec<&str> = users

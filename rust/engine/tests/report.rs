@@ -16,8 +16,6 @@ use common::*;
 const ALL: &[&str] = &["User.Read.All", "Policy.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.Read.All"];
 const NO_AUDIT: &[&str] = &["User.Read.All", "Policy.Read.All", "UserAuthenticationMethod.Read.All"];
 
-
-
 fn report(session: &Session, report: Value) -> Vec<Value> {
     let job = session.start(json!({"operation": "getStates", "scope": "all", "report": report}));
     job.close_input();
@@ -74,7 +72,8 @@ fn detailed_report_matches_ground_truth_in_every_column() {
             assert_eq!(row["isAdmin"], t["isAdmin"]);
             assert_eq!(row["isMfaRegistered"], t["isMfaRegistered"]);
             assert_eq!(row["isMfaCapable"], t["isMfaCapable"]);
-            let methods: Vec<&str> = t["methodsRegistered"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+            let methods: Vec<&str> =
+                t["methodsRegistered"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
             assert_eq!(row["methodsRegistered"], json!(methods.join(", ")));
             assert_eq!(row["defaultMfaMethod"], t["defaultMfaMethod"]);
             assert_eq!(row["preferredMfaMethod"], t["userPreferredMethodForSecondaryAuthentication"]);
@@ -141,7 +140,11 @@ fn without_audit_permission_one_warning_and_the_rest_complete() {
     let warnings = of_type(&events, "warning");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let message = warnings[0]["message"].as_str().unwrap();
-    assert!(message.contains("AuditLog.Read.All") && message.contains("LastMfaSignIn") && message.contains("IsMfaRegistered"));
+    assert!(
+        message.contains("AuditLog.Read.All")
+            && message.contains("LastMfaSignIn")
+            && message.contains("IsMfaRegistered")
+    );
     let truth = truth(&sim);
     let rows = of_type(&events, "userReport");
     assert_eq!(rows.len(), 80);
@@ -209,7 +212,8 @@ fn benchmark_detailed_report_and_sign_in_strategies() {
     // Per-user sign-in queries, paced to the same 5-per-10-s budget (sequential, honouring Retry-After).
     let token = sim.token(ALL);
     let truth = sim.simulator().users_json();
-    let sample: Vec<String> = truth.as_array().unwrap().iter().take(15).map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let sample: Vec<String> =
+        truth.as_array().unwrap().iter().take(15).map(|u| u["id"].as_str().unwrap().to_string()).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let client = reqwest::Client::new();
     let started = Instant::now();

@@ -176,7 +176,9 @@ fn the_pre_flight_check_names_missing_permissions_once_per_job() {
     assert!(text.contains("Policy.Read.All") && text.contains("Grant admin consent"), "{text}");
     assert_eq!(of_type(&events, "error").len(), 2, "Graph's per-user 403s are still reported");
     // An opaque token is not checked (and the simulator refuses it).
-    let session = Session::open(json!({ "graphEndpoint": sim.url(), "auth": { "kind": "accessToken" } }), "EwBwA8l6BAAUopaque").unwrap();
+    let session =
+        Session::open(json!({ "graphEndpoint": sim.url(), "auth": { "kind": "accessToken" } }), "EwBwA8l6BAAUopaque")
+            .unwrap();
     assert_eq!(session.info()["tokenFormat"], "opaque");
     let events = get_states(&session, &["adele.vance@contoso.com"], 4);
     assert!(of_type(&events, "warning").is_empty());
@@ -214,15 +216,24 @@ fn a_certificate_signs_the_client_assertion() {
 
 fn identity(sim: &SimHandle, system: Option<&[&str]>, lifetime: Option<i64>) {
     sim.simulator().state().directory.set_identity(IdentityConfig {
-        system_assigned: system.map(|roles| IdentitySpec { client_id: None, roles: roles.iter().map(|r| r.to_string()).collect() }),
-        user_assigned: vec![IdentitySpec { client_id: Some("user-mi-1".into()), roles: READ.iter().map(|r| r.to_string()).collect() }],
+        system_assigned: system
+            .map(|roles| IdentitySpec { client_id: None, roles: roles.iter().map(|r| r.to_string()).collect() }),
+        user_assigned: vec![IdentitySpec {
+            client_id: Some("user-mi-1".into()),
+            roles: READ.iter().map(|r| r.to_string()).collect(),
+        }],
         identity_header: "hdr-value".into(),
         lifetime_seconds: lifetime,
         ..IdentityConfig::default()
     });
 }
 
-fn identity_options(sim: &SimHandle, env: &[(&str, String)], secret_variable: Option<&str>, client_id: Option<&str>) -> Value {
+fn identity_options(
+    sim: &SimHandle,
+    env: &[(&str, String)],
+    secret_variable: Option<&str>,
+    client_id: Option<&str>,
+) -> Value {
     let env: HashMap<&str, String> = env.iter().cloned().collect();
     json!({
         "graphEndpoint": sim.url(),
@@ -241,7 +252,8 @@ fn managed_identity_from_every_kind_of_host() {
     assert_eq!(session.info()["method"], "ManagedIdentity");
     assert_eq!(of_type(&get_states(&session, &["adele.vance@contoso.com"], 2), "userState").len(), 1);
 
-    let user = identity_options(&sim, &[("IDENTITY_ENDPOINT", msi.clone())], Some("IDENTITY_HEADER"), Some("user-mi-1"));
+    let user =
+        identity_options(&sim, &[("IDENTITY_ENDPOINT", msi.clone())], Some("IDENTITY_HEADER"), Some("user-mi-1"));
     assert_eq!(Session::open(user, "hdr-value").unwrap().info()["clientId"], "user-mi-1");
 
     let legacy = identity_options(&sim, &[("MSI_ENDPOINT", msi.clone())], Some("MSI_SECRET"), None);
@@ -258,7 +270,10 @@ fn managed_identity_from_every_kind_of_host() {
     identity(&sim, None, None);
     let error = Session::open(app_service, "hdr-value").err().unwrap();
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains("no a system-assigned managed identity enabled") || message.contains("has no"), "{message}");
+    assert!(
+        message.contains("no a system-assigned managed identity enabled") || message.contains("has no"),
+        "{message}"
+    );
     assert!(message.contains("Automation account > Account Settings > Identity"), "{message}");
     let imds = identity_options(&sim, &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", sim.url())], None, Some("nope"));
     let error = Session::open(imds, "").err().unwrap();
@@ -268,7 +283,12 @@ fn managed_identity_from_every_kind_of_host() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let nowhere = identity_options(&sim, &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", format!("http://127.0.0.1:{port}"))], None, None);
+    let nowhere = identity_options(
+        &sim,
+        &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", format!("http://127.0.0.1:{port}"))],
+        None,
+        None,
+    );
     let error = Session::open(nowhere, "").err().unwrap();
     assert!(error["message"].as_str().unwrap().contains("No managed identity is available here"), "{error}");
 }
@@ -279,7 +299,12 @@ fn managed_identity_tokens_refresh_too() {
     config.runtime.latency_ms = 40;
     let sim = start(config);
     identity(&sim, Some(READ), Some(3));
-    let options = identity_options(&sim, &[("IDENTITY_ENDPOINT", format!("{}/msi/token", sim.url()))], Some("IDENTITY_HEADER"), None);
+    let options = identity_options(
+        &sim,
+        &[("IDENTITY_ENDPOINT", format!("{}/msi/token", sim.url()))],
+        Some("IDENTITY_HEADER"),
+        None,
+    );
     let session = Session::open(options, "hdr-value").unwrap();
     let ids = user_ids(&sim, 100);
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -298,7 +323,13 @@ fn azure_cli_runs_az_from_the_path_it_is_given() {
     std::fs::create_dir_all(&dir).unwrap();
     let az = dir.join("az");
     let expires = graph_sim::clock::unix_now() + 3600;
-    std::fs::write(&az, format!("#!/bin/sh\necho '{{\"accessToken\":\"{token}\",\"expires_on\":{expires},\"tokenType\":\"Bearer\"}}'\n")).unwrap();
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\necho '{{\"accessToken\":\"{token}\",\"expires_on\":{expires},\"tokenType\":\"Bearer\"}}'\n"
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:/usr/bin:/bin", dir.display());
     let options = json!({ "graphEndpoint": sim.url(), "auth": { "kind": "azureCli", "path": path } });

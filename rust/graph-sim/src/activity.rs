@@ -103,8 +103,7 @@ pub fn generate(seed: u64, users: &[User], anchor: i64) -> (Vec<Activity>, Vec<S
             let time = anchor - 60 - rng.below((29 * DAY) as u64) as i64;
             let success = rng.chance(85);
             let state = user.state();
-            let per_user = matches!(state, MfaState::Enforced)
-                || (state == MfaState::Enabled && user.has_mfa_methods);
+            let per_user = matches!(state, MfaState::Enforced) || (state == MfaState::Enabled && user.has_mfa_methods);
             let (mfa, provider) = if per_user {
                 (true, "user")
             } else if rng.chance(35) {
@@ -155,7 +154,8 @@ fn guid_from(a: u64, b: u64) -> String {
 
 /// `signInActivity` as Graph returns it on a user.
 pub fn sign_in_activity_json(activity: &Activity) -> Value {
-    let request_id = |t: Option<i64>| t.map(|t| Value::String(guid_from(t as u64, activity.detail_seed))).unwrap_or(Value::Null);
+    let request_id =
+        |t: Option<i64>| t.map(|t| Value::String(guid_from(t as u64, activity.detail_seed))).unwrap_or(Value::Null);
     json!({
         "lastSignInDateTime": iso(activity.last_sign_in),
         "lastSignInRequestId": request_id(activity.last_sign_in),

@@ -160,7 +160,11 @@ fn app_json(app: &App) -> Value {
 pub async fn post_app(State(sim): State<Arc<SimState>>, body: Bytes) -> Response {
     let body: AppBody = match serde_json::from_slice(&body) {
         Ok(body) => body,
-        Err(error) => return bad_request(format!("the body must be JSON like {{\"clientId\":\"…\",\"secret\":\"…\",\"roles\":[…]}}: {error}")),
+        Err(error) => {
+            return bad_request(format!(
+                "the body must be JSON like {{\"clientId\":\"…\",\"secret\":\"…\",\"roles\":[…]}}: {error}"
+            ))
+        }
     };
     if body.client_id.trim().is_empty() {
         return bad_request("clientId is required");
@@ -310,7 +314,12 @@ pub async fn token(State(sim): State<Arc<SimState>>, Path(tenant): Path<String>,
         );
     }
     if field("grant_type") != "client_credentials" {
-        return entra_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.");
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
     }
     let client_id = field("client_id");
     let Some(app) = sim.directory.app(client_id) else {
@@ -370,18 +379,34 @@ pub async fn token(State(sim): State<Arc<SimState>>, Path(tenant): Path<String>,
             &format!("The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.", app.client_id, app.display_name),
         );
     }
-    issue(&sim, TokenRequest { roles: Some(app.roles.clone()), lifetime_seconds: app.lifetime_seconds, app_id: Some(app.client_id.clone()), scp: None }, via, |issued| {
-        json!({"token_type": "Bearer", "expires_in": issued.expires_in, "ext_expires_in": issued.expires_in, "access_token": issued.access_token})
-    })
+    issue(
+        &sim,
+        TokenRequest {
+            roles: Some(app.roles.clone()),
+            lifetime_seconds: app.lifetime_seconds,
+            app_id: Some(app.client_id.clone()),
+            scp: None,
+        },
+        via,
+        |issued| json!({"token_type": "Bearer", "expires_in": issued.expires_in, "ext_expires_in": issued.expires_in, "access_token": issued.access_token}),
+    )
 }
 
-fn issue(sim: &SimState, request: TokenRequest, via: &str, shape: impl FnOnce(&crate::auth::IssuedToken) -> Value) -> Response {
+fn issue(
+    sim: &SimState,
+    request: TokenRequest,
+    via: &str,
+    shape: impl FnOnce(&crate::auth::IssuedToken) -> Value,
+) -> Response {
     match sim.authority.issue_via(&request, via) {
         Ok(issued) => {
             bump(&sim.stats.tokens_issued);
             plain_json(StatusCode::OK, &shape(&issued))
         }
-        Err(message) => plain_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "server_error", "error_description": message})),
+        Err(message) => plain_json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": "server_error", "error_description": message}),
+        ),
     }
 }
 
@@ -392,17 +417,27 @@ fn check_assertion(app: &App, tenant: &str, assertion: &str) -> Result<(), Respo
     if parts.len() != 3 {
         return invalid(50027, "JWT token is invalid or malformed.".into());
     }
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).ok().and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
-    let (Some(header), Some(claims), Ok(signature)) = (decode(parts[0]), decode(parts[1]), URL_SAFE_NO_PAD.decode(parts[2])) else {
+    let decode =
+        |part: &str| URL_SAFE_NO_PAD.decode(part).ok().and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+    let (Some(header), Some(claims), Ok(signature)) =
+        (decode(parts[0]), decode(parts[1]), URL_SAFE_NO_PAD.decode(parts[2]))
+    else {
         return invalid(50027, "JWT token is invalid or malformed.".into());
     };
     if header["alg"] != "RS256" {
-        return invalid(5002738, format!("Invalid JWT token. '{}' is not a supported signature algorithm.", header["alg"].as_str().unwrap_or("")));
+        return invalid(
+            5002738,
+            format!(
+                "Invalid JWT token. '{}' is not a supported signature algorithm.",
+                header["alg"].as_str().unwrap_or("")
+            ),
+        );
     }
     let by_sha1 = header["x5t"].as_str().and_then(|t| URL_SAFE_NO_PAD.decode(t).ok());
     let by_sha256 = header["x5t#S256"].as_str().and_then(|t| URL_SAFE_NO_PAD.decode(t).ok());
     let shown = by_sha1.as_ref().map(|b| b.iter().map(|x| format!("{x:02X}")).collect::<String>()).unwrap_or_default();
-    let cert = app.certificates.iter().find(|c| Some(&c.sha1) == by_sha1.as_ref() || Some(&c.sha256) == by_sha256.as_ref());
+    let cert =
+        app.certificates.iter().find(|c| Some(&c.sha1) == by_sha1.as_ref() || Some(&c.sha256) == by_sha256.as_ref());
     let Some(cert) = cert else {
         return invalid(700027, format!("Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{shown}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'.]", app.client_id));
     };
@@ -413,12 +448,16 @@ fn check_assertion(app: &App, tenant: &str, assertion: &str) -> Result<(), Respo
     if !cert.verify_rs256(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature) {
         return invalid(700027, format!("Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{}'.]", cert.thumbprint()));
     }
-    if claims["iss"].as_str() != Some(app.client_id.as_str()) || claims["sub"].as_str() != Some(app.client_id.as_str()) {
+    if claims["iss"].as_str() != Some(app.client_id.as_str()) || claims["sub"].as_str() != Some(app.client_id.as_str())
+    {
         return invalid(700021, "Client assertion application identifier doesn't match 'client_id' parameter.".into());
     }
     let aud = claims["aud"].as_str().unwrap_or("");
     if !aud.to_ascii_lowercase().ends_with(&format!("/{}/oauth2/v2.0/token", tenant.to_ascii_lowercase())) {
-        return invalid(50027, format!("JWT token is invalid or malformed. [Reason - The audience '{aud}' is not this token endpoint.]"));
+        return invalid(
+            50027,
+            format!("JWT token is invalid or malformed. [Reason - The audience '{aud}' is not this token endpoint.]"),
+        );
     }
     let (exp, nbf) = (claims["exp"].as_i64().unwrap_or(0), claims["nbf"].as_i64().unwrap_or(0));
     if exp <= now || nbf > now + 300 {
@@ -445,12 +484,27 @@ fn find_identity(config: &IdentityConfig, client_id: Option<&str>) -> Option<(St
             .iter()
             .find(|s| s.client_id.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(id)))
             .map(|s| (id.to_string(), s.roles.clone())),
-        None => config.system_assigned.as_ref().map(|s| (s.client_id.clone().unwrap_or_else(|| SYSTEM_IDENTITY_CLIENT_ID.into()), s.roles.clone())),
+        None => config
+            .system_assigned
+            .as_ref()
+            .map(|s| (s.client_id.clone().unwrap_or_else(|| SYSTEM_IDENTITY_CLIENT_ID.into()), s.roles.clone())),
     }
 }
 
-fn identity_token(sim: &SimState, config: &IdentityConfig, client_id: String, roles: Vec<String>, resource: &str, shape: IdentityShape) -> Response {
-    let request = TokenRequest { roles: Some(roles), lifetime_seconds: config.lifetime_seconds, app_id: Some(client_id.clone()), scp: None };
+fn identity_token(
+    sim: &SimState,
+    config: &IdentityConfig,
+    client_id: String,
+    roles: Vec<String>,
+    resource: &str,
+    shape: IdentityShape,
+) -> Response {
+    let request = TokenRequest {
+        roles: Some(roles),
+        lifetime_seconds: config.lifetime_seconds,
+        app_id: Some(client_id.clone()),
+        scp: None,
+    };
     issue(sim, request, "managedIdentity", |issued| {
         let now = clock::unix_now();
         let expires_on = now + issued.expires_in;
@@ -497,7 +551,10 @@ fn legacy_date(unix: i64) -> String {
 }
 
 fn app_service_error(status: StatusCode, message: &str) -> Response {
-    plain_json(status, &json!({"statusCode": status.as_u16(), "message": message, "correlationId": uuid::Uuid::new_v4().to_string()}))
+    plain_json(
+        status,
+        &json!({"statusCode": status.as_u16(), "message": message, "correlationId": uuid::Uuid::new_v4().to_string()}),
+    )
 }
 
 /// `GET /msi/token`: App Service / Azure Automation (`api-version=2019-08-01`, header
@@ -508,20 +565,42 @@ pub async fn msi_get(State(sim): State<Arc<SimState>>, RawQuery(raw): RawQuery, 
     let config = sim.directory.identity();
     let version = query.get("api-version").map(String::as_str).unwrap_or("");
     let (authorized, shape, client_id) = match version {
-        "2019-08-01" => (header(&headers, "x-identity-header") == Some(config.identity_header.as_str()), IdentityShape::AppService, query.get("client_id")),
-        "2017-09-01" => (header(&headers, "secret") == Some(config.msi_secret.as_str()), IdentityShape::Legacy, query.get("clientid")),
-        _ => return app_service_error(StatusCode::BAD_REQUEST, &format!("The api-version '{version}' is not supported. Use 2019-08-01.")),
+        "2019-08-01" => (
+            header(&headers, "x-identity-header") == Some(config.identity_header.as_str()),
+            IdentityShape::AppService,
+            query.get("client_id"),
+        ),
+        "2017-09-01" => (
+            header(&headers, "secret") == Some(config.msi_secret.as_str()),
+            IdentityShape::Legacy,
+            query.get("clientid"),
+        ),
+        _ => {
+            return app_service_error(
+                StatusCode::BAD_REQUEST,
+                &format!("The api-version '{version}' is not supported. Use 2019-08-01."),
+            )
+        }
     };
     if !authorized {
-        return app_service_error(StatusCode::UNAUTHORIZED, "The request is not authorized: the identity header is missing or does not match.");
+        return app_service_error(
+            StatusCode::UNAUTHORIZED,
+            "The request is not authorized: the identity header is missing or does not match.",
+        );
     }
     let resource = query.get("resource").map(String::as_str).unwrap_or("");
     if !is_graph_resource(resource) {
-        return app_service_error(StatusCode::BAD_REQUEST, &format!("AADSTS500011: The resource principal named {resource} was not found in the tenant."));
+        return app_service_error(
+            StatusCode::BAD_REQUEST,
+            &format!("AADSTS500011: The resource principal named {resource} was not found in the tenant."),
+        );
     }
     match find_identity(&config, client_id.map(String::as_str)) {
         Some((id, roles)) => identity_token(&sim, &config, id, roles, resource, shape),
-        None => app_service_error(StatusCode::BAD_REQUEST, "No Managed Identity found for specified ClientId/ResourceId/PrincipalId."),
+        None => app_service_error(
+            StatusCode::BAD_REQUEST,
+            "No Managed Identity found for specified ClientId/ResourceId/PrincipalId.",
+        ),
     }
 }
 
@@ -529,17 +608,26 @@ pub async fn msi_get(State(sim): State<Arc<SimState>>, RawQuery(raw): RawQuery, 
 pub async fn msi_post(State(sim): State<Arc<SimState>>, headers: HeaderMap, body: Bytes) -> Response {
     bump(&sim.stats.token_requests);
     if header(&headers, "metadata") != Some("true") {
-        return plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}));
+        return plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+        );
     }
     let form = form(&body);
     let config = sim.directory.identity();
     let resource = form.get("resource").map(String::as_str).unwrap_or("");
     if !is_graph_resource(resource) {
-        return plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_resource", "error_description": "AADSTS500011: The resource principal was not found."}));
+        return plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_resource", "error_description": "AADSTS500011: The resource principal was not found."}),
+        );
     }
     match find_identity(&config, form.get("client_id").map(String::as_str)) {
         Some((id, roles)) => identity_token(&sim, &config, id, roles, resource, IdentityShape::AppService),
-        None => plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Identity not found"})),
+        None => plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Identity not found"}),
+        ),
     }
 }
 
@@ -550,15 +638,24 @@ pub async fn imds(State(sim): State<Arc<SimState>>, RawQuery(raw): RawQuery, hea
     let query = query(raw.as_deref());
     let config = sim.directory.identity();
     if header(&headers, "metadata") != Some("true") {
-        return plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}));
+        return plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+        );
     }
     if query.get("api-version").map(String::as_str) == Some("2020-06-01") {
         let (Some(file), Some(key)) = (&config.arc_key_file, &config.arc_key) else {
-            return plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Azure Arc is not configured (POST /_sim/identity arcKeyFile, arcKey)"}));
+            return plain_json(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "invalid_request", "error_description": "Azure Arc is not configured (POST /_sim/identity arcKeyFile, arcKey)"}),
+            );
         };
         let expected = format!("Basic {key}");
         if header(&headers, "authorization") != Some(expected.as_str()) {
-            let mut response = plain_json(StatusCode::UNAUTHORIZED, &json!({"error": "unauthorized", "error_description": "challenge"}));
+            let mut response = plain_json(
+                StatusCode::UNAUTHORIZED,
+                &json!({"error": "unauthorized", "error_description": "challenge"}),
+            );
             if let Ok(value) = format!("Basic realm={file}").parse() {
                 response.headers_mut().insert("www-authenticate", value);
             }
@@ -567,14 +664,23 @@ pub async fn imds(State(sim): State<Arc<SimState>>, RawQuery(raw): RawQuery, hea
     }
     let resource = query.get("resource").map(String::as_str).unwrap_or("");
     if resource.is_empty() {
-        return plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}));
+        return plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
+        );
     }
     if !is_graph_resource(resource) {
-        return plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_resource", "error_description": format!("AADSTS500011: The resource principal named {resource} was not found in the tenant.")}));
+        return plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_resource", "error_description": format!("AADSTS500011: The resource principal named {resource} was not found in the tenant.")}),
+        );
     }
     match find_identity(&config, query.get("client_id").map(String::as_str)) {
         Some((id, roles)) => identity_token(&sim, &config, id, roles, resource, IdentityShape::Imds),
-        None => plain_json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Identity not found"})),
+        None => plain_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Identity not found"}),
+        ),
     }
 }
 

@@ -26,11 +26,11 @@ pub mod config;
 pub mod entra;
 pub mod faults;
 pub mod odata;
+pub mod report_throttle;
+mod rng;
 pub mod routes;
 pub mod stats;
 pub mod tenant;
-pub mod report_throttle;
-mod rng;
 pub mod throttle;
 pub mod x509;
 

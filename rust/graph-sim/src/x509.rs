@@ -81,9 +81,12 @@ impl Certificate {
 
     /// Checks an RS256 signature over `message`.
     pub fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
-        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, &self.rsa_public_key)
-            .verify(message, signature)
-            .is_ok()
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            &self.rsa_public_key,
+        )
+        .verify(message, signature)
+        .is_ok()
     }
 }
 

@@ -35,7 +35,8 @@ async fn registration_details_page_every_enabled_user_once() {
     let sim = Sim::start(SimConfig::new(700, 4));
     let token = sim.token(ALL);
     let truth = sim.truth().await;
-    let (rows, pages) = all_pages(&sim, "/v1.0/reports/authenticationMethods/userRegistrationDetails?$top=250", &token).await;
+    let (rows, pages) =
+        all_pages(&sim, "/v1.0/reports/authenticationMethods/userRegistrationDetails?$top=250", &token).await;
     assert!(pages >= 3);
     let enabled: HashSet<&str> =
         truth.iter().filter(|u| u["accountEnabled"] == true).map(|u| u["id"].as_str().unwrap()).collect();
@@ -72,7 +73,10 @@ async fn sign_in_activity_needs_audit_permission_and_small_pages() {
         assert_eq!(row["signInActivity"]["lastSuccessfulSignInDateTime"], t["lastSuccessfulSignInDateTime"]);
     }
     // Without signInActivity the listing needs no audit permission.
-    assert_eq!(sim.get("/v1.0/users?$select=id,signInSessionsValidFromDateTime", &no_audit).await.status, StatusCode::OK);
+    assert_eq!(
+        sim.get("/v1.0/users?$select=id,signInSessionsValidFromDateTime", &no_audit).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -109,10 +113,12 @@ async fn sign_in_logs_filter_to_the_latest_mfa_sign_in() {
     }
     // Per user.
     let fixture = "00000000-0000-4000-8000-000000000002";
-    let one = sim.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("userId eq '{fixture}'"))), &token).await;
+    let one =
+        sim.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("userId eq '{fixture}'"))), &token).await;
     assert_eq!(one.status, StatusCode::OK);
     assert!(one.body["value"].as_array().unwrap().iter().all(|r| r["userId"] == fixture));
-    let bad = sim.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("startswith(appDisplayName,'x')")), &token).await;
+    let bad =
+        sim.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("startswith(appDisplayName,'x')")), &token).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let no_audit = sim.token(&["User.Read.All"]);
     assert_eq!(sim.get("/v1.0/auditLogs/signIns", &no_audit).await.status, StatusCode::FORBIDDEN);
@@ -162,7 +168,10 @@ async fn report_budgets_are_separate_and_strict() {
     let sim = Sim::start(SimConfig::new(50, 1).with_throttle(ThrottleMode::Auto));
     let token = sim.token(ALL);
     for _ in 0..5 {
-        assert_eq!(sim.get("/v1.0/reports/authenticationMethods/userRegistrationDetails", &token).await.status, StatusCode::OK);
+        assert_eq!(
+            sim.get("/v1.0/reports/authenticationMethods/userRegistrationDetails", &token).await.status,
+            StatusCode::OK
+        );
     }
     let refused = sim.get("/v1.0/reports/authenticationMethods/userRegistrationDetails", &token).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
@@ -173,5 +182,8 @@ async fn report_budgets_are_separate_and_strict() {
     for _ in 0..10 {
         assert_eq!(sim.get("/v1.0/users?$select=id,signInActivity&$top=5", &token).await.status, StatusCode::OK);
     }
-    assert_eq!(sim.get("/v1.0/users?$select=id,signInActivity&$top=5", &token).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        sim.get("/v1.0/users?$select=id,signInActivity&$top=5", &token).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -36,7 +36,8 @@ fn assertion(cert: &Cert, audience: &str, client_id: &str) -> String {
     let now = graph_sim::clock::unix_now();
     let header = json!({"alg": "RS256", "typ": "JWT", "x5t": URL_SAFE_NO_PAD.encode(&cert.sha1)});
     let claims = json!({"aud": audience, "iss": client_id, "sub": client_id, "jti": "j", "nbf": now, "exp": now + 600});
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let mut signature = vec![0; cert.key.public_modulus_len()];
     cert.key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature).unwrap();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
@@ -65,7 +66,12 @@ async fn token(sim: &Sim, tenant: &str, form: &[(&str, &str)]) -> (StatusCode, V
 }
 
 fn secret_form(secret: &str) -> Vec<(&str, &str)> {
-    vec![("grant_type", "client_credentials"), ("client_id", APP), ("client_secret", secret), ("scope", "https://graph.microsoft.com/.default")]
+    vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", APP),
+        ("client_secret", secret),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ]
 }
 
 #[tokio::test]
@@ -81,7 +87,10 @@ async fn client_secret_tokens_carry_the_apps_roles_and_work_on_graph() {
     let claims = graph_sim::auth::decode_claims(access).unwrap();
     assert_eq!(claims["appid"], APP);
     assert_eq!(claims["roles"], json!(["User.Read.All", "Policy.Read.All"]));
-    assert_eq!(sim.get("/beta/users/adele.vance@contoso.com/authentication/requirements", access).await.status, StatusCode::OK);
+    assert_eq!(
+        sim.get("/beta/users/adele.vance@contoso.com/authentication/requirements", access).await.status,
+        StatusCode::OK
+    );
     let stats = sim.handle.stats();
     assert_eq!((stats.token_requests, stats.tokens_issued), (1, 1));
 }
@@ -118,7 +127,12 @@ async fn certificate_assertions_are_verified() {
     let expired = certificate(true);
     let stranger = certificate(false);
     let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", STANDARD.encode(&good.der));
-    let (status, registered) = post_json(&sim, "/_sim/apps", json!({"clientId": APP, "certificates": [pem, STANDARD.encode(&expired.der)], "roles": ["User.Read.All"]})).await;
+    let (status, registered) = post_json(
+        &sim,
+        "/_sim/apps",
+        json!({"clientId": APP, "certificates": [pem, STANDARD.encode(&expired.der)], "roles": ["User.Read.All"]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{registered}");
     let thumbprint: String = good.sha1.iter().map(|b| format!("{b:02X}")).collect();
     assert_eq!(registered["certificates"][0]["thumbprint"], thumbprint);
@@ -169,28 +183,93 @@ async fn managed_identity_endpoints_check_their_headers_and_identities() {
     let url = |path: &str| format!("{}{path}", sim.url);
     let graph = "resource=https%3A%2F%2Fgraph.microsoft.com";
     // No identity enabled yet.
-    let response = sim.client.get(url(&format!("/msi/token?api-version=2019-08-01&{graph}"))).header("X-IDENTITY-HEADER", "sim-identity-header").send().await.unwrap();
+    let response = sim
+        .client
+        .get(url(&format!("/msi/token?api-version=2019-08-01&{graph}")))
+        .header("X-IDENTITY-HEADER", "sim-identity-header")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("No Managed Identity found"));
 
     post_json(&sim, "/_sim/identity", json!({"systemAssigned": {"roles": ["User.Read.All"]}, "userAssigned": [{"clientId": "u-1", "roles": ["Policy.Read.All"]}], "identityHeader": "hdr", "lifetimeSeconds": 30})).await;
-    let wrong = sim.client.get(url(&format!("/msi/token?api-version=2019-08-01&{graph}"))).header("X-IDENTITY-HEADER", "nope").send().await.unwrap();
+    let wrong = sim
+        .client
+        .get(url(&format!("/msi/token?api-version=2019-08-01&{graph}")))
+        .header("X-IDENTITY-HEADER", "nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let ok: Value = sim.client.get(url(&format!("/msi/token?api-version=2019-08-01&{graph}"))).header("X-IDENTITY-HEADER", "hdr").send().await.unwrap().json().await.unwrap();
+    let ok: Value = sim
+        .client
+        .get(url(&format!("/msi/token?api-version=2019-08-01&{graph}")))
+        .header("X-IDENTITY-HEADER", "hdr")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let expires_on: i64 = ok["expires_on"].as_str().unwrap().parse().unwrap();
     assert!((expires_on - graph_sim::clock::unix_now() - 30).abs() <= 2);
-    assert_eq!(graph_sim::auth::decode_claims(ok["access_token"].as_str().unwrap()).unwrap()["roles"], json!(["User.Read.All"]));
-    let user: Value = sim.client.get(url(&format!("/msi/token?api-version=2019-08-01&{graph}&client_id=u-1"))).header("X-IDENTITY-HEADER", "hdr").send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        graph_sim::auth::decode_claims(ok["access_token"].as_str().unwrap()).unwrap()["roles"],
+        json!(["User.Read.All"])
+    );
+    let user: Value = sim
+        .client
+        .get(url(&format!("/msi/token?api-version=2019-08-01&{graph}&client_id=u-1")))
+        .header("X-IDENTITY-HEADER", "hdr")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(graph_sim::auth::decode_claims(user["access_token"].as_str().unwrap()).unwrap()["appid"], "u-1");
 
-    let legacy: Value = sim.client.get(url(&format!("/msi/token?api-version=2017-09-01&{graph}"))).header("Secret", "sim-msi-secret").send().await.unwrap().json().await.unwrap();
+    let legacy: Value = sim
+        .client
+        .get(url(&format!("/msi/token?api-version=2017-09-01&{graph}")))
+        .header("Secret", "sim-msi-secret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(legacy["expires_on"].as_str().unwrap().ends_with("+00:00"));
 
-    let no_header = sim.client.get(url(&format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{graph}"))).send().await.unwrap();
+    let no_header = sim
+        .client
+        .get(url(&format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{graph}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_header.status(), StatusCode::BAD_REQUEST);
-    let imds: Value = sim.client.get(url(&format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{graph}"))).header("Metadata", "true").send().await.unwrap().json().await.unwrap();
+    let imds: Value = sim
+        .client
+        .get(url(&format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{graph}")))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(imds["expires_in"], "30");
-    let missing: Value = sim.client.get(url(&format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{graph}&client_id=nope"))).header("Metadata", "true").send().await.unwrap().json().await.unwrap();
+    let missing: Value = sim
+        .client
+        .get(url(&format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{graph}&client_id=nope")))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(missing["error_description"], "Identity not found");
 }
 

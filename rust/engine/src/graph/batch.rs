@@ -112,9 +112,7 @@ impl Batcher {
     /// status is an `Ok` for the caller to map; `Err` means Graph could not be reached.
     pub async fn call(&self, request: SubRequest) -> Result<SubResponse, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Pending { request, attempt: 1, reply })
-            .map_err(|_| EngineError::cancelled())?;
+        self.queue.send(Pending { request, attempt: 1, reply }).map_err(|_| EngineError::cancelled())?;
         answer.await.map_err(|_| EngineError::cancelled())?
     }
 }
@@ -254,7 +252,8 @@ impl BatchLoop {
         if !envelope.is_success() {
             // The envelope itself was refused (401, 403, 400...): every sub-request gets that answer.
             for pending in items {
-                let answer = SubResponse { status: envelope.status, meta: envelope.meta.clone(), body: envelope.body.clone() };
+                let answer =
+                    SubResponse { status: envelope.status, meta: envelope.meta.clone(), body: envelope.body.clone() };
                 let _ = pending.reply.send(Ok(answer));
             }
             return Vec::new();
@@ -289,7 +288,10 @@ impl BatchLoop {
             };
             if !retryable || !self.client.retry.can_retry(pending.attempt) {
                 let result = answer.ok_or_else(|| {
-                    EngineError::new(ErrorKind::Transient, "Graph's $batch answer left this request out after every retry.")
+                    EngineError::new(
+                        ErrorKind::Transient,
+                        "Graph's $batch answer left this request out after every retry.",
+                    )
                 });
                 let _ = pending.reply.send(result);
                 continue;

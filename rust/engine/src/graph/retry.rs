@@ -76,7 +76,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let o = RetryOptions { max_attempts: 8, initial_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let o = RetryOptions {
+            max_attempts: 8,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
         for _ in 0..50 {
             let b1 = o.backoff(1);
             assert!(b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100));

@@ -29,10 +29,10 @@ use crate::graph::batch::Batcher;
 use crate::graph::throttle::{Budget, TARGET_SHARE};
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
-use crate::utc;
 use crate::journal::{self, JournalWriter, Outcome, Record};
 use crate::model::MfaState;
 use crate::options::JournalOperation;
+use crate::utc;
 
 /// Graph's write window.
 const WRITE_WINDOW_SECONDS: f64 = 150.0;
@@ -118,7 +118,8 @@ pub async fn run(
         })
     };
 
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
     let mut tasks = UserTasks::new(throttle_limit);
     for item in work {
         let worker = Worker {
@@ -186,7 +187,14 @@ fn settle(item: &ChangeItem, action: Action, current: &str, time: &str) -> Settl
     settled_outcome(item, outcome, &previous, current, note, time)
 }
 
-fn settled_outcome(item: &ChangeItem, outcome: Outcome, previous: &str, state: &str, note: Option<String>, time: &str) -> Settled {
+fn settled_outcome(
+    item: &ChangeItem,
+    outcome: Outcome,
+    previous: &str,
+    state: &str,
+    note: Option<String>,
+    time: &str,
+) -> Settled {
     let record = Record::Outcome {
         target: item.display_target(),
         id: item.id.clone(),
@@ -362,7 +370,11 @@ impl Pace {
         let rate = if state.best_rate > 0.0 { state.best_rate } else { ASSUMED_UNPACED_RATE };
         let ages: Vec<f64> = state.answered.iter().map(|&at| now.duration_since(at).as_secs_f64()).collect();
         let seconds = schedule_seconds(&ages, state.remaining, allowed, WRITE_WINDOW_SECONDS, rate);
-        let note = format!("{} changes left, paced to Graph's write budget ({} per 150 s)", group(state.remaining), group(allowed as u64));
+        let note = format!(
+            "{} changes left, paced to Graph's write budget ({} per 150 s)",
+            group(state.remaining),
+            group(allowed as u64)
+        );
         (now + Duration::from_secs_f64(seconds.min(1.0e7)), note)
     }
 }

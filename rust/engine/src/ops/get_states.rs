@@ -4,7 +4,6 @@
 //! of states per request). Users a page returns without the property are read one by one
 //! through `$batch` instead, with no action from the admin; `-Verbose` says which path ran.
 
-
 use tokio::sync::mpsc;
 
 use super::listing::{fetch_page, first_page_url, listing_error};
@@ -23,13 +22,16 @@ pub async fn for_input(
     throttle_limit: usize,
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
     let mut tasks = InputTasks::new(&context, throttle_limit);
     while let Some(target) = input.recv().await {
         let batcher = batcher.clone();
         let user = target.clone();
         tasks
-            .spawn(target, async move { read_user(&batcher, &user).await.map(|(identity, state)| user_state(&user, identity, state)) })
+            .spawn(target, async move {
+                read_user(&batcher, &user).await.map(|(identity, state)| user_state(&user, identity, state))
+            })
             .await;
     }
     tasks.finish().await;
@@ -38,7 +40,8 @@ pub async fn for_input(
 
 pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usize) -> Result<(), EngineError> {
     let notify = context.notify();
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
     let mut tasks = UserTasks::new(throttle_limit);
     let what = match scope {
         Scope::LicensedMembers => "licensed member accounts",
@@ -89,7 +92,9 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
                     let batcher = batcher.clone();
                     tasks
                         .spawn(async move {
-                            let outcome = read_state(&batcher, &identity.id, &target).await.map(|state| user_state(&target, identity, state));
+                            let outcome = read_state(&batcher, &identity.id, &target)
+                                .await
+                                .map(|state| user_state(&target, identity, state));
                             report(&context, &target, outcome).await;
                         })
                         .await;
@@ -116,4 +121,3 @@ fn user_state(target: &str, identity: UserIdentity, state: String) -> String {
     }
     .to_json()
 }
-

@@ -31,7 +31,11 @@ pub struct Page {
 }
 
 /// Fetches one page. `Ok(Err(answer))` is Graph's refusal (status, body) for the caller to judge.
-pub async fn fetch_page(client: &GraphClient, url: &str, notify: &dyn Notify) -> Result<Result<Page, (u16, Value, Option<String>)>, EngineError> {
+pub async fn fetch_page(
+    client: &GraphClient,
+    url: &str,
+    notify: &dyn Notify,
+) -> Result<Result<Page, (u16, Value, Option<String>)>, EngineError> {
     let request = Request {
         method: Method::GET,
         url: url.to_string(),

@@ -13,7 +13,6 @@ mod set_states;
 
 pub use report::UserReport;
 
-
 use std::future::Future;
 use std::sync::Arc;
 
@@ -34,13 +33,24 @@ pub async fn run(
     changes: mpsc::UnboundedReceiver<ChangeItem>,
 ) -> Result<(), EngineError> {
     match request {
-        JobRequest::GetStates { scope, report: Some(options), .. } => report::run(context, scope, options, throttle_limit, input).await,
-        JobRequest::GetStates { scope: Scope::Input, .. } => get_states::for_input(context, throttle_limit, input).await,
+        JobRequest::GetStates { scope, report: Some(options), .. } => {
+            report::run(context, scope, options, throttle_limit, input).await
+        }
+        JobRequest::GetStates { scope: Scope::Input, .. } => {
+            get_states::for_input(context, throttle_limit, input).await
+        }
         JobRequest::GetStates { scope, .. } => get_states::for_listing(context, scope, throttle_limit).await,
         JobRequest::SetStates { state, .. } => set_states::run(context, state, throttle_limit, input).await,
-        JobRequest::PlanChanges { state, .. } => plan_changes::run(context, state, throttle_limit, input, changes).await,
+        JobRequest::PlanChanges { state, .. } => {
+            plan_changes::run(context, state, throttle_limit, input, changes).await
+        }
         JobRequest::ApplyChanges { journal_path, journal_operation, requested_state, undo_of, .. } => {
-            let journal = apply_changes::JournalSpec { path: journal_path, operation: journal_operation, requested_state, undo_of };
+            let journal = apply_changes::JournalSpec {
+                path: journal_path,
+                operation: journal_operation,
+                requested_state,
+                undo_of,
+            };
             apply_changes::run(context, journal, throttle_limit, changes).await
         }
         JobRequest::ReadJournal { path } => read_journal::run(context, path).await,
@@ -95,7 +105,11 @@ impl InputTasks {
     }
 
     /// Waits for a free slot, then runs `work` and reports its outcome for `target`.
-    pub async fn spawn(&mut self, target: String, work: impl Future<Output = Result<String, EngineError>> + Send + 'static) {
+    pub async fn spawn(
+        &mut self,
+        target: String,
+        work: impl Future<Output = Result<String, EngineError>> + Send + 'static,
+    ) {
         self.count += 1;
         self.context.progress.add_pending(1);
         let context = self.context.clone();

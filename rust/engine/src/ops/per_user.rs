@@ -33,8 +33,9 @@ fn validate_target(target: &str) -> Result<(), EngineError> {
 /// A user's identity and current state, read together (both requests usually share a batch).
 pub async fn read_user(batcher: &Batcher, target: &str) -> Result<(UserIdentity, String), EngineError> {
     let (user, state) = read_user_with(batcher, target, IDENTITY_SELECT).await?;
-    let identity: UserIdentity = serde_json::from_value(user)
-        .map_err(|e| EngineError::new(ErrorKind::GraphError, format!("Graph's answer for user '{target}' could not be read: {e}.")))?;
+    let identity: UserIdentity = serde_json::from_value(user).map_err(|e| {
+        EngineError::new(ErrorKind::GraphError, format!("Graph's answer for user '{target}' could not be read: {e}."))
+    })?;
     Ok((identity, state))
 }
 
@@ -65,9 +66,6 @@ pub async fn write_state(batcher: &Batcher, id: &str, state: &MfaState, target: 
 
 fn state_of(answer: &SubResponse, target: &str) -> Result<String, EngineError> {
     answer.body["perUserMfaState"].as_str().map(str::to_string).ok_or_else(|| {
-        EngineError::new(
-            ErrorKind::GraphError,
-            format!("Graph's answer for '{target}' had no perUserMfaState value."),
-        )
+        EngineError::new(ErrorKind::GraphError, format!("Graph's answer for '{target}' had no perUserMfaState value."))
     })
 }

@@ -23,7 +23,8 @@ pub async fn run(
     mut user_ids: mpsc::UnboundedReceiver<String>,
     mut changes: mpsc::UnboundedReceiver<ChangeItem>,
 ) -> Result<(), EngineError> {
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
     let mut tasks = InputTasks::new(&context, throttle_limit);
     let (mut ids_open, mut changes_open) = (true, true);
     while ids_open || changes_open {
@@ -60,9 +61,8 @@ enum Work {
 }
 
 async fn plan_user(batcher: &Batcher, target: &str, state: Option<MfaState>) -> Result<String, EngineError> {
-    let requested = state.ok_or_else(|| {
-        EngineError::invalid_input("A planChanges job given userIds needs 'state' in its request.")
-    })?;
+    let requested = state
+        .ok_or_else(|| EngineError::invalid_input("A planChanges job given userIds needs 'state' in its request."))?;
     let (identity, current) = read_user(batcher, target).await?;
     let action = decide(&current, None, &requested, false);
     Ok(Event::PlannedChange {

@@ -23,7 +23,6 @@ use tokio::sync::mpsc;
 use super::listing::{fetch_page, first_page_url, listing_error};
 use super::per_user::{check, read_state, read_user_with};
 use super::report_sources::{self as sources, Activities, MfaSignIns, Registrations, SourceFailure, SourceResult};
-use crate::utc;
 use super::{naming_user, report, InputTasks, UserTasks};
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
@@ -32,12 +31,14 @@ use crate::graph::paths::user_segment;
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
 use crate::options::{ReportOptions, Scope, MAX_SIGN_IN_DAYS};
+use crate::utc;
 
 /// The directory properties the report reads from the users listing (no extra permission).
 const DIRECTORY_SELECT: &str = "id,userPrincipalName,displayName,userType,accountEnabled,assignedLicenses,\
 lastPasswordChangeDateTime,passwordPolicies,signInSessionsValidFromDateTime";
 
-const REGISTRATION_COLUMNS: &str = "IsAdmin, IsMfaRegistered, IsMfaCapable, MethodsRegistered, DefaultMfaMethod, PreferredMfaMethod";
+const REGISTRATION_COLUMNS: &str =
+    "IsAdmin, IsMfaRegistered, IsMfaCapable, MethodsRegistered, DefaultMfaMethod, PreferredMfaMethod";
 const ACTIVITY_COLUMNS: &str = "LastSignIn, LastSuccessfulSignIn, DaysSinceLastSignIn, DaysSinceLastSuccessfulSignIn";
 const MFA_COLUMNS: &str = "LastMfaSignIn, DaysSinceLastMfaSignIn";
 
@@ -106,7 +107,9 @@ impl Sources {
             ..UserReport::default()
         };
         row.password_never_expires = Some(
-            row.password_policies.as_deref().is_some_and(|p| p.split(',').any(|x| x.trim().eq_ignore_ascii_case("DisablePasswordExpiration"))),
+            row.password_policies
+                .as_deref()
+                .is_some_and(|p| p.split(',').any(|x| x.trim().eq_ignore_ascii_case("DisablePasswordExpiration"))),
         );
         let changed = sources::date(&user["lastPasswordChangeDateTime"]);
         row.password_last_changed = changed.map(utc::format);
@@ -227,7 +230,8 @@ fn failure_warnings(failures: &[(&'static str, SourceFailure)]) -> Vec<String> {
         }
     }
     for permission in permissions {
-        let columns: Vec<&str> = failures.iter().filter(|(_, f)| *f == SourceFailure::Permission(permission)).map(|(c, _)| *c).collect();
+        let columns: Vec<&str> =
+            failures.iter().filter(|(_, f)| *f == SourceFailure::Permission(permission)).map(|(c, _)| *c).collect();
         warnings.push(format!(
             "Graph refused the sign-in and registration reports (403): the token lacks the Microsoft Graph permission {permission}. \
              These columns stay empty: {}. Grant {permission} to fill them (delegated: Connect-MgGraph -Scopes {permission}, \
@@ -236,7 +240,8 @@ fn failure_warnings(failures: &[(&'static str, SourceFailure)]) -> Vec<String> {
             columns.join(", ")
         ));
     }
-    let premium: Vec<&str> = failures.iter().filter(|(_, f)| *f == SourceFailure::NotPremium).map(|(c, _)| *c).collect();
+    let premium: Vec<&str> =
+        failures.iter().filter(|(_, f)| *f == SourceFailure::NotPremium).map(|(c, _)| *c).collect();
     if !premium.is_empty() {
         warnings.push(format!(
             "This tenant has no Microsoft Entra ID P1 or P2 licence (Graph: {}), and Graph serves registration details and \
@@ -265,7 +270,12 @@ struct MethodReader {
 impl MethodReader {
     fn new(context: &JobContext, throttle_limit: usize) -> MethodReader {
         let (batcher, guard) = Batcher::spawn(context.client.clone(), ApiVersion::V1, throttle_limit, context.notify());
-        MethodReader { batcher, _guard: Arc::new(guard), denied: Arc::new(AtomicBool::new(false)), warned: Arc::new(AtomicBool::new(false)) }
+        MethodReader {
+            batcher,
+            _guard: Arc::new(guard),
+            denied: Arc::new(AtomicBool::new(false)),
+            warned: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Warns once, before the first request, what the per-user reads will cost.
@@ -319,7 +329,10 @@ impl MethodReader {
         }
         context
             .events
-            .send(Event::verbose(format!("Could not read the authentication methods of '{id}' (Graph answered {}).", answer.status)))
+            .send(Event::verbose(format!(
+                "Could not read the authentication methods of '{id}' (Graph answered {}).",
+                answer.status
+            )))
             .await;
         Ok(None)
     }
@@ -343,7 +356,8 @@ async fn for_listing(
     throttle_limit: usize,
 ) -> Result<(), EngineError> {
     let notify = context.notify();
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
     let mut tasks = UserTasks::new(throttle_limit);
     let bulk_select = format!("{DIRECTORY_SELECT},perUserMfaState");
     let mut next = Some(first_page_url(&context.client, scope, &bulk_select));
@@ -373,7 +387,8 @@ async fn for_listing(
                 report(&context, &id, Ok(Event::UserReport(Box::new(row)).to_json())).await;
                 continue;
             }
-            let (context, sources, batcher, methods) = (context.clone(), sources.clone(), batcher.clone(), methods.clone());
+            let (context, sources, batcher, methods) =
+                (context.clone(), sources.clone(), batcher.clone(), methods.clone());
             tasks
                 .spawn(async move {
                     let outcome = async {
@@ -385,7 +400,9 @@ async fn for_listing(
                             Some(reader) => Some(reader.read(&context, &id).await?),
                             None => None,
                         };
-                        Ok::<_, EngineError>(Event::UserReport(Box::new(sources.row(&id, &user, state, details))).to_json())
+                        Ok::<_, EngineError>(
+                            Event::UserReport(Box::new(sources.row(&id, &user, state, details))).to_json(),
+                        )
                     }
                     .await;
                     report(&context, &id, outcome).await;
@@ -405,7 +422,8 @@ async fn for_input(
     throttle_limit: usize,
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
     if let Some(methods) = &methods {
         methods.warn_duration(&context, None).await;
     }
@@ -425,7 +443,15 @@ async fn for_input(
                     Ok(Event::UserReport(Box::new(sources.row(&user, &properties, state, details))).to_json())
                 }
                 .await;
-                row.map_err(|e: EngineError| if e.kind == ErrorKind::UserNotFound { e } else { naming_user(e, "report on", &user) })
+                row.map_err(
+                    |e: EngineError| {
+                        if e.kind == ErrorKind::UserNotFound {
+                            e
+                        } else {
+                            naming_user(e, "report on", &user)
+                        }
+                    },
+                )
             })
             .await;
     }
@@ -456,9 +482,19 @@ mod tests {
         let now = utc::parse("2026-11-10T12:00:00Z").unwrap();
         activities.insert(
             sources::user_key(id),
-            sources::SignInActivity { last_sign_in: Some(now - 3 * 86_400 - 5), last_successful: Some(now - 10 * 86_400) },
+            sources::SignInActivity {
+                last_sign_in: Some(now - 3 * 86_400 - 5),
+                last_successful: Some(now - 10 * 86_400),
+            },
         );
-        Sources { registrations: Some(registrations), activities: Some(activities), mfa: None, mfa_requested: true, methods_requested: false, now }
+        Sources {
+            registrations: Some(registrations),
+            activities: Some(activities),
+            mfa: None,
+            mfa_requested: true,
+            methods_requested: false,
+            now,
+        }
     }
 
     #[test]
@@ -483,7 +519,8 @@ mod tests {
         assert!(v.as_object().unwrap().contains_key("lastMfaSignIn"));
         assert!(!v.as_object().unwrap().contains_key("authenticationMethods"), "absent without -IncludeMethodDetails");
 
-        let stranger = json!({"id": "00000000-0000-4000-8000-000000000099", "assignedLicenses": [], "passwordPolicies": null});
+        let stranger =
+            json!({"id": "00000000-0000-4000-8000-000000000099", "assignedLicenses": [], "passwordPolicies": null});
         let v = serde_json::to_value(sources().row("t", &stranger, "disabled".into(), None)).unwrap();
         assert_eq!(v["isMfaRegistered"], Value::Null);
         assert_eq!(v["lastSignIn"], Value::Null);
@@ -500,8 +537,15 @@ mod tests {
         ];
         let warnings = failure_warnings(&failures);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("AuditLog.Read.All") && warnings[0].contains("LastMfaSignIn") && warnings[0].contains("IsMfaRegistered"));
-        let premium = failure_warnings(&[(REGISTRATION_COLUMNS, SourceFailure::NotPremium), (ACTIVITY_COLUMNS, SourceFailure::NotPremium)]);
+        assert!(
+            warnings[0].contains("AuditLog.Read.All")
+                && warnings[0].contains("LastMfaSignIn")
+                && warnings[0].contains("IsMfaRegistered")
+        );
+        let premium = failure_warnings(&[
+            (REGISTRATION_COLUMNS, SourceFailure::NotPremium),
+            (ACTIVITY_COLUMNS, SourceFailure::NotPremium),
+        ]);
         assert_eq!(premium.len(), 1);
         assert!(premium[0].contains("P1 or P2"));
     }

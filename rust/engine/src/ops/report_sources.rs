@@ -19,12 +19,12 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::listing::LICENSED_MEMBERS_FILTER;
-use crate::utc;
 use crate::error::{EngineError, ErrorKind};
 use crate::graph::client::{graph_error, request_id, GraphClient, Request};
 use crate::graph::throttle::Budget;
 use crate::graph::{ApiVersion, Notify};
 use crate::options::Scope;
+use crate::utc;
 
 /// Graph's code for a premium-only source in a tenant without Entra ID P1/P2.
 pub const NON_PREMIUM: &str = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
@@ -170,22 +170,33 @@ pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceR
     let mut map = Registrations::new();
     let mut interner = Interner::default();
     let url = client.url(ApiVersion::V1, "/reports/authenticationMethods/userRegistrationDetails?$top=999");
-    let pages = page_through(client, url, vec![(Budget::Reports, 1)], "read authentication-method registration details", AUDIT_LOG_READ, notify, |row| {
-        let Some(id) = row["id"].as_str() else { return };
-        let methods: Vec<&str> = row["methodsRegistered"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-        let mut text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| interner.get(s));
-        let default_mfa_method = text(&row["defaultMfaMethod"]);
-        let preferred_mfa_method = text(&row["userPreferredMethodForSecondaryAuthentication"]);
-        let registration = Registration {
-            is_admin: row["isAdmin"].as_bool(),
-            is_mfa_registered: row["isMfaRegistered"].as_bool(),
-            is_mfa_capable: row["isMfaCapable"].as_bool(),
-            methods_registered: interner.get(&methods.join(", ")),
-            default_mfa_method,
-            preferred_mfa_method,
-        };
-        map.insert(user_key(id), registration);
-    })
+    let pages = page_through(
+        client,
+        url,
+        vec![(Budget::Reports, 1)],
+        "read authentication-method registration details",
+        AUDIT_LOG_READ,
+        notify,
+        |row| {
+            let Some(id) = row["id"].as_str() else { return };
+            let methods: Vec<&str> = row["methodsRegistered"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| interner.get(s));
+            let default_mfa_method = text(&row["defaultMfaMethod"]);
+            let preferred_mfa_method = text(&row["userPreferredMethodForSecondaryAuthentication"]);
+            let registration = Registration {
+                is_admin: row["isAdmin"].as_bool(),
+                is_mfa_registered: row["isMfaRegistered"].as_bool(),
+                is_mfa_capable: row["isMfaCapable"].as_bool(),
+                methods_registered: interner.get(&methods.join(", ")),
+                default_mfa_method,
+                preferred_mfa_method,
+            };
+            map.insert(user_key(id), registration);
+        },
+    )
     .await?;
     notify.verbose(format!(
         "Registration details: {} users in {pages} pages ({:.1} s; reports budget 5 requests per 10 s).",
@@ -202,7 +213,8 @@ pub async fn activities(client: &GraphClient, scope: Scope, notify: &dyn Notify)
     let mut map = Activities::new();
     let mut query = "$select=id,signInActivity&$top=500".to_string();
     if scope == Scope::LicensedMembers {
-        query = format!("$filter={}&$count=true&{query}", utf8_percent_encode(LICENSED_MEMBERS_FILTER, NON_ALPHANUMERIC));
+        query =
+            format!("$filter={}&$count=true&{query}", utf8_percent_encode(LICENSED_MEMBERS_FILTER, NON_ALPHANUMERIC));
     }
     let url = client.url(ApiVersion::V1, &format!("/users?{query}"));
     let cost = vec![(Budget::SignInActivity, 1), (Budget::Read, 1)];
@@ -232,7 +244,10 @@ pub fn mfa_scan_url(client: &GraphClient, since: i64) -> String {
         "createdDateTime ge {} and status/errorCode eq 0 and authenticationRequirement eq 'multiFactorAuthentication'",
         utc::format(since)
     );
-    client.url(ApiVersion::Beta, &format!("/auditLogs/signIns?$filter={}&$top=1000", utf8_percent_encode(&filter, NON_ALPHANUMERIC)))
+    client.url(
+        ApiVersion::Beta,
+        &format!("/auditLogs/signIns?$filter={}&$top=1000", utf8_percent_encode(&filter, NON_ALPHANUMERIC)),
+    )
 }
 
 /// The latest successful MFA sign-in per user within the last `days` days: one filtered scan of
@@ -243,14 +258,22 @@ pub async fn mfa_sign_ins(client: &GraphClient, days: u32, notify: &dyn Notify) 
     let mut rows = 0u64;
     let since = utc::now() - i64::from(days) * utc::DAY;
     let url = mfa_scan_url(client, since);
-    let pages = page_through(client, url, vec![(Budget::SignInLogs, 1)], "read the sign-in logs", AUDIT_LOG_READ, notify, |row| {
-        rows += 1;
-        let (Some(id), Some(at)) = (row["userId"].as_str(), date(&row["createdDateTime"])) else { return };
-        let latest = map.entry(user_key(id)).or_insert(at);
-        if at > *latest {
-            *latest = at;
-        }
-    })
+    let pages = page_through(
+        client,
+        url,
+        vec![(Budget::SignInLogs, 1)],
+        "read the sign-in logs",
+        AUDIT_LOG_READ,
+        notify,
+        |row| {
+            rows += 1;
+            let (Some(id), Some(at)) = (row["userId"].as_str(), date(&row["createdDateTime"])) else { return };
+            let latest = map.entry(user_key(id)).or_insert(at);
+            if at > *latest {
+                *latest = at;
+            }
+        },
+    )
     .await?;
     notify.verbose(format!(
         "MFA sign-ins of the last {days} days: {rows} sign-ins of {} users in {pages} pages ({:.1} s; sign-in logs budget 5 requests per 10 s).",
@@ -294,7 +317,9 @@ pub fn describe_methods(body: &Value) -> String {
                 with("Windows Hello for Business", text("displayName").map(str::to_string))
             }
             "temporaryAccessPassAuthenticationMethod" => "Temporary Access Pass".to_string(),
-            "platformCredentialAuthenticationMethod" => with("Platform credential", text("displayName").map(str::to_string)),
+            "platformCredentialAuthenticationMethod" => {
+                with("Platform credential", text("displayName").map(str::to_string))
+            }
             "passkeyAuthenticationMethod" => with("Passkey", text("displayName").map(str::to_string)),
             "" => continue,
             other => other.trim_end_matches("AuthenticationMethod").to_string(),
@@ -311,7 +336,10 @@ mod tests {
 
     #[test]
     fn keys_are_guid_bits_and_case_blind() {
-        assert_eq!(user_key("00000000-0000-4000-8000-000000000001"), user_key("00000000-0000-4000-8000-000000000001".to_uppercase().as_str()));
+        assert_eq!(
+            user_key("00000000-0000-4000-8000-000000000001"),
+            user_key("00000000-0000-4000-8000-000000000001".to_uppercase().as_str())
+        );
         assert_ne!(user_key("a@contoso.com"), user_key("b@contoso.com"));
         assert_eq!(user_key("A@contoso.com"), user_key("a@contoso.com"));
     }

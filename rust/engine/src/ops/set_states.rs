@@ -19,7 +19,8 @@ pub async fn run(
     throttle_limit: usize,
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
-    let (batcher, _batcher_guard) = Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
     let mut tasks = InputTasks::new(&context, throttle_limit);
     while let Some(target) = input.recv().await {
         let batcher = batcher.clone();
@@ -37,8 +38,9 @@ async fn change_user(batcher: &Batcher, target: &str, requested: &MfaState) -> R
         previous.clone()
     } else {
         write_state(batcher, &identity.id, requested, target).await?;
-        read_state(batcher, &identity.id, target).await.map_err(|e| {
-            EngineError { message: format!("The change was sent, but reading the state back failed: {}", e.message), ..e }
+        read_state(batcher, &identity.id, target).await.map_err(|e| EngineError {
+            message: format!("The change was sent, but reading the state back failed: {}", e.message),
+            ..e
         })?
     };
     Ok(Event::ChangeResult {

@@ -39,12 +39,20 @@ pub struct CertificateAssertion {
 
 impl fmt::Debug for CertificateAssertion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertificateAssertion").field("x5t", &self.x5t).field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("CertificateAssertion")
+            .field("x5t", &self.x5t)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
 impl CertificateAssertion {
-    pub fn new(private_key: &Secret, thumbprint_hex: &str, client_id: &str, audience: &str) -> Result<CertificateAssertion, EngineError> {
+    pub fn new(
+        private_key: &Secret,
+        thumbprint_hex: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<CertificateAssertion, EngineError> {
         Ok(CertificateAssertion {
             key: parse_private_key(private_key)?,
             x5t: x5t(thumbprint_hex)?,
@@ -66,11 +74,17 @@ impl CertificateAssertion {
             "iat": now,
             "exp": now + ASSERTION_LIFETIME_SECS,
         });
-        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut signature = vec![0u8; self.key.public_modulus_len()];
-        self.key
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
-            .map_err(|_| EngineError::new(ErrorKind::SignInFailed, "Could not sign the client assertion with the certificate's private key."))?;
+        self.key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature).map_err(
+            |_| {
+                EngineError::new(
+                    ErrorKind::SignInFailed,
+                    "Could not sign the client assertion with the certificate's private key.",
+                )
+            },
+        )?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 }
@@ -100,16 +114,18 @@ pub fn parse_private_key(secret: &Secret) -> Result<RsaKeyPair, EngineError> {
         let after = text[begin..].find("-----\n").or_else(|| text[begin..].find("-----\r\n")).map(|i| begin + i + 5);
         let end = text.find("-----END");
         match (after, end) {
-            (Some(start), Some(end)) if start < end => Zeroizing::new(text[start..end].chars().filter(|c| !c.is_whitespace()).collect()),
+            (Some(start), Some(end)) if start < end => {
+                Zeroizing::new(text[start..end].chars().filter(|c| !c.is_whitespace()).collect())
+            }
             _ => return Err(invalid("the PEM block is incomplete")),
         }
     } else {
         Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect())
     };
     let der = Zeroizing::new(STANDARD.decode(body.as_bytes()).map_err(|_| invalid("it is not base64"))?);
-    RsaKeyPair::from_pkcs8(&der)
-        .or_else(|_| RsaKeyPair::from_der(&der))
-        .map_err(|_| invalid("it is not an RSA private key (ECDSA certificates cannot sign Entra ID client assertions)"))
+    RsaKeyPair::from_pkcs8(&der).or_else(|_| RsaKeyPair::from_der(&der)).map_err(|_| {
+        invalid("it is not an RSA private key (ECDSA certificates cannot sign Entra ID client assertions)")
+    })
 }
 
 /// `x5t`: base64url of the SHA-1 thumbprint given as hex (spaces and colons allowed).
@@ -142,14 +158,26 @@ mod tests {
     #[test]
     fn signs_an_rs256_assertion_the_public_key_verifies() {
         let (key, secret) = key_secret();
-        let assertion = CertificateAssertion::new(&secret, "0123456789abcdef0123456789ABCDEF01234567", "app-1", "https://login/t/oauth2/v2.0/token").unwrap();
+        let assertion = CertificateAssertion::new(
+            &secret,
+            "0123456789abcdef0123456789ABCDEF01234567",
+            "app-1",
+            "https://login/t/oauth2/v2.0/token",
+        )
+        .unwrap();
         let now = UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
         let jwt = assertion.sign_at(now).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
         let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header["alg"], "RS256");
-        assert_eq!(header["x5t"], URL_SAFE_NO_PAD.encode([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67]));
+        assert_eq!(
+            header["x5t"],
+            URL_SAFE_NO_PAD.encode([
+                0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01,
+                0x23, 0x45, 0x67
+            ])
+        );
         let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!(claims["iss"], "app-1");
         assert_eq!(claims["sub"], "app-1");

@@ -43,7 +43,10 @@ impl Executor for CliExecutor {
         }
         match tokio::time::timeout(CLI_TIMEOUT, command.output()).await {
             Ok(output) => output,
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, format!("az did not answer within {} s", CLI_TIMEOUT.as_secs()))),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("az did not answer within {} s", CLI_TIMEOUT.as_secs()),
+            )),
         }
     }
 }
@@ -55,7 +58,12 @@ pub struct AzureCli {
 }
 
 impl AzureCli {
-    pub fn new(tenant_id: Option<String>, path: Option<String>, scope: String, context: SignInContext) -> Result<AzureCli, EngineError> {
+    pub fn new(
+        tenant_id: Option<String>,
+        path: Option<String>,
+        scope: String,
+        context: SignInContext,
+    ) -> Result<AzureCli, EngineError> {
         let options = AzureCliCredentialOptions {
             tenant_id: tenant_id.filter(|t| !t.trim().is_empty()),
             executor: Some(Arc::new(CliExecutor { path: path.filter(|p| !p.is_empty()).map(OsString::from) })),
@@ -73,7 +81,8 @@ impl TokenSource for AzureCli {
         let now = SystemTime::now();
         match self.credential.get_token(&[self.scope.as_str()], None).await {
             Ok(token) => {
-                let expires = u64::try_from(token.expires_on.unix_timestamp()).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s));
+                let expires =
+                    u64::try_from(token.expires_on.unix_timestamp()).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s));
                 Ok(Token::new(Secret::new(token.token.secret().to_string()), expires, now))
             }
             Err(error) => Err(explain(&entra::strip_troubleshooting(&entra::chain(&error)), &self.context)),
@@ -85,7 +94,10 @@ impl TokenSource for AzureCli {
 pub fn explain(text: &str, context: &SignInContext) -> EngineError {
     let said = text.trim_start_matches("AzureCliCredential authentication failed.").trim();
     let lower = said.to_ascii_lowercase();
-    let message = if lower.contains("not found on path") || lower.contains("wasn't found on path") || lower.contains("not recognized") {
+    let message = if lower.contains("not found on path")
+        || lower.contains("wasn't found on path")
+        || lower.contains("not recognized")
+    {
         "The Azure CLI (az) was not found on PATH. Install it (https://aka.ms/installazurecli) and run az login, or sign in \
          another way (-Identity, -ClientSecret, -CertificatePath, Connect-MgGraph)."
             .to_string()
@@ -98,7 +110,10 @@ pub fn explain(text: &str, context: &SignInContext) -> EngineError {
     } else if entra::aadsts_code(said).is_some() {
         return entra::explain(&EntraError::from_text(None, said), context);
     } else if lower.contains("timed out") || lower.contains("did not answer") {
-        format!("The Azure CLI did not answer: {}. Run az account get-access-token yourself to see why.", first_line(said))
+        format!(
+            "The Azure CLI did not answer: {}. Run az account get-access-token yourself to see why.",
+            first_line(said)
+        )
     } else {
         format!("The Azure CLI could not get a Microsoft Graph token: {}", first_line(said))
     };
@@ -116,12 +131,21 @@ mod tests {
     use crate::signin::entra::Method;
 
     fn context() -> SignInContext {
-        SignInContext { method: Method::AzureCli, tenant_id: None, client_id: None, thumbprint: None, authority: "the Azure CLI".into() }
+        SignInContext {
+            method: Method::AzureCli,
+            tenant_id: None,
+            client_id: None,
+            thumbprint: None,
+            authority: "the Azure CLI".into(),
+        }
     }
 
     #[test]
     fn cli_failures_say_what_to_do() {
-        let e = explain("AzureCliCredential authentication failed. ERROR: Please run 'az login' to setup account.", &context());
+        let e = explain(
+            "AzureCliCredential authentication failed. ERROR: Please run 'az login' to setup account.",
+            &context(),
+        );
         assert!(e.message.contains("Run az login") && e.message.contains("Please run 'az login'"), "{}", e.message);
         assert!(explain("az not found on PATH", &context()).message.contains("was not found on PATH"));
         let aad = explain("ERROR: AADSTS700082: The refresh token has expired due to inactivity.", &context());

@@ -50,7 +50,8 @@ impl Claims {
     /// The claims of a JWT (`header.payload.signature`, base64url); None for anything else.
     pub fn decode(token: &str) -> Option<Claims> {
         let mut parts = token.trim().split('.');
-        let (Some(header), Some(payload), Some(_signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header), Some(payload), Some(_signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;
         };
@@ -59,7 +60,8 @@ impl Claims {
         let payload: Value = serde_json::from_slice(&decode_part(payload)?).ok()?;
         let object = payload.as_object()?;
         let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_string);
-        let number = |name: &str| object.get(name).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+        let number =
+            |name: &str| object.get(name).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
         let roles = match object.get("roles") {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             Some(Value::String(one)) => vec![one.clone()],
@@ -135,7 +137,9 @@ mod tests {
 
     #[test]
     fn reads_application_permissions() {
-        let token = test_jwt(&json!({"aud":"https://graph.microsoft.com","tid":"t1","appid":"a1","roles":["User.Read.All","Policy.Read.All"],"exp":1_900_000_000,"idtyp":"app"}));
+        let token = test_jwt(
+            &json!({"aud":"https://graph.microsoft.com","tid":"t1","appid":"a1","roles":["User.Read.All","Policy.Read.All"],"exp":1_900_000_000,"idtyp":"app"}),
+        );
         let claims = Claims::decode(&token).unwrap();
         assert_eq!(claims.permission_type(), PermissionType::Application);
         assert_eq!(claims.permissions(), ["User.Read.All", "Policy.Read.All"]);
@@ -148,7 +152,9 @@ mod tests {
 
     #[test]
     fn reads_delegated_scopes_and_the_account() {
-        let token = test_jwt(&json!({"scp":"User.Read.All  Policy.ReadWrite.AuthenticationMethod","upn":"admin@contoso.com","azp":"a2","exp":"1900000000"}));
+        let token = test_jwt(
+            &json!({"scp":"User.Read.All  Policy.ReadWrite.AuthenticationMethod","upn":"admin@contoso.com","azp":"a2","exp":"1900000000"}),
+        );
         let claims = Claims::decode(&token).unwrap();
         assert_eq!(claims.permission_type(), PermissionType::Delegated);
         assert_eq!(claims.permissions(), ["User.Read.All", "Policy.ReadWrite.AuthenticationMethod"]);
@@ -169,8 +175,11 @@ mod tests {
         assert!(Claims::decode("EwBwA8l6BAAU...opaque").is_none());
         assert!(Claims::decode("a.b.c").is_none());
         assert!(Claims::decode("a.b").is_none());
-        assert!(Claims::decode(&format!("{}.{}.s.extra", URL_SAFE_NO_PAD.encode("{}"), URL_SAFE_NO_PAD.encode("{}"))).is_none());
-        assert!(Claims::decode(&format!("{}.{}.s", URL_SAFE_NO_PAD.encode("{}"), URL_SAFE_NO_PAD.encode("[1]"))).is_none());
+        assert!(Claims::decode(&format!("{}.{}.s.extra", URL_SAFE_NO_PAD.encode("{}"), URL_SAFE_NO_PAD.encode("{}")))
+            .is_none());
+        assert!(
+            Claims::decode(&format!("{}.{}.s", URL_SAFE_NO_PAD.encode("{}"), URL_SAFE_NO_PAD.encode("[1]"))).is_none()
+        );
         // Padded base64url is accepted too.
         let padded = format!("{}.{}.s", URL_SAFE.encode("{\"a\":1}"), URL_SAFE.encode("{\"roles\":[\"X\"]}"));
         assert_eq!(Claims::decode(&padded).unwrap().roles, ["X"]);

@@ -118,7 +118,9 @@ pub fn aadsts_code(text: &str) -> Option<u32> {
 }
 
 fn line_value(text: &str, label: &str) -> Option<String> {
-    text.lines().find_map(|line| line.trim().strip_prefix(label).map(|v| v.trim().to_string())).filter(|v| !v.is_empty())
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix(label).map(|v| v.trim().to_string()))
+        .filter(|v| !v.is_empty())
 }
 
 const APP_REGISTRATIONS: &str = "Entra admin center > App registrations";
@@ -369,7 +371,8 @@ mod tests {
         let expired = explained(700027, "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: 'AB12']");
         assert!(expired.message.contains("expired") && expired.message.contains("AADSTS700027"));
         assert!(expired.message.contains("thumbprint AB12"));
-        let unknown = explained(700027, "Client assertion contains an invalid signature. [Reason - The key was not found.]");
+        let unknown =
+            explained(700027, "Client assertion contains an invalid signature. [Reason - The key was not found.]");
         assert!(unknown.message.contains("does not know the certificate"));
         let bad = explained(700027, "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value.]");
         assert!(bad.message.contains("could not verify"));
@@ -389,7 +392,10 @@ mod tests {
 
     #[test]
     fn codes_come_from_the_text_when_the_body_has_none() {
-        let e = EntraError::from_text(None, "ERROR: AADSTS700016: Application with identifier 'x' was not found.\nTrace ID: abc");
+        let e = EntraError::from_text(
+            None,
+            "ERROR: AADSTS700016: Application with identifier 'x' was not found.\nTrace ID: abc",
+        );
         assert_eq!(e.code(), Some(700016));
         assert_eq!(e.trace_id.as_deref(), Some("abc"));
         assert_eq!(aadsts_code("no code here"), None);
@@ -401,7 +407,9 @@ mod tests {
     #[test]
     fn the_troubleshooting_link_is_dropped() {
         assert_eq!(
-            strip_troubleshooting("AzureCliCredential authentication failed. boom\nTo troubleshoot, visit https://aka.ms/x"),
+            strip_troubleshooting(
+                "AzureCliCredential authentication failed. boom\nTo troubleshoot, visit https://aka.ms/x"
+            ),
             "AzureCliCredential authentication failed. boom"
         );
     }

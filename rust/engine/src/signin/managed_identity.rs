@@ -23,11 +23,11 @@ use async_trait::async_trait;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::utc::days_from_civil;
 use super::entra::{self, EntraError, Method, SignInContext};
 use crate::error::{EngineError, ErrorKind};
 use crate::graph::auth::{Token, TokenSource};
 use crate::secret::Secret;
+use crate::utc::days_from_civil;
 
 pub const IMDS_DEFAULT: &str = "http://169.254.169.254";
 const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
@@ -87,7 +87,9 @@ fn parse_endpoint(name: &str, value: &str) -> Result<Url, EngineError> {
         EngineError::invalid_input(format!("The environment variable {name} ('{value}') is not a URL, so the managed identity endpoint cannot be used."))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(EngineError::invalid_input(format!("The environment variable {name} ('{value}') is not an http(s) URL.")));
+        return Err(EngineError::invalid_input(format!(
+            "The environment variable {name} ('{value}') is not an http(s) URL."
+        )));
     }
     Ok(url)
 }
@@ -103,8 +105,11 @@ impl ManagedIdentity {
         client_id: Option<String>,
         resource: &str,
     ) -> Result<ManagedIdentity, EngineError> {
-        let has_secret = |name: &str| secret_variable.is_some_and(|v| v.eq_ignore_ascii_case(name)) && !secret.is_empty();
-        let (kind, endpoint) = if let Some(endpoint) = var(env, "IDENTITY_ENDPOINT").filter(|_| has_secret("IDENTITY_HEADER") || var(env, "IMDS_ENDPOINT").is_some()) {
+        let has_secret =
+            |name: &str| secret_variable.is_some_and(|v| v.eq_ignore_ascii_case(name)) && !secret.is_empty();
+        let (kind, endpoint) = if let Some(endpoint) = var(env, "IDENTITY_ENDPOINT")
+            .filter(|_| has_secret("IDENTITY_HEADER") || var(env, "IMDS_ENDPOINT").is_some())
+        {
             if has_secret("IDENTITY_HEADER") {
                 if var(env, "IDENTITY_SERVER_THUMBPRINT").is_some() {
                     return Err(EngineError::new(
@@ -122,7 +127,8 @@ impl ManagedIdentity {
         } else {
             let host = var(env, "AZURE_POD_IDENTITY_AUTHORITY_HOST").unwrap_or(IMDS_DEFAULT);
             let base = parse_endpoint("AZURE_POD_IDENTITY_AUTHORITY_HOST", host)?;
-            let endpoint = base.join(IMDS_PATH).map_err(|_| EngineError::invalid_input("The IMDS address is not valid."))?;
+            let endpoint =
+                base.join(IMDS_PATH).map_err(|_| EngineError::invalid_input("The IMDS address is not valid."))?;
             (Kind::Imds, endpoint)
         };
         if kind == Kind::Arc && client_id.is_some() {
@@ -206,7 +212,10 @@ impl ManagedIdentity {
         }
     }
 
-    async fn send(&self, authorization: Option<&str>) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), EngineError> {
+    async fn send(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), EngineError> {
         let response = self.request(authorization).send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -247,7 +256,10 @@ impl ManagedIdentity {
         };
         let lower = said.to_ascii_lowercase();
         let not_found = status == 404
-            || ((status == 400 || status == 401 || status == 403) && (lower.contains("identity not found") || lower.contains("no managed identity") || lower.contains("not found")));
+            || ((status == 400 || status == 401 || status == 403)
+                && (lower.contains("identity not found")
+                    || lower.contains("no managed identity")
+                    || lower.contains("not found")));
         let message = if not_found {
             let enable = match self.kind {
                 Kind::AppService | Kind::LegacyMsi => {
@@ -280,14 +292,25 @@ impl ManagedIdentity {
                 if said.is_empty() { "no details".into() } else { said }
             )
         };
-        EngineError { kind: ErrorKind::SignInFailed, message, status: Some(status), graph_code: parsed.error.clone(), request_id: parsed.correlation_id }
+        EngineError {
+            kind: ErrorKind::SignInFailed,
+            message,
+            status: Some(status),
+            graph_code: parsed.error.clone(),
+            request_id: parsed.correlation_id,
+        }
     }
 
     /// Arc answers the first request with 401 and `WWW-Authenticate: Basic realm=<key file>`;
     /// the file's content is the key for a second request. The file must be a `.key` file in
     /// the agent's token folder, at most 4 KiB.
     fn arc_key(&self, headers: &reqwest::header::HeaderMap) -> Result<String, EngineError> {
-        let fail = |why: String| EngineError::new(ErrorKind::SignInFailed, format!("Azure Arc's managed identity challenge could not be answered: {why}."));
+        let fail = |why: String| {
+            EngineError::new(
+                ErrorKind::SignInFailed,
+                format!("Azure Arc's managed identity challenge could not be answered: {why}."),
+            )
+        };
         let challenge = headers
             .get("www-authenticate")
             .and_then(|v| v.to_str().ok())
@@ -301,7 +324,11 @@ impl ManagedIdentity {
         let allowed = path.parent().is_some_and(|parent| parent == self.arc_key_dir.as_path())
             && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("key"));
         if !allowed {
-            return Err(fail(format!("the key file '{}' is not a .key file in {}", path.display(), self.arc_key_dir.display())));
+            return Err(fail(format!(
+                "the key file '{}' is not a .key file in {}",
+                path.display(),
+                self.arc_key_dir.display()
+            )));
         }
         let size = std::fs::metadata(path).map_err(|e| fail(format!("the key file cannot be read ({e}); run PowerShell as an administrator or a member of the himds group")))?.len();
         if size > 4096 {
@@ -325,7 +352,11 @@ impl ManagedIdentity {
                 return self.token_from(&body);
             }
             let transient = matches!(status, 404 | 410 | 429) || status >= 500;
-            if self.kind == Kind::Imds && transient && tries < IMDS_TRIES && !(status == 404 && body_says_identity_missing(&body)) {
+            if self.kind == Kind::Imds
+                && transient
+                && tries < IMDS_TRIES
+                && !(status == 404 && body_says_identity_missing(&body))
+            {
                 tokio::time::sleep(Duration::from_millis(500 * u64::from(tries))).await;
                 continue;
             }
@@ -339,15 +370,28 @@ impl ManagedIdentity {
 
     fn token_from(&self, body: &[u8]) -> Result<Token, EngineError> {
         let mut parsed: Value = serde_json::from_slice(body).map_err(|_| {
-            EngineError::new(ErrorKind::SignInFailed, format!("The managed identity endpoint of {} answered with something that is not a token.", self.kind.host_words()))
+            EngineError::new(
+                ErrorKind::SignInFailed,
+                format!(
+                    "The managed identity endpoint of {} answered with something that is not a token.",
+                    self.kind.host_words()
+                ),
+            )
         })?;
         let now = SystemTime::now();
         let secret = match parsed["access_token"].take() {
             Value::String(token) if !token.is_empty() => Secret::new(token),
-            _ => return Err(EngineError::new(ErrorKind::SignInFailed, "The managed identity endpoint's answer had no access_token.")),
+            _ => {
+                return Err(EngineError::new(
+                    ErrorKind::SignInFailed,
+                    "The managed identity endpoint's answer had no access_token.",
+                ))
+            }
         };
         let expires_on = parse_expires_on(&parsed["expires_on"]).or_else(|| {
-            let seconds = parsed["expires_in"].as_u64().or_else(|| parsed["expires_in"].as_str().and_then(|s| s.trim().parse().ok()))?;
+            let seconds = parsed["expires_in"]
+                .as_u64()
+                .or_else(|| parsed["expires_in"].as_str().and_then(|s| s.trim().parse().ok()))?;
             Some(now + Duration::from_secs(seconds))
         });
         Ok(Token::new(secret, expires_on, now))
@@ -379,7 +423,8 @@ fn form_encode(value: &str) -> String {
 
 fn default_arc_key_dir() -> PathBuf {
     if cfg!(windows) {
-        let data = std::env::var_os("ProgramData").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
+        let data =
+            std::env::var_os("ProgramData").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
         data.join("AzureConnectedMachineAgent").join("Tokens")
     } else {
         PathBuf::from("/var/opt/azcmagent/tokens")
@@ -434,15 +479,35 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    fn detect(pairs: &[(&str, &str)], secret: &str, secret_variable: Option<&str>) -> Result<ManagedIdentity, EngineError> {
-        ManagedIdentity::detect(reqwest::Client::new(), &env(pairs), Secret::new(secret.into()), secret_variable, None, "https://graph.microsoft.com")
+    fn detect(
+        pairs: &[(&str, &str)],
+        secret: &str,
+        secret_variable: Option<&str>,
+    ) -> Result<ManagedIdentity, EngineError> {
+        ManagedIdentity::detect(
+            reqwest::Client::new(),
+            &env(pairs),
+            Secret::new(secret.into()),
+            secret_variable,
+            None,
+            "https://graph.microsoft.com",
+        )
     }
 
     #[test]
     fn the_environment_picks_the_source() {
-        let app = detect(&[("IDENTITY_ENDPOINT", "http://127.0.0.1:4000/msi/token")], "h", Some("IDENTITY_HEADER")).unwrap();
+        let app =
+            detect(&[("IDENTITY_ENDPOINT", "http://127.0.0.1:4000/msi/token")], "h", Some("IDENTITY_HEADER")).unwrap();
         assert_eq!(app.kind(), Kind::AppService);
-        let arc = detect(&[("IDENTITY_ENDPOINT", "http://localhost:40342/metadata/identity/oauth2/token"), ("IMDS_ENDPOINT", "http://localhost:40342")], "", None).unwrap();
+        let arc = detect(
+            &[
+                ("IDENTITY_ENDPOINT", "http://localhost:40342/metadata/identity/oauth2/token"),
+                ("IMDS_ENDPOINT", "http://localhost:40342"),
+            ],
+            "",
+            None,
+        )
+        .unwrap();
         assert_eq!(arc.kind(), Kind::Arc);
         let legacy = detect(&[("MSI_ENDPOINT", "http://127.0.0.1:4000/msi/token")], "s", Some("MSI_SECRET")).unwrap();
         assert_eq!(legacy.kind(), Kind::LegacyMsi);
@@ -453,7 +518,12 @@ mod tests {
         assert_eq!(imds.endpoint().as_str(), "http://169.254.169.254/metadata/identity/oauth2/token");
         let overridden = detect(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9/")], "", None).unwrap();
         assert_eq!(overridden.endpoint().as_str(), "http://127.0.0.1:9/metadata/identity/oauth2/token");
-        assert!(detect(&[("IDENTITY_ENDPOINT", "http://x"), ("IDENTITY_SERVER_THUMBPRINT", "t")], "h", Some("IDENTITY_HEADER")).is_err());
+        assert!(detect(
+            &[("IDENTITY_ENDPOINT", "http://x"), ("IDENTITY_SERVER_THUMBPRINT", "t")],
+            "h",
+            Some("IDENTITY_HEADER")
+        )
+        .is_err());
         assert!(detect(&[("IDENTITY_ENDPOINT", "not a url")], "h", Some("IDENTITY_HEADER")).is_err());
     }
 
@@ -462,9 +532,18 @@ mod tests {
         assert_eq!(parse_expires_on(&json!("1700000000")), Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
         assert_eq!(parse_expires_on(&json!(1_700_000_000u64)), Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
         // 2017-09-14 12:00:00 UTC
-        assert_eq!(parse_expires_on(&json!("09/14/2017 12:00:00 PM +00:00")), Some(UNIX_EPOCH + Duration::from_secs(1_505_390_400)));
-        assert_eq!(parse_expires_on(&json!("09/14/2017 12:00:00 AM +00:00")), Some(UNIX_EPOCH + Duration::from_secs(1_505_347_200)));
-        assert_eq!(parse_expires_on(&json!("09/14/2017 02:00:00 PM +02:00")), Some(UNIX_EPOCH + Duration::from_secs(1_505_390_400)));
+        assert_eq!(
+            parse_expires_on(&json!("09/14/2017 12:00:00 PM +00:00")),
+            Some(UNIX_EPOCH + Duration::from_secs(1_505_390_400))
+        );
+        assert_eq!(
+            parse_expires_on(&json!("09/14/2017 12:00:00 AM +00:00")),
+            Some(UNIX_EPOCH + Duration::from_secs(1_505_347_200))
+        );
+        assert_eq!(
+            parse_expires_on(&json!("09/14/2017 02:00:00 PM +02:00")),
+            Some(UNIX_EPOCH + Duration::from_secs(1_505_390_400))
+        );
         assert_eq!(parse_expires_on(&json!("soon")), None);
         assert_eq!(parse_expires_on(&Value::Null), None);
     }
@@ -478,13 +557,18 @@ mod tests {
         let key_file = dir.join("challenge.key");
         std::fs::write(&key_file, "arc-key-123").unwrap();
         sim.simulator().state().directory.set_identity(graph_sim::entra::IdentityConfig {
-            system_assigned: Some(graph_sim::entra::IdentitySpec { client_id: None, roles: vec!["User.Read.All".into()] }),
+            system_assigned: Some(graph_sim::entra::IdentitySpec {
+                client_id: None,
+                roles: vec!["User.Read.All".into()],
+            }),
             arc_key_file: Some(key_file.display().to_string()),
             arc_key: Some("arc-key-123".into()),
             ..Default::default()
         });
         let endpoint = format!("{}/metadata/identity/oauth2/token", sim.url());
-        let arc = detect(&[("IDENTITY_ENDPOINT", endpoint.as_str()), ("IMDS_ENDPOINT", sim.url().as_str())], "", None).unwrap().with_arc_key_dir(dir.clone());
+        let arc = detect(&[("IDENTITY_ENDPOINT", endpoint.as_str()), ("IMDS_ENDPOINT", sim.url().as_str())], "", None)
+            .unwrap()
+            .with_arc_key_dir(dir.clone());
         assert_eq!(arc.kind(), Kind::Arc);
         let token = arc.fetch(false).await.unwrap();
         let claims = crate::signin::claims::Claims::decode(token.secret.expose()).unwrap();
@@ -500,7 +584,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let key = dir.join("abc.key");
         std::fs::write(&key, "secret-key\n").unwrap();
-        let arc = detect(&[("IDENTITY_ENDPOINT", "http://127.0.0.1:1/t"), ("IMDS_ENDPOINT", "http://127.0.0.1:1")], "", None).unwrap().with_arc_key_dir(dir.clone());
+        let arc =
+            detect(&[("IDENTITY_ENDPOINT", "http://127.0.0.1:1/t"), ("IMDS_ENDPOINT", "http://127.0.0.1:1")], "", None)
+                .unwrap()
+                .with_arc_key_dir(dir.clone());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("www-authenticate", format!("Basic realm={}", key.display()).parse().unwrap());
         assert_eq!(arc.arc_key(&headers).unwrap(), "Basic secret-key");

@@ -30,7 +30,9 @@ use async_trait::async_trait;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
-use azure_identity::{ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions};
+use azure_identity::{
+    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+};
 use reqwest::Url;
 use serde_json::json;
 
@@ -102,14 +104,22 @@ fn http_client(user_agent: &str, connect_timeout: Duration) -> Result<reqwest::C
 fn required<'a>(value: &'a str, parameter: &str) -> Result<&'a str, EngineError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(EngineError::invalid_input(format!("{parameter} is empty. Pass the value from the app registration's Overview page.")));
+        return Err(EngineError::invalid_input(format!(
+            "{parameter} is empty. Pass the value from the app registration's Overview page."
+        )));
     }
     Ok(value)
 }
 
 /// Builds the credential the options ask for. Must run inside the session's runtime (the
 /// HTTP client is created here).
-pub fn build(options: &SessionOptions, cloud: Cloud, graph_endpoint: &Url, secret: Secret, user_agent: &str) -> Result<(Credential, ConnectionInfo), EngineError> {
+pub fn build(
+    options: &SessionOptions,
+    cloud: Cloud,
+    graph_endpoint: &Url,
+    secret: Secret,
+    user_agent: &str,
+) -> Result<(Credential, ConnectionInfo), EngineError> {
     let authority = match options.authority_host.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         Some(given) => validate_url(given, "-AuthorityHost", "https://login.microsoftonline.com")?,
         None => Url::parse(cloud.authority_host()).expect("known authority"),
@@ -141,8 +151,15 @@ pub fn build(options: &SessionOptions, cloud: Cloud, graph_endpoint: &Url, secre
             info.authority_host = Some(authority_text.clone());
             info.tenant_id = Some(tenant_id.clone());
             info.client_id = Some(client_id.clone());
-            let context = SignInContext { method: Method::ClientSecret, tenant_id: Some(tenant_id.clone()), client_id: Some(client_id.clone()), thumbprint: None, authority: authority_text.clone() };
-            let (authority_url, transport) = SignInTransport::for_authority(http_client(user_agent, Duration::from_secs(10))?, &authority);
+            let context = SignInContext {
+                method: Method::ClientSecret,
+                tenant_id: Some(tenant_id.clone()),
+                client_id: Some(client_id.clone()),
+                thumbprint: None,
+                authority: authority_text.clone(),
+            };
+            let (authority_url, transport) =
+                SignInTransport::for_authority(http_client(user_agent, Duration::from_secs(10))?, &authority);
             let client_options = client_options(&authority_url, transport);
             let azure_secret = azure_core::credentials::Secret::new(secret.expose().to_string());
             let factory = move || -> azure_core::Result<Arc<dyn TokenCredential>> {
@@ -160,15 +177,27 @@ pub fn build(options: &SessionOptions, cloud: Cloud, graph_endpoint: &Url, secre
             info.tenant_id = Some(tenant_id.clone());
             info.client_id = Some(client_id.clone());
             info.thumbprint = Some(thumbprint.clone());
-            let context = SignInContext { method: Method::Certificate, tenant_id: Some(tenant_id.clone()), client_id: Some(client_id.clone()), thumbprint: Some(thumbprint.clone()), authority: authority_text.clone() };
+            let context = SignInContext {
+                method: Method::Certificate,
+                tenant_id: Some(tenant_id.clone()),
+                client_id: Some(client_id.clone()),
+                thumbprint: Some(thumbprint.clone()),
+                authority: authority_text.clone(),
+            };
             let audience = format!("{authority_text}/{tenant_id}/oauth2/v2.0/token");
             let signer = Arc::new(CertificateAssertion::new(&secret, &thumbprint, &client_id, &audience)?);
             drop(secret);
-            let (authority_url, transport) = SignInTransport::for_authority(http_client(user_agent, Duration::from_secs(10))?, &authority);
+            let (authority_url, transport) =
+                SignInTransport::for_authority(http_client(user_agent, Duration::from_secs(10))?, &authority);
             let client_options = client_options(&authority_url, transport);
             let factory = move || -> azure_core::Result<Arc<dyn TokenCredential>> {
                 let options = ClientAssertionCredentialOptions { client_options: client_options.clone() };
-                Ok(ClientAssertionCredential::new(tenant_id.clone(), client_id.clone(), SharedAssertion(signer.clone()), Some(options))?)
+                Ok(ClientAssertionCredential::new(
+                    tenant_id.clone(),
+                    client_id.clone(),
+                    SharedAssertion(signer.clone()),
+                    Some(options),
+                )?)
             };
             Credential::from_source(Box::new(EntraSource::new(Box::new(factory), cloud.graph_scope(), context)?))
         }
@@ -190,8 +219,19 @@ pub fn build(options: &SessionOptions, cloud: Cloud, graph_endpoint: &Url, secre
         AuthOptions::AzureCli { tenant_id, path } => {
             info.method = Method::AzureCli;
             info.tenant_id = tenant_id.clone().filter(|t| !t.trim().is_empty());
-            let context = SignInContext { method: Method::AzureCli, tenant_id: info.tenant_id.clone(), client_id: None, thumbprint: None, authority: "the Azure CLI".into() };
-            Credential::from_source(Box::new(azure_cli::AzureCli::new(info.tenant_id.clone(), path.clone(), cloud.graph_scope(), context)?))
+            let context = SignInContext {
+                method: Method::AzureCli,
+                tenant_id: info.tenant_id.clone(),
+                client_id: None,
+                thumbprint: None,
+                authority: "the Azure CLI".into(),
+            };
+            Credential::from_source(Box::new(azure_cli::AzureCli::new(
+                info.tenant_id.clone(),
+                path.clone(),
+                cloud.graph_scope(),
+                context,
+            )?))
         }
     };
     Ok((credential, info))
@@ -243,7 +283,13 @@ impl EntraSource {
 
 /// azure_identity refuses some input before any request (a tenant id with a space, say).
 fn invalid_sign_in_input(error: &azure_core::Error) -> EngineError {
-    EngineError::new(ErrorKind::InvalidInput, format!("The sign-in parameters are not valid: {}.", entra::strip_troubleshooting(&error.to_string()).trim_end_matches('.')))
+    EngineError::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "The sign-in parameters are not valid: {}.",
+            entra::strip_troubleshooting(&error.to_string()).trim_end_matches('.')
+        ),
+    )
 }
 
 #[async_trait]
@@ -258,8 +304,12 @@ impl TokenSource for EntraSource {
             current.clone()
         };
         let now = SystemTime::now();
-        let token = credential.get_token(&[self.scope.as_str()], None).await.map_err(|e| entra::from_azure(&e, &self.context))?;
-        let expires = u64::try_from(token.expires_on.unix_timestamp()).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        let token = credential
+            .get_token(&[self.scope.as_str()], None)
+            .await
+            .map_err(|e| entra::from_azure(&e, &self.context))?;
+        let expires =
+            u64::try_from(token.expires_on.unix_timestamp()).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s));
         Ok(Token::new(Secret::new(token.token.secret().to_string()), expires, now))
     }
 }

@@ -22,7 +22,9 @@ impl Need {
     /// Any one of these is enough (for `ReadReport`: see [`Need::all_of`]).
     pub fn any_of(self) -> &'static [&'static str] {
         match self {
-            Need::ListUsers | Need::ReadUsers => &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+            Need::ListUsers | Need::ReadUsers => {
+                &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
+            }
             Need::ReadStates => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
             Need::ChangeStates => &["Policy.ReadWrite.AuthenticationMethod"],
             Need::ReadReport => &[],
@@ -84,7 +86,11 @@ pub fn missing(claims: &Claims, wanted: &[Need]) -> Vec<(String, Need)> {
     for &need in wanted {
         let any = need.any_of();
         if !any.is_empty() && !claims.has_any(any) {
-            let name = if any.len() > 1 { format!("{} (or {})", need.suggested(), any[1..].join(", ")) } else { any[0].to_string() };
+            let name = if any.len() > 1 {
+                format!("{} (or {})", need.suggested(), any[1..].join(", "))
+            } else {
+                any[0].to_string()
+            };
             if !out.iter().any(|(n, _)| *n == name) {
                 out.push((name, need));
             }
@@ -109,7 +115,9 @@ pub fn warning(token: &str, request: &JobRequest) -> Option<String> {
     let list = gaps.iter().map(|(name, need)| format!("{name} to {}", need.purpose())).collect::<Vec<_>>().join("; ");
     let has = if claims.permissions().is_empty() {
         match kind {
-            PermissionType::Application => "no application permissions at all (admin consent may be missing)".to_string(),
+            PermissionType::Application => {
+                "no application permissions at all (admin consent may be missing)".to_string()
+            }
             PermissionType::Delegated => "no delegated scopes".to_string(),
         }
     } else {

@@ -77,7 +77,8 @@ mod tests {
     #[test]
     fn only_the_loopback_authority_goes_back_to_http() {
         let client = reqwest::Client::new();
-        let (twin, transport) = SignInTransport::for_authority(client.clone(), &Url::parse("http://127.0.0.1:5123").unwrap());
+        let (twin, transport) =
+            SignInTransport::for_authority(client.clone(), &Url::parse("http://127.0.0.1:5123").unwrap());
         assert_eq!(twin.as_str(), "https://127.0.0.1:5123/");
         let token_url = twin.join("/tenant/oauth2/v2.0/token").unwrap();
         assert_eq!(transport.target(&token_url).as_str(), "http://127.0.0.1:5123/tenant/oauth2/v2.0/token");
@@ -86,7 +87,8 @@ mod tests {
         let other_port = Url::parse("https://127.0.0.1:9999/t").unwrap();
         assert_eq!(transport.target(&other_port), other_port);
 
-        let (same, plain) = SignInTransport::for_authority(client, &Url::parse("https://login.microsoftonline.us").unwrap());
+        let (same, plain) =
+            SignInTransport::for_authority(client, &Url::parse("https://login.microsoftonline.us").unwrap());
         assert_eq!(same.as_str(), "https://login.microsoftonline.us/");
         assert_eq!(plain.target(&same), same);
     }

@@ -59,7 +59,8 @@ impl Session {
 
     /// A session on `endpoint` with an access token obtained elsewhere.
     pub fn with_token(endpoint: &str, token: &str) -> Result<Session, Value> {
-        let options = json!({ "graphEndpoint": endpoint, "auth": { "kind": "accessToken" }, "userAgent": "PerUserMfa-tests" });
+        let options =
+            json!({ "graphEndpoint": endpoint, "auth": { "kind": "accessToken" }, "userAgent": "PerUserMfa-tests" });
         Session::open(options, token)
     }
 
@@ -73,7 +74,12 @@ impl Session {
         let mut job = ptr::null_mut();
         let mut error = empty();
         let status = unsafe { pumfa_job_start(self.0, request.as_ptr(), request.len(), &mut job, &mut error) };
-        assert_eq!(status, PUMFA_OK, "job starts: {}", if status == PUMFA_OK { String::new() } else { take(&mut error) });
+        assert_eq!(
+            status,
+            PUMFA_OK,
+            "job starts: {}",
+            if status == PUMFA_OK { String::new() } else { take(&mut error) }
+        );
         Job(job)
     }
 

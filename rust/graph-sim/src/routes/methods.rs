@@ -11,7 +11,12 @@ use crate::SimState;
 
 pub const METHODS_READ: &[&str] = &["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"];
 
-pub fn list(sim: &SimState, request: &GraphRequest, principal: &Principal, key: &str) -> Result<GraphResponse, GraphError> {
+pub fn list(
+    sim: &SimState,
+    request: &GraphRequest,
+    principal: &Principal,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     if !principal.has_any(METHODS_READ) {
         return Err(GraphError::new(403, "accessDenied", "Request Authorization failed"));
     }

@@ -54,7 +54,9 @@ pub fn registration_details(
 ) -> Result<GraphResponse, GraphError> {
     check_premium_source(sim, principal)?;
     if query.filter.is_some() || !query.unsupported.is_empty() || query.skip.is_some() {
-        return Err(GraphError::unsupported_query("The simulator does not implement query options on userRegistrationDetails other than $top."));
+        return Err(GraphError::unsupported_query(
+            "The simulator does not implement query options on userRegistrationDetails other than $top.",
+        ));
     }
     let tenant = sim.tenant();
     let body = REGISTRATION_DETAILS.page(

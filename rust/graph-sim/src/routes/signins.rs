@@ -26,7 +26,11 @@ enum Clause {
 }
 
 fn unsupported(clause: &str) -> GraphError {
-    GraphError::new(400, "BadRequest", format!("Invalid filter clause: the simulator does not support '{clause}' on signIns."))
+    GraphError::new(
+        400,
+        "BadRequest",
+        format!("Invalid filter clause: the simulator does not support '{clause}' on signIns."),
+    )
 }
 
 fn quoted(value: &str, clause: &str) -> Result<String, GraphError> {
@@ -118,7 +122,9 @@ pub fn list(
 ) -> Result<GraphResponse, GraphError> {
     check_premium_source(sim, principal)?;
     if !query.unsupported.is_empty() || query.skip.is_some() || query.select.is_some() {
-        return Err(GraphError::unsupported_query("The simulator implements only $filter, $top and $skiptoken on signIns."));
+        return Err(GraphError::unsupported_query(
+            "The simulator implements only $filter, $top and $skiptoken on signIns.",
+        ));
     }
     let clauses = match query.filter.as_deref() {
         Some(text) if !text.trim().is_empty() => parse_filter(text)?,
@@ -149,6 +155,9 @@ mod tests {
         assert_eq!(c.len(), 3);
         assert!(matches!(c[1], Clause::ErrorCode(true, 0)));
         assert!(parse_filter("userId eq 'a' and startswith(userPrincipalName,'a')").is_err());
-        assert_eq!(parse_filter("userPrincipalName eq 'miriam.o''brien@contoso.com'").unwrap(), vec![Clause::Upn("miriam.o'brien@contoso.com".into())]);
+        assert_eq!(
+            parse_filter("userPrincipalName eq 'miriam.o''brien@contoso.com'").unwrap(),
+            vec![Clause::Upn("miriam.o'brien@contoso.com".into())]
+        );
     }
 }

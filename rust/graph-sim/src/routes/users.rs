@@ -116,11 +116,17 @@ pub async fn list(
     }
 
     let users = &tenant.users;
-    let page = paging::collect(users, start, page_size, |user| filter.matches(user), |user| {
-        let mut item = Map::new();
-        projection.render(user, &mut item);
-        Value::Object(item)
-    });
+    let page = paging::collect(
+        users,
+        start,
+        page_size,
+        |user| filter.matches(user),
+        |user| {
+            let mut item = Map::new();
+            projection.render(user, &mut item);
+            Value::Object(item)
+        },
+    );
     let mut body = paging::body(request, query, "/users", &projection.context_set(), tenant.generation, page);
     if count {
         let total = users.iter().filter(|u| filter.matches(u)).count();
