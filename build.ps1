@@ -49,7 +49,7 @@ param(
     # Pester: run only test files whose name matches.
     [string] $TestFilter = '*',
 
-    # Extra arguments for the Benchmark task (see tests/benchmark/Invoke-Benchmark.ps1).
+    # Extra arguments for the Benchmark task (see bench/Invoke-Benchmark.ps1).
     [hashtable] $BenchmarkParameters = @{},
 
     # Build: lay the module out with these prebuilt native engines (<dir>/<rid>/<engine file> or
@@ -291,7 +291,7 @@ function Invoke-Test {
 
 function Invoke-Demo {
     Invoke-Build
-    Invoke-FreshPwsh (Join-Path $Root 'tests/demo/Invoke-Demo.ps1') @('-ModuleManifest', (Join-Path $ModuleDir 'PerUserMfa.psd1'),
+    Invoke-FreshPwsh (Join-Path $Root 'demo/Invoke-Demo.ps1') @('-ModuleManifest', (Join-Path $ModuleDir 'PerUserMfa.psd1'),
         '-SimulatorPath', $SimExe, '-OutputDirectory', (Join-Path $OutRoot 'demo'))
     if ($LASTEXITCODE -ne 0) { throw 'The demo failed.' }
 }
@@ -300,7 +300,7 @@ function Invoke-Benchmark {
     $script:Configuration = 'Release'
     Invoke-Build
     $extra = foreach ($key in $BenchmarkParameters.Keys) { "-$key"; "$($BenchmarkParameters[$key])" }
-    Invoke-FreshPwsh (Join-Path $Root 'tests/benchmark/Invoke-Benchmark.ps1') (@('-ModuleManifest', (Join-Path $ModuleDir 'PerUserMfa.psd1'),
+    Invoke-FreshPwsh (Join-Path $Root 'bench/Invoke-Benchmark.ps1') (@('-ModuleManifest', (Join-Path $ModuleDir 'PerUserMfa.psd1'),
         '-SimulatorPath', $SimExe) + @($extra))
     if ($LASTEXITCODE -ne 0) { throw 'The benchmark failed.' }
 }

@@ -8,7 +8,7 @@ param(
     [Parameter(Mandatory)] [string] $OutputDirectory
 )
 $ErrorActionPreference = 'Stop'
-Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../tests/TestHelpers.psm1') -Force
 $sim = Start-GraphSim -Users 25 -Seed 7 -SimulatorPath $SimulatorPath
 try {
     Write-Host "Graph simulator with a 25-user sample tenant at $($sim.Url)" -ForegroundColor Cyan

@@ -19,7 +19,7 @@
     The module runs in a fresh pwsh; the simulator is reset (tenant, counters, windows) between runs.
 
 .EXAMPLE
-    dotnet pwsh tests/benchmark/Invoke-WriteBenchmark.ps1 -ModuleManifest out/PerUserMfa/0.1.0/PerUserMfa.psd1 -SimulatorPath target/release/graph-sim
+    dotnet pwsh bench/Invoke-WriteBenchmark.ps1 -ModuleManifest out/PerUserMfa/0.1.0/PerUserMfa.psd1 -SimulatorPath target/release/graph-sim
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
@@ -36,7 +36,7 @@ param(
 $ErrorActionPreference = 'Stop'
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path
 $SimulatorPath = (Resolve-Path $SimulatorPath).Path
-Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../tests/TestHelpers.psm1') -Force
 $work = New-Item -ItemType Directory -Force (Join-Path ([IO.Path]::GetTempPath()) "pumfa-write-bench-$PID")
 $target = 'enforced'
 

@@ -36,7 +36,7 @@ param(
 $ErrorActionPreference = 'Stop'
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path
 $SimulatorPath = (Resolve-Path $SimulatorPath).Path
-Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../tests/TestHelpers.psm1') -Force
 $measure = Join-Path $PSScriptRoot 'Measure-Run.ps1'
 $pwsh = (Get-Process -Id $PID).Path
 $pwshPrefix = @()

@@ -8,7 +8,7 @@
     piping them to Export-PerUserMfaReport. Only the rendering is timed.
 
 .EXAMPLE
-    dotnet pwsh tests/benchmark/Measure-HtmlReport.ps1 -ModuleManifest out/PerUserMfa/0.1.0/PerUserMfa.psd1
+    dotnet pwsh bench/Measure-HtmlReport.ps1 -ModuleManifest out/PerUserMfa/0.1.0/PerUserMfa.psd1
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
