@@ -55,8 +55,14 @@ namespace PerUserMfa.Tests.Engine
         {
             var change = new PerUserMfa.Bulk.ChangeItem
             {
-                Target = "a@x", Id = "1", UserPrincipalName = "a@x", PreviousState = "disabled", RequestedState = "enforced",
-                Sent = true, Action = "completed", CurrentState = "enforced",
+                Target = "a@x",
+                Id = "1",
+                UserPrincipalName = "a@x",
+                PreviousState = "disabled",
+                RequestedState = "enforced",
+                Sent = true,
+                Action = "completed",
+                CurrentState = "enforced",
             };
             Assert.Equal(
                 "{\"changes\":[{\"target\":\"a@x\",\"id\":\"1\",\"userPrincipalName\":\"a@x\",\"displayName\":null,\"previousState\":\"disabled\",\"requestedState\":\"enforced\",\"sent\":true,\"action\":\"completed\",\"currentState\":\"enforced\"}]}",
