@@ -58,13 +58,30 @@ $helpFile = Join-Path $OutputPath $helpFileName
 $writer = [System.Xml.XmlWriter]::Create($helpFile, $settings)
 
 function Write-Element([string] $Prefix, [string] $Name, [string] $Text) {
+    <#
+    .SYNOPSIS
+        Writes one element holding text, in the namespace of $Prefix.
+    #>
     $writer.WriteElementString($Prefix, $Name, $ns[$Prefix], $Text)
 }
-function Open-Element([string] $Prefix, [string] $Name) { $writer.WriteStartElement($Prefix, $Name, $ns[$Prefix]) }
-function Close-Element { $writer.WriteEndElement() }
+function Open-Element([string] $Prefix, [string] $Name) {
+    <#
+    .SYNOPSIS
+        Opens an element in the namespace of $Prefix; Close-Element closes it.
+    #>
+    $writer.WriteStartElement($Prefix, $Name, $ns[$Prefix]) }
+function Close-Element {
+    <#
+    .SYNOPSIS
+        Closes the element Open-Element opened last.
+    #>
+    $writer.WriteEndElement() }
 
 function Write-Description {
-    # <maml:description> with one <maml:para> per paragraph.
+    <#
+    .SYNOPSIS
+        <maml:description> with one <maml:para> per paragraph.
+    #>
     param([AllowEmptyCollection()] [string[]] $Paragraphs = @())
     Open-Element maml description
     foreach ($paragraph in $Paragraphs) { Write-Element maml para $paragraph }
@@ -72,10 +89,19 @@ function Write-Description {
     Close-Element
 }
 
-function Get-TypeName([type] $Type) { $Type.Name }
+function Get-TypeName([type] $Type) {
+    <#
+    .SYNOPSIS
+        A parameter type as the syntax line shows it (the short name).
+    #>
+    $Type.Name
+}
 
 function Get-AllowedValue {
-    # Enum members or ValidateSet values: Get-Help shows them in the syntax as {A | B | C}.
+    <#
+    .SYNOPSIS
+        Enum members or ValidateSet values: Get-Help shows them in the syntax as {A | B | C}.
+    #>
     param($Parameter)
     $type = $Parameter.ParameterType
     if ($type.IsArray) { $type = $type.GetElementType() }
@@ -86,14 +112,21 @@ function Get-AllowedValue {
 }
 
 function Format-PipelineInput([bool] $ByValue, [bool] $ByPropertyName) {
+    <#
+    .SYNOPSIS
+        The "Accept pipeline input" text: True (ByValue, ByPropertyName), or False.
+    #>
     $kinds = @()
     if ($ByValue) { $kinds += 'ByValue' }
     if ($ByPropertyName) { $kinds += 'ByPropertyName' }
     if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }
 }
 
-# <command:inputTypes> and <command:returnValues>: one typed entry per documented type.
 function Write-TypeList([string] $ListName, [string] $EntryName, $Entries) {
+    <#
+    .SYNOPSIS
+        <command:inputTypes> and <command:returnValues>: one typed entry per documented type.
+    #>
     Open-Element command $ListName
     foreach ($entry in @($Entries)) {
         Open-Element command $EntryName
@@ -107,7 +140,10 @@ function Write-TypeList([string] $ListName, [string] $EntryName, $Entries) {
 }
 
 function Write-Parameter {
-    <# One <command:parameter>; $Sets are the ParameterSetMetadata/CommandParameterInfo facts that apply. #>
+    <#
+    .SYNOPSIS
+        One <command:parameter>; $Sets are the ParameterSetMetadata/CommandParameterInfo facts that apply.
+    #>
     param($Name, [type] $Type, [bool] $Required, [string] $Position, [string] $PipelineInput, [string[]] $Aliases,
         [string[]] $Description, [string[]] $AllowedValues)
     $isSwitch = $Type -eq [System.Management.Automation.SwitchParameter]

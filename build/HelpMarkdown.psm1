@@ -26,12 +26,19 @@ $script:CmdletSections = @('SYNOPSIS', 'DESCRIPTION', 'PARAMETERS', 'EXAMPLES', 
 $script:RequiredCmdletSections = @('SYNOPSIS', 'DESCRIPTION', 'PARAMETERS', 'EXAMPLES', 'INPUTS', 'OUTPUTS', 'NOTES')
 
 function New-HelpFormatError([string] $Path, [int] $Line, [string] $Message) {
+    <#
+    .SYNOPSIS
+        The error for a page that breaks the format: file, line and what is wrong.
+    #>
     $where = if ($Line -gt 0) { "${Path}:$Line" } else { $Path }
     [System.FormatException]::new("${where}: $Message")
 }
 
 function Read-MarkdownBlock {
-    <# Splits lines into headings and text blocks; lines inside ``` fences are never headings. #>
+    <#
+    .SYNOPSIS
+        Splits lines into headings and text blocks; lines inside ``` fences are never headings.
+    #>
     param([string[]] $Lines)
     $inFence = $false
     for ($i = 0; $i -lt $Lines.Count; $i++) {
@@ -48,6 +55,7 @@ function Read-MarkdownBlock {
 
 function ConvertTo-HelpParagraph {
     <#
+    .SYNOPSIS
         Text lines as paragraphs: blank lines separate paragraphs; the lines of an ordinary
         paragraph are joined with spaces; list items, tables and fenced code keep their line
         breaks (a fence's ``` lines are dropped).
@@ -81,7 +89,10 @@ function ConvertTo-HelpParagraph {
 }
 
 function Get-SectionBody {
-    # The text lines of a section (blocks up to the next heading of the same or a higher level).
+    <#
+    .SYNOPSIS
+        The text lines of a section (blocks up to the next heading of the same or a higher level).
+    #>
     param($Blocks, [int] $Start, [int] $Level)
     $lines = [System.Collections.Generic.List[string]]::new()
     for ($i = $Start; $i -lt $Blocks.Count; $i++) {
@@ -92,7 +103,10 @@ function Get-SectionBody {
 }
 
 function Split-Subsection {
-    <# A section's blocks split at its ### headings: Intro (lines before the first) and Items. #>
+    <#
+    .SYNOPSIS
+        A section's blocks split at its ### headings: Intro (lines before the first) and Items.
+    #>
     param($Blocks, [string] $Path)
     $intro = [System.Collections.Generic.List[string]]::new()
     $items = [System.Collections.Generic.List[object]]::new()
@@ -112,7 +126,10 @@ function Split-Subsection {
 }
 
 function Read-TypedEntry {
-    # INPUTS / OUTPUTS: "### TypeName" + text per type, or text only.
+    <#
+    .SYNOPSIS
+        INPUTS / OUTPUTS: "### TypeName" + text per type, or text only.
+    #>
     param($Section, [string] $Path)
     $split = Split-Subsection $Section $Path
     $entries = foreach ($item in $split.Items) {
@@ -125,8 +142,11 @@ function Read-TypedEntry {
     @($entries)
 }
 
-# A markdown file's blocks; every page is UTF-8 whatever the platform's default encoding.
 function Read-MarkdownFile([string] $Path) {
+    <#
+    .SYNOPSIS
+        A markdown file's blocks; every page is UTF-8 whatever the platform's default encoding.
+    #>
     $lines = [System.IO.File]::ReadAllLines((Resolve-Path -LiteralPath $Path).ProviderPath, [System.Text.Encoding]::UTF8)
     Read-MarkdownBlock $lines
 }

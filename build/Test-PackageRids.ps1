@@ -37,6 +37,10 @@ Set-StrictMode -Version 3.0
 
 $engineName = 'perusermfa_engine'
 function Get-EngineFileName([string] $RuntimeId) {
+    <#
+    .SYNOPSIS
+        The engine's file name for a runtime identifier (perusermfa_engine.dll, lib...so, lib...dylib).
+    #>
     switch -Wildcard ($RuntimeId) {
         'win-*' { return "$engineName.dll" }
         'linux-*' { return "lib$engineName.so" }
@@ -46,7 +50,10 @@ function Get-EngineFileName([string] $RuntimeId) {
 }
 
 function Get-BinaryArchitecture {
-    <# The processor a native binary is built for, from its first bytes: x64, arm64, x86, or a list for a universal Mach-O. #>
+    <#
+    .SYNOPSIS
+        The processor a native binary is built for, from its first bytes: x64, arm64, x86, or a list for a universal Mach-O.
+    #>
     param([byte[]] $Bytes)
     if ($Bytes.Length -lt 64) { return 'unknown (file too short)' }
     if ($Bytes[0] -eq 0x4D -and $Bytes[1] -eq 0x5A) {
@@ -94,6 +101,10 @@ try {
     }
 
     function Read-EntryBytes($Item, [int] $Count) {
+        <#
+        .SYNOPSIS
+            The first $Count bytes of a package entry or a file.
+        #>
         $stream = if ($Item -is [System.IO.FileInfo]) { $Item.OpenRead() } else { $Item.Open() }
         try {
             $buffer = New-Object byte[] $Count

@@ -186,10 +186,10 @@ Get-Content -LiteralPath $UsersFile | Set-PerUserMfaState -State Disabled -Force
         $deadline = [DateTime]::UtcNow.AddSeconds(120)
         while ((Get-SimStats -Sim $sim).patches -lt 20) {
             if ($process.HasExited) { throw "The child ended before it could be killed: $($process.StandardError.ReadToEnd())" }
-            if ([DateTime]::UtcNow -gt $deadline) { $process.Kill($true); throw 'No PATCH landed within 120 s.' }
+            if ([DateTime]::UtcNow -gt $deadline) { $process.Kill(); throw 'No PATCH landed within 120 s.' }
             Start-Sleep -Milliseconds 50
         }
-        $process.Kill($true)
+        $process.Kill()
         $process.WaitForExit()
         # Requests the child had already sent still land (the simulator answers after its latency).
         Start-Sleep -Milliseconds 1000

@@ -58,6 +58,45 @@ BeforeAll {
         [pscustomobject]@{ Certificate = $certificate; Key = $rsa; Base64 = [Convert]::ToBase64String($certificate.RawData) }
     }
 
+    # PEM and DER built by hand from what .NET Framework 4.7.2 has (RawData, RSAParameters):
+    # ExportCertificatePem and the Export*PrivateKey(Pem) methods exist only on .NET Core 3.0+ /
+    # .NET 7+, and this file runs on Windows PowerShell 5.1 too.
+    function script:ConvertTo-Der([byte] $Tag, [byte[]] $Content) {
+        $length = $Content.Length
+        $lengthBytes = if ($length -lt 0x80) { @([byte]$length) } else {
+            $octets = @(); while ($length -gt 0) { $octets = @([byte]($length -band 0xFF)) + $octets; $length = $length -shr 8 }
+            @([byte](0x80 + $octets.Count)) + $octets
+        }
+        [byte[]](@($Tag) + $lengthBytes + $Content)
+    }
+    function script:ConvertTo-DerInteger([byte[]] $UnsignedBigEndian) {
+        $start = 0
+        while ($start -lt $UnsignedBigEndian.Length - 1 -and $UnsignedBigEndian[$start] -eq 0) { $start++ }
+        $value = [byte[]]$UnsignedBigEndian[$start..($UnsignedBigEndian.Length - 1)]
+        if ($value[0] -band 0x80) { $value = [byte[]](@([byte]0) + $value) }
+        ConvertTo-Der 0x02 $value
+    }
+    function script:Get-RsaPrivateKeyDer([System.Security.Cryptography.RSA] $Key, [switch] $Pkcs1) {
+        # PKCS#1 RSAPrivateKey; by default wrapped in a PKCS#8 PrivateKeyInfo (rsaEncryption, NULL).
+        $p = $Key.ExportParameters($true)
+        $fields = foreach ($part in $p.Modulus, $p.Exponent, $p.D, $p.P, $p.Q, $p.DP, $p.DQ, $p.InverseQ) { ConvertTo-DerInteger $part }
+        $rsaPrivateKey = ConvertTo-Der 0x30 ([byte[]](@(0x02, 0x01, 0x00) + $fields))
+        if ($Pkcs1) { return , $rsaPrivateKey }
+        $algorithm = [byte[]](0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00)
+        , (ConvertTo-Der 0x30 ([byte[]](@(0x02, 0x01, 0x00) + $algorithm + (ConvertTo-Der 0x04 $rsaPrivateKey))))
+    }
+    function script:ConvertTo-Pem([string] $Label, [byte[]] $Der) {
+        $base64 = [Convert]::ToBase64String($Der)
+        $lines = for ($i = 0; $i -lt $base64.Length; $i += 64) { $base64.Substring($i, [Math]::Min(64, $base64.Length - $i)) }
+        (@("-----BEGIN $Label-----") + $lines + @("-----END $Label-----")) -join "`n"
+    }
+    function script:Get-TestPem($TestCertificate, [switch] $Pkcs1) {
+        # The certificate and its private key as one PEM file's text (PKCS#8, or PKCS#1 with -Pkcs1).
+        $keyLabel = if ($Pkcs1) { 'RSA PRIVATE KEY' } else { 'PRIVATE KEY' }
+        (ConvertTo-Pem 'CERTIFICATE' $TestCertificate.Certificate.RawData) + "`n" +
+            (ConvertTo-Pem $keyLabel (Get-RsaPrivateKeyDer $TestCertificate.Key -Pkcs1:$Pkcs1))
+    }
+
     Register-SimApp | Out-Null
     Set-SimIdentity @{
         systemAssigned = @{ roles = @(Get-ReadRoles) }
@@ -139,11 +178,16 @@ Describe 'Certificate' {
         $script:certApp = [guid]::NewGuid().ToString()
         Register-SimApp -ClientId $certApp -Secret 'unused' -Certificate @($good.Base64, $expired.Base64) | Out-Null
         $script:pemPath = Join-Path $TestDrive 'app.pem'
-        Set-Content -Path $pemPath -Value ($good.Certificate.ExportCertificatePem() + "`n" + $good.Key.ExportPkcs8PrivateKeyPem())
+        Set-Content -Path $pemPath -Value (Get-TestPem $good)
         $script:pfxPath = Join-Path $TestDrive 'app.pfx'
         [System.IO.File]::WriteAllBytes($pfxPath, $good.Certificate.Export('Pfx', $pfxPasswordText))
         $script:pfxPassword = ConvertTo-SecureString $pfxPasswordText -AsPlainText -Force
-        $script:keyBase64 = [Convert]::ToBase64String($good.Key.ExportPkcs8PrivateKey())
+        $script:keyBase64 = [Convert]::ToBase64String((Get-RsaPrivateKeyDer $good.Key))
+    }
+
+    It 'builds the PEM text .NET itself would export (the check runs where .NET has the exporters)' -Tag 'DotNetCore' {
+        (Get-TestPem $good) | Should -BeExactly ($good.Certificate.ExportCertificatePem() + "`n" + $good.Key.ExportPkcs8PrivateKeyPem())
+        (Get-TestPem $good -Pkcs1) | Should -BeExactly ($good.Certificate.ExportCertificatePem() + "`n" + $good.Key.ExportRSAPrivateKeyPem())
     }
 
     It 'signs in with a PEM file (certificate + private key)' {
@@ -183,7 +227,7 @@ Describe 'Certificate' {
 
     It 'says the registered certificate has expired (AADSTS700027)' {
         $path = Join-Path $TestDrive 'expired.pem'
-        Set-Content -Path $path -Value ($expired.Certificate.ExportCertificatePem() + "`n" + $expired.Key.ExportRSAPrivateKeyPem())
+        Set-Content -Path $path -Value (Get-TestPem $expired -Pkcs1)
         $caught = $null
         try { Connect-PerUserMfa -TenantId contoso.com -ClientId $certApp -CertificatePath $path @entra -WarningVariable warned -WarningAction SilentlyContinue } catch { $caught = $_ }
         "$warned" | Should -BeLike '*expired*'
@@ -193,7 +237,7 @@ Describe 'Certificate' {
 
     It 'says a certificate the app does not have is unknown (AADSTS700027)' {
         $path = Join-Path $TestDrive 'stranger.pem'
-        Set-Content -Path $path -Value ($stranger.Certificate.ExportCertificatePem() + "`n" + $stranger.Key.ExportPkcs8PrivateKeyPem())
+        Set-Content -Path $path -Value (Get-TestPem $stranger)
         $caught = Get-Caught { Connect-PerUserMfa -TenantId contoso.com -ClientId $certApp -CertificatePath $path @entra }
         $caught.Exception.Message | Should -BeLike '*does not know the certificate*(AADSTS700027)*Upload*'
     }
@@ -287,7 +331,8 @@ Describe 'Azure CLI' {
         $script:azDir = Join-Path $TestDrive 'azcli'
         New-Item -ItemType Directory -Path $azDir | Out-Null
         function script:Set-StubAz([string] $Body, [int] $ExitCode = 0, [switch] $ToStderr) {
-            if ($IsWindows) {
+            # $IsWindows does not exist on Windows PowerShell 5.1 (it came with PowerShell 6).
+            if ($PSVersionTable.PSEdition -eq 'Desktop' -or $IsWindows) {
                 $lines = @('@echo off', "echo $Body$(if ($ToStderr) { ' 1>&2' })", "exit /b $ExitCode")
                 Set-Content -Path (Join-Path $azDir 'az.cmd') -Value $lines -Encoding ascii
             }
@@ -476,7 +521,7 @@ Describe 'Secrets stay secret' {
         $scanCert = New-TestCertificate
         $scanApp = [guid]::NewGuid().ToString()
         Register-SimApp -ClientId $scanApp -Certificate @($scanCert.Base64) | Out-Null
-        Set-Content -Path $pemPath -Value ($scanCert.Certificate.ExportCertificatePem() + "`n" + $scanCert.Key.ExportPkcs8PrivateKeyPem())
+        Set-Content -Path $pemPath -Value (Get-TestPem $scanCert)
         $pfxPath = Join-Path $TestDrive 'scan.pfx'
         [System.IO.File]::WriteAllBytes($pfxPath, $scanCert.Certificate.Export('Pfx', $pfxPasswordText))
         $pfxPassword = ConvertTo-SecureString $pfxPasswordText -AsPlainText -Force
@@ -513,8 +558,8 @@ Describe 'Secrets stay secret' {
         $all.Length | Should -BeGreaterThan 1000
         $all | Should -BeLike '*Signed in with ClientSecret*'
         $secrets = @($secretText, $pfxPasswordText, $identityHeaderText, 'stale-header-value', $msiSecretText,
-            [Convert]::ToBase64String($scanCert.Key.ExportPkcs8PrivateKey()).Substring(0, 64),
-            [Convert]::ToBase64String($scanCert.Key.ExportRSAPrivateKey()).Substring(0, 64))
+            [Convert]::ToBase64String((Get-RsaPrivateKeyDer $scanCert.Key)).Substring(0, 64),
+            [Convert]::ToBase64String((Get-RsaPrivateKeyDer $scanCert.Key -Pkcs1)).Substring(0, 64))
         $tokens = @(Get-IssuedToken | ForEach-Object accessToken)
         $tokens.Count | Should -BeGreaterThan 5
         foreach ($value in $secrets) {
