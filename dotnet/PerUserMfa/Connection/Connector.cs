@@ -1,5 +1,4 @@
 using System;
-using System.Management.Automation;
 using System.Security;
 using PerUserMfa.Engine;
 using PerUserMfa.Errors;

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using PerUserMfa.Json;
 using PerUserMfa.Native;
 
 namespace PerUserMfa.Engine
