@@ -158,9 +158,21 @@ function Get-NativeEngine {
     $engines
 }
 
+function Get-ReleaseNotesText {
+    # This version's section of CHANGELOG.md (the Unreleased one between releases), with a link
+    # to the whole history.
+    Import-Module (Join-Path $Root 'build/Changelog.psm1') -Force
+    $notes = Get-ReleaseNote -Path (Join-Path $Root 'CHANGELOG.md') -Version $VersionInfo.Full
+    "$notes`n`nAll changes: https://github.com/PerUserMfa/PerUserMfa/blob/main/CHANGELOG.md"
+}
+
 function Set-ManifestVersion([string] $Manifest) {
-    # ModuleVersion, and PSData.Prerelease when the version has a pre-release label.
+    # ModuleVersion, PSData.Prerelease when the version has a pre-release label, and
+    # PSData.ReleaseNotes from CHANGELOG.md.
     $text = (Get-Content $Manifest -Raw) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion = '$Version'"
+    if ($text -notmatch "(?m)^\s*ReleaseNotes\s*=\s*'(?:[^']|'')*'") { throw "$Manifest has no ReleaseNotes = '...' to stamp." }
+    $notes = (Get-ReleaseNotesText).Replace("'", "''")
+    $text = [regex]::Replace($text, "(?m)^(\s*ReleaseNotes\s*=\s*)'(?:[^']|'')*'", { param($match) $match.Groups[1].Value + "'" + $notes + "'" })
     $text = $text -replace "(?m)^\s*Prerelease\s*=.*\r?\n", ''
     if ($VersionInfo.Prerelease) {
         if ($text -notmatch '(?m)^(\s*)PSData\s*=\s*@\{[^\r\n]*\r?\n') { throw "$Manifest has no PSData section for the Prerelease label." }
@@ -195,6 +207,8 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root 'module/*') $ModuleDir -Recurse
     Copy-Item (Join-Path $Root 'LICENSE') (Join-Path $ModuleDir 'LICENSE.txt')
     Set-ManifestVersion (Join-Path $ModuleDir 'PerUserMfa.psd1')
+    # The same notes for the GitHub release (.github/workflows/release.yml).
+    Set-Content (Join-Path $OutRoot 'release-notes.md') (Get-ReleaseNotesText) -Encoding utf8
 
     # Help from docs/help, with the syntax read from the built cmdlets (in a fresh pwsh: the
     # build's own process never loads the module's DLL).

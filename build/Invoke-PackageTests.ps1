@@ -12,8 +12,9 @@
             -PesterManifest ~/.nuget/packages/pester/5.7.1/tools/Pester.psd1
 
     Without -PesterManifest, Pester 5.7.1 is saved from the PowerShell Gallery. On Windows
-    PowerShell 5.1, Microsoft.PowerShell.PSResourceGet is saved from the Gallery first (5.1 does
-    not ship it). Exits with the Pester suite's exit code.
+    PowerShell 5.1, Microsoft.PowerShell.PSResourceGet is downloaded from the Gallery first (5.1 does
+    not ship it), as its own package over TLS 1.2: the NuGet provider that PowerShellGet 1.0
+    needs first is not required. Exits with the Pester suite's exit code.
 #>
 [CmdletBinding()]
 param(
@@ -37,9 +38,16 @@ $null = New-Item -ItemType Directory -Force $tools, $repository, $modules
 $env:PSModulePath = $tools + [System.IO.Path]::PathSeparator + $env:PSModulePath
 
 if ($PSVersionTable.PSEdition -eq 'Desktop' -and -not (Get-Module -ListAvailable Microsoft.PowerShell.PSResourceGet)) {
+    # Windows PowerShell 5.1 ships no PSResourceGet. Its PowerShellGet 1.0 would first need the
+    # NuGet provider (Install-PackageProvider), whose download site has failed for everyone more
+    # than once; so take PSResourceGet's own package straight from the Gallery (a .nupkg is a
+    # zip whose root is the module) over TLS 1.2, which 5.1 does not offer by default.
     [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-    $null = Install-PackageProvider -Name NuGet -MinimumVersion 2.8.5.201 -Force -Scope CurrentUser
-    Save-Module -Name Microsoft.PowerShell.PSResourceGet -Path $tools -Repository PSGallery -Force
+    $psResourceGetVersion = '1.2.1'
+    $download = Join-Path $WorkDirectory "Microsoft.PowerShell.PSResourceGet.$psResourceGetVersion.zip"
+    Invoke-WebRequest -UseBasicParsing -OutFile $download `
+        -Uri "https://www.powershellgallery.com/api/v2/package/Microsoft.PowerShell.PSResourceGet/$psResourceGetVersion"
+    Expand-Archive -LiteralPath $download -DestinationPath (Join-Path $tools "Microsoft.PowerShell.PSResourceGet/$psResourceGetVersion") -Force
 }
 Import-Module Microsoft.PowerShell.PSResourceGet
 

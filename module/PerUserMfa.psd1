@@ -8,6 +8,8 @@
     Description            = 'Reports and changes Microsoft Entra per-user MFA state (Disabled, Enabled, Enforced) through Microsoft Graph, fast and at tenant scale. Runs on Windows PowerShell 5.1 and PowerShell 7.4+ on Windows, Linux and macOS.'
     CompatiblePSEditions   = @('Desktop', 'Core')
     PowerShellVersion      = '5.1'
+    # Windows PowerShell 5.1: the .NET Framework the module is built and tested for.
+    DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess       = @('PerUserMfa.format.ps1xml')
     CmdletsToExport        = @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Undo-PerUserMfaChange')
     FunctionsToExport      = @()
@@ -24,7 +26,8 @@
             Tags         = @('PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS', 'Entra', 'MFA', 'Graph')
             ProjectUri   = 'https://github.com/PerUserMfa/PerUserMfa'
             LicenseUri   = 'https://github.com/PerUserMfa/PerUserMfa/blob/main/LICENSE'
-            ReleaseNotes = 'First release: Connect-PerUserMfa (access token), Disconnect-PerUserMfa, Get-PerUserMfaState (licensed members, all users, or users from the pipeline) and Set-PerUserMfaState (-WhatIf, -Confirm, -PassThru).'
+            # build.ps1 stamps this version's section of CHANGELOG.md here.
+            ReleaseNotes = 'See CHANGELOG.md.'
         }
     }
 }

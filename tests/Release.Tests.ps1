@@ -46,6 +46,16 @@ Describe 'The manifest' {
         @($manifest.CompatiblePSEditions | Sort-Object) | Should -Be @('Core', 'Desktop')
     }
 
+    It 'names the .NET Framework it needs on Windows PowerShell 5.1 (4.7.2)' {
+        $manifest.DotNetFrameworkVersion | Should -Be '4.7.2'
+    }
+
+    It 'has as ReleaseNotes the CHANGELOG.md section of its version (Unreleased between releases)' {
+        Import-Module (Join-Path $repoRoot 'build/Changelog.psm1') -Force
+        $expected = Get-ReleaseNote -Path (Join-Path $repoRoot 'CHANGELOG.md') -Version (Get-CargoVersion)
+        $manifest.PrivateData.PSData.ReleaseNotes | Should -BeLike "$([WildcardPattern]::Escape($expected))*CHANGELOG.md"
+    }
+
     It 'has the Gallery metadata' {
         $psData = $manifest.PrivateData.PSData
         foreach ($tag in 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS', 'Entra', 'MFA', 'Graph') {
@@ -66,6 +76,48 @@ Describe 'The manifest' {
     It 'promises the six RIDs the release builds' {
         @($manifest.PrivateData.PerUserMfa.SupportedRids | Sort-Object) |
             Should -Be @('linux-arm64', 'linux-x64', 'osx-arm64', 'osx-x64', 'win-arm64', 'win-x64')
+    }
+}
+
+Describe 'CHANGELOG.md' {
+    BeforeAll {
+        Import-Module (Join-Path $repoRoot 'build/Changelog.psm1') -Force
+        function script:Read-SampleChangelog([string] $Text) {
+            $path = Join-Path $TestDrive ('changelog-' + [guid]::NewGuid().ToString('n') + '.md')
+            [System.IO.File]::WriteAllText($path, $Text)
+            Read-Changelog -Path $path
+        }
+    }
+
+    It 'keeps the Keep a Changelog shape: Unreleased first, then releases newest first' {
+        $sections = @(Read-Changelog -Path (Join-Path $repoRoot 'CHANGELOG.md'))
+        $sections[0].Version | Should -Be 'Unreleased'
+        $released = @($sections | Select-Object -Skip 1 | ForEach-Object { [version](($_.Version -split '-')[0]) })
+        @($released | Sort-Object -Descending) | Should -Be $released
+        $sections[0].Body + ($sections | Select-Object -Skip 1 | ForEach-Object Body) | Should -Not -BeNullOrEmpty
+    }
+
+    It 'has no section for a version newer than Cargo.toml''s' {
+        $cargo = [version]((Get-CargoVersion) -split '-')[0]
+        foreach ($section in Read-Changelog -Path (Join-Path $repoRoot 'CHANGELOG.md') | Select-Object -Skip 1) {
+            [version](($section.Version -split '-')[0]) | Should -BeLessOrEqual $cargo
+        }
+    }
+
+    It 'refuses <Why>' -TestCases @(
+        @{ Why = 'a file without the title'; Text = "## [Unreleased]`n" }
+        @{ Why = 'a release heading without a date'; Text = "# Changelog`n## [Unreleased]`n## [1.0.0]`n" }
+        @{ Why = 'an unknown kind of change'; Text = "# Changelog`n## [Unreleased]`n### Improved`n- x`n" }
+        @{ Why = 'no Unreleased section first'; Text = "# Changelog`n## [1.0.0] - 2026-01-01`n### Added`n- x`n" }
+    ) {
+        { Read-SampleChangelog $Text } | Should -Throw
+    }
+
+    It 'gives the section of the version, or Unreleased for a version it does not have yet' {
+        $path = Join-Path $TestDrive 'two.md'
+        [System.IO.File]::WriteAllText($path, "# Changelog`n`n## [Unreleased]`n`n### Fixed`n`n- next`n`n## [1.0.0] - 2026-01-01`n`n### Added`n`n- first`n")
+        Get-ReleaseNote -Path $path -Version '1.0.0' | Should -BeExactly "### Added`n`n- first"
+        Get-ReleaseNote -Path $path -Version '1.1.0' | Should -BeExactly "### Fixed`n`n- next"
     }
 }
 

@@ -29,6 +29,33 @@ namespace PerUserMfa.Tests.Native
         }
 
         [Theory]
+        [InlineData("Windows", Architecture.X64, true)]
+        [InlineData("Windows", Architecture.Arm64, true)]
+        [InlineData("Linux", Architecture.X64, true)]
+        [InlineData("OSX", Architecture.Arm64, true)]
+        public void Accepts_a_64_bit_process(string os, Architecture architecture, bool is64BitOs) =>
+            NativeLibraryLoader.ThrowIfUnsupportedProcess(Enum.Parse<NativeOs>(os), architecture, is64BitOs);
+
+        [Fact]
+        public void Refuses_a_32_bit_PowerShell_on_64_bit_Windows_saying_which_to_start()
+        {
+            var e = Assert.Throws<PerUserMfaException>(() => NativeLibraryLoader.ThrowIfUnsupportedProcess(NativeOs.Windows, Architecture.X86, true));
+            Assert.Equal("UnsupportedProcessArchitecture", e.ErrorId);
+            Assert.Contains("32-bit PowerShell", e.Message);
+            Assert.Contains(@"System32\WindowsPowerShell\v1.0\powershell.exe", e.Message);
+        }
+
+        [Theory]
+        [InlineData("Windows", Architecture.X86, false, "64-bit operating system")]
+        [InlineData("Linux", Architecture.Arm, false, "64-bit operating system")]
+        [InlineData("Linux", (Architecture)42, true, "x64 and arm64")]
+        public void Refuses_other_processes_it_has_no_engine_for(string os, Architecture architecture, bool is64BitOs, string expected)
+        {
+            var e = Assert.Throws<PerUserMfaException>(() => NativeLibraryLoader.ThrowIfUnsupportedProcess(Enum.Parse<NativeOs>(os), architecture, is64BitOs));
+            Assert.Contains(expected, e.Message);
+        }
+
+        [Theory]
         [InlineData("Windows", "perusermfa_engine.dll")]
         [InlineData("Linux", "libperusermfa_engine.so")]
         [InlineData("OSX", "libperusermfa_engine.dylib")]

@@ -120,6 +120,34 @@ namespace PerUserMfa.Native
                 ErrorCategory.NotImplemented);
         }
 
+        /// <summary>Engines are built for x64 and arm64 only. A 32-bit process (Windows PowerShell
+        /// (x86) or the x86 ISE, which 64-bit Windows also ships) gets a message saying which
+        /// PowerShell to start instead of a missing-engine error at the first command.</summary>
+        internal static void ThrowIfUnsupportedProcess(NativeOs os, Architecture architecture, bool is64BitOperatingSystem)
+        {
+            if (architecture == Architecture.X64 || architecture == Architecture.Arm64)
+            {
+                return;
+            }
+
+            string message;
+            if (architecture != Architecture.X86 && architecture != Architecture.Arm)
+            {
+                message = $"PerUserMfa's native engine is built for x64 and arm64; this process runs on {architecture}.";
+            }
+            else if (os == NativeOs.Windows && is64BitOperatingSystem)
+            {
+                message = "This is a 32-bit PowerShell (such as Windows PowerShell (x86) or Windows PowerShell ISE (x86)), and PerUserMfa's native engine is 64-bit only. "
+                    + @"Start the 64-bit Windows PowerShell (%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe, or ""Windows PowerShell"" without ""(x86)"" in the Start menu) or PowerShell 7, and import the module there.";
+            }
+            else
+            {
+                message = $"PerUserMfa needs a 64-bit operating system (x64 or arm64); this {(os == NativeOs.Windows ? "Windows" : os.ToString())} is 32-bit ({architecture}).";
+            }
+
+            throw new PerUserMfaException(message, "UnsupportedProcessArchitecture", ErrorCategory.NotImplemented);
+        }
+
         /// <summary>The RID folder name: <c>win|linux|osx</c> plus <c>-x64|-arm64|-x86|-arm</c>.</summary>
         internal static string GetRuntimeIdentifier(NativeOs os, Architecture architecture)
         {
