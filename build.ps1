@@ -7,6 +7,9 @@
     Named tasks, run in the order given (each pulls in what it needs):
 
       Bootstrap  restore the local dotnet tools (pwsh) and the PowerShell modules the tests use (Pester)
+      Check      the gates CI runs before any test, cheapest first, each stopping with the command
+                 that fixes what it found: cargo fmt, dotnet format (whitespace, style), the
+                 PowerShell code-health test (tests/CodeHealth.Tests.ps1), cargo clippy
       Build      the Rust engine and Graph simulator (cargo), the module assembly (dotnet), the help
                  (docs/help/*.md -> en-US/), and the module folder out/PerUserMfa/<version>/ laid out
                  exactly as it ships
@@ -30,7 +33,7 @@
     dotnet tool restore; dotnet pwsh ./build.ps1 Demo
 
 .EXAMPLE
-    dotnet tool restore; dotnet pwsh ./build.ps1 Test
+    dotnet tool restore; dotnet pwsh ./build.ps1 Check Test
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Build, Package, AutomationZip -NativeArtifacts ./natives
@@ -60,7 +63,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $Root = $PSScriptRoot
-$KnownTasks = @('Bootstrap', 'Build', 'Test', 'Demo', 'Benchmark', 'Package', 'AutomationZip', 'Clean')
+$KnownTasks = @('Bootstrap', 'Check', 'Build', 'Test', 'Demo', 'Benchmark', 'Package', 'AutomationZip', 'Clean')
 $Task = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($KnownTasks -notcontains $name) { throw "Unknown task '$name'. Tasks: $($KnownTasks -join ', ')." }
@@ -303,6 +306,36 @@ function Invoke-Test {
     if ($failures) { throw "Failed: $($failures -join ', ')" }
 }
 
+function Invoke-Check {
+    # Each gate: what runs, and what to do when it fails. Cheapest first, so a formatting slip
+    # fails in seconds; clippy last (it compiles the workspace in check mode).
+    Invoke-Bootstrap
+    $null = New-Item -ItemType Directory -Force $OutRoot
+    $gates = @(
+        @{ Name = 'cargo fmt'; Fix = 'run cargo fmt --all'; Run = { Invoke-Native cargo @('fmt', '--all', '--check') } }
+        @{ Name = 'dotnet format whitespace'; Fix = 'run dotnet format whitespace --folder dotnet'
+            Run = { Invoke-Native dotnet @('format', 'whitespace', '--folder', (Join-Path $Root 'dotnet'), '--verify-no-changes') } }
+        @{ Name = 'PowerShell code health'; Fix = 'fix what tests/CodeHealth.Tests.ps1 lists above'
+            Run = {
+                Invoke-FreshPwsh (Join-Path $Root 'tests/Invoke-PesterSuite.ps1') @('-PesterManifest', (Get-PesterManifest),
+                    '-ResultFile', (Join-Path $OutRoot 'code-health-result.json'), '-Filter', 'CodeHealth')
+                if ($LASTEXITCODE -ne 0) { throw 'tests/CodeHealth.Tests.ps1 failed.' }
+            } }
+        # The style rules .editorconfig raises to warnings (the analyzers already run in the
+        # build, with warnings as errors).
+        @{ Name = 'dotnet format style'; Fix = 'run dotnet format style dotnet/PerUserMfa.sln'
+            Run = { Invoke-Native dotnet @('format', 'style', (Join-Path $Root 'dotnet/PerUserMfa.sln'), '--verify-no-changes') } }
+        @{ Name = 'cargo clippy'; Fix = 'fix the lints clippy lists (cargo clippy --workspace --all-targets -- -D warnings)'
+            Run = { Invoke-Native cargo @('clippy', '--workspace', '--all-targets', '--', '-D', 'warnings') } }
+    )
+    foreach ($gate in $gates) {
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        try { & $gate.Run }
+        catch { throw "Gate '$($gate.Name)' failed: $($gate.Fix). ($($_.Exception.Message))" }
+        Write-Host "gate '$($gate.Name)' passed in $([int]$watch.Elapsed.TotalSeconds) s" -ForegroundColor Green
+    }
+}
+
 function Invoke-Demo {
     Invoke-Build
     Invoke-FreshPwsh (Join-Path $Root 'demo/Invoke-Demo.ps1') @('-ModuleManifest', (Join-Path $ModuleDir 'PerUserMfa.psd1'),
@@ -350,6 +383,7 @@ foreach ($name in $Task) {
     Write-Host "=== $name ===" -ForegroundColor Cyan
     switch ($name) {
         'Bootstrap' { Invoke-Bootstrap }
+        'Check' { Invoke-Check }
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }

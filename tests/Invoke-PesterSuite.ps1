@@ -5,8 +5,10 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $PesterManifest,
-    [Parameter(Mandatory)] [string] $ModuleManifest,
-    [Parameter(Mandatory)] [string] $SimulatorPath,
+    # Both needed by every test file but tests/CodeHealth.Tests.ps1, which reads the sources only
+    # (build.ps1 Check runs it before anything is built).
+    [string] $ModuleManifest,
+    [string] $SimulatorPath,
     [Parameter(Mandatory)] [string] $ResultFile,
     [string] $Filter = '*'
 )
@@ -14,8 +16,8 @@ $ErrorActionPreference = 'Stop'
 Import-Module $PesterManifest -MinimumVersion 5.7 -Force
 
 # The test files read these to find what they test.
-$env:PUMFA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path
-$env:PUMFA_TEST_SIMULATOR = (Resolve-Path $SimulatorPath).Path
+if ($ModuleManifest) { $env:PUMFA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path }
+if ($SimulatorPath) { $env:PUMFA_TEST_SIMULATOR = (Resolve-Path $SimulatorPath).Path }
 
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = @(Get-ChildItem $PSScriptRoot -Filter "$Filter.Tests.ps1" | ForEach-Object FullName)
