@@ -181,6 +181,47 @@ Describe 'Build scripts' -Tag 'DotNetCore' {
     }
 }
 
+Describe 'Examples for Windows PowerShell 5.1' {
+    BeforeAll {
+        function script:Get-ExampleCode {
+            # Every PowerShell example: the ```powershell blocks of README.md and the help pages,
+            # and the scripts under examples/.
+            $markdown = @(Get-Item (Join-Path $repoRoot 'README.md')) + @(Get-ChildItem (Join-Path $repoRoot 'docs/help') -Filter '*.md')
+            foreach ($file in $markdown) {
+                $text = [System.IO.File]::ReadAllText($file.FullName)
+                foreach ($block in [regex]::Matches($text, '(?ms)^[ \t]*```powershell[ \t]*\r?\n(.*?)^[ \t]*```')) {
+                    [pscustomobject]@{ Source = $file.Name; Code = $block.Groups[1].Value }
+                }
+            }
+            foreach ($file in Get-ChildItem (Join-Path $repoRoot 'examples') -Filter '*.ps1' -ErrorAction SilentlyContinue) {
+                [pscustomobject]@{ Source = "examples/$($file.Name)"; Code = [System.IO.File]::ReadAllText($file.FullName) }
+            }
+        }
+    }
+
+    It 'every Export-Csv example passes -Encoding UTF8 (5.1 writes ANSI, and non-ASCII names turn into ?)' {
+        $found = 0
+        $missing = foreach ($example in Get-ExampleCode) {
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput($example.Code, [ref]$null, [ref]$null)
+            foreach ($command in $ast.FindAll({ $args[0] -is [System.Management.Automation.Language.CommandAst] -and $args[0].GetCommandName() -eq 'Export-Csv' }, $true)) {
+                $found++
+                $encoding = @($command.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] -and $_.ParameterName -eq 'Encoding' })
+                if (-not $encoding) { "$($example.Source): $($command.Extent.Text)" }
+            }
+        }
+        $found | Should -BeGreaterThan 3 -Because 'the README and the help show Export-Csv'
+        @($missing) | Should -BeNullOrEmpty
+    }
+
+    It 'the README tells 5.1 users about TLS 1.2 and the NuGet provider, Unblock-File and the 32-bit PowerShell' {
+        $readme = [System.IO.File]::ReadAllText((Join-Path $repoRoot 'README.md'))
+        $readme | Should -Match '\[Net\.SecurityProtocolType\]::Tls12'
+        $readme | Should -Match 'Install-PackageProvider -Name NuGet'
+        $readme | Should -Match 'Unblock-File'
+        $readme | Should -Match '\(x86\)'
+    }
+}
+
 Describe 'The rules themselves' -Tag 'DotNetCore' {
     # Each rule is shown a small script it must reject, so a rule that stopped matching fails here.
     BeforeAll {
