@@ -9,6 +9,13 @@
 //! - nothing here calls back into .NET: the caller polls `pumfa_job_next`.
 //!
 //! `build.rs` turns this file into `dotnet/PerUserMfa/Native/NativeMethods.g.cs` with csbindgen.
+//!
+//! # Safety
+//! Every export has the same contract, so it is stated once here rather than on each function:
+//! a pointer argument is null or valid for the length given, for the duration of the call; a
+//! handle is one this file returned and has not yet freed; an out pointer points to writable
+//! memory of its type. Null pointers are checked and become `PUMFA_ERROR`.
+#![allow(clippy::missing_safety_doc)] // the contract above covers every export
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};

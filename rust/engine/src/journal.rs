@@ -755,7 +755,7 @@ mod tests {
             assert_eq!((c.status, c.sent), (Status::Pending, true), "the cut outcome does not count");
         }
         // Cut just before the newline: the record is complete and counts.
-        let journal = parse("j", full[..full.len() - 1].as_bytes()).unwrap();
+        let journal = parse("j", &full.as_bytes()[..full.len() - 1]).unwrap();
         assert!(journal.warnings.is_empty() && !journal.ends_with_newline);
         // Cut inside a multi-byte character.
         let mut bytes = text(&[header(), planned("é", "disabled")]).into_bytes();

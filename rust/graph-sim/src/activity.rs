@@ -58,7 +58,7 @@ pub fn generate(seed: u64, users: &[User], anchor: i64) -> (Vec<Activity>, Vec<S
     let mut log = Vec::with_capacity(users.len() * 2);
     let mut sequence = 0u32;
     for (position, user) in users.iter().enumerate() {
-        let mut rng = SimRng::for_user(seed, position as u64, 0x5167_1a);
+        let mut rng = SimRng::for_user(seed, position as u64, 0x51_671a);
         let mut activity = Activity { detail_seed: rng.next_u64(), ..Activity::default() };
         // Methods: a user with MFA methods has at least one strong method.
         if user.has_mfa_methods {

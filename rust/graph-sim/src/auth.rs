@@ -177,7 +177,7 @@ impl TokenAuthority {
         let list = self.issued.lock();
         let mut revoked = self.revoked.write();
         let mut count = 0;
-        for record in list.iter().filter(|r| app_id.map_or(true, |a| a.eq_ignore_ascii_case(&r.app_id))) {
+        for record in list.iter().filter(|r| app_id.is_none_or(|a| a.eq_ignore_ascii_case(&r.app_id))) {
             if revoked.insert(record.uti.clone()) {
                 count += 1;
             }
