@@ -5,7 +5,7 @@
 
 .DESCRIPTION
     The release workflow runs this on every test runner (Windows PowerShell 5.1, and PowerShell
-    7.4 on Windows, Linux and macOS) with the package it assembled. It works the same locally:
+    7.4 and 7.6 on Windows, Linux and macOS) with the package it assembled. It works the same locally:
 
         dotnet pwsh ./build/Invoke-PackageTests.ps1 -PackagePath out/repo/PerUserMfa.0.1.0.nupkg `
             -AutomationZip out/PerUserMfa.zip -SimulatorPath target/release/graph-sim `
