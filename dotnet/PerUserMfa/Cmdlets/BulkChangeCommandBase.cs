@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using PerUserMfa.Bulk;
@@ -200,23 +199,6 @@ namespace PerUserMfa.Cmdlets
 
                 WriteSummary(verb, null);
                 return;
-            }
-
-            var folder = Path.GetDirectoryName(journalPath);
-            if (!string.IsNullOrEmpty(folder))
-            {
-                try
-                {
-                    Directory.CreateDirectory(folder);
-                }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
-                {
-                    ThrowTerminatingError(ErrorRecordFactory.FromException(new PerUserMfaException(
-                        $"The journal folder '{folder}' cannot be created: {e.Message} Nothing was changed; give another -JournalPath.",
-                        "InvalidInput",
-                        ErrorCategory.WriteError,
-                        e)));
-                }
             }
 
             WriteHostInformation("Journal: " + journalPath);

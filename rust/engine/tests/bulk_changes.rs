@@ -309,12 +309,37 @@ fn inputs_are_checked_against_the_operation() {
     let job = session.start(json!({ "operation": "getStates", "scope": "input" }));
     let error = job.push(json!({ "changes": [{ "id": "1", "requestedState": "enabled" }] })).unwrap_err();
     assert!(error.contains("userIds"), "{error}");
-    let job = session.start(
-        json!({ "operation": "applyChanges", "journalPath": "/nonexistent/x.jsonl", "journalOperation": "set" }),
-    );
+    // A journal folder that cannot be created (its parent is a file): refused before any change.
+    let dir = temp_dir();
+    std::fs::write(dir.join("a-file"), "").unwrap();
+    let path = dir.join("a-file").join("x.jsonl");
+    let job = session.start(json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }));
     assert!(job.push(json!({ "userIds": ["a"] })).unwrap_err().contains("changes"));
     job.close_input();
     let events = job.drain();
-    assert!(of_type(&events, "fatal")[0]["message"].as_str().unwrap().contains("folder does not exist"));
+    let message = of_type(&events, "fatal")[0]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("journal folder") && message.contains("cannot be created"), "{message}");
     assert_eq!(sim.stats().patches, 0);
+}
+
+#[test]
+fn the_journal_folder_is_created_with_the_journal() {
+    let sim = graph_sim::spawn(SimConfig::new(10, 6)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).collect();
+    let planned = plan_users(&session, &users, "enforced");
+    let path = temp_dir().join("new").join("folder").join("set.jsonl");
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&planned),
+    );
+    assert!(of_type(&events, "fatal").is_empty(), "{events:?}");
+    assert_eq!(journal_lines(&path)[0]["type"], "header");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the folder holds personal data: its owner's only");
+    }
 }
