@@ -21,11 +21,11 @@ namespace PerUserMfa.Tests.Engine
             Assert.Equal(expected, EngineRequests.GetStates(scope, throttleLimit));
 
         [Theory]
-        [InlineData(PerUserMfaState.Disabled, null, "{\"operation\":\"setStates\",\"state\":\"disabled\"}")]
-        [InlineData(PerUserMfaState.Enabled, null, "{\"operation\":\"setStates\",\"state\":\"enabled\"}")]
-        [InlineData(PerUserMfaState.Enforced, 7, "{\"operation\":\"setStates\",\"state\":\"enforced\",\"throttleLimit\":7}")]
-        public void SetStates_requests_use_the_lower_case_wire_state(PerUserMfaState state, int? throttleLimit, string expected) =>
-            Assert.Equal(expected, EngineRequests.SetStates(state, throttleLimit));
+        [InlineData(PerUserMfaState.Disabled, null, "{\"operation\":\"planChanges\",\"state\":\"disabled\"}")]
+        [InlineData(PerUserMfaState.Enabled, null, "{\"operation\":\"planChanges\",\"state\":\"enabled\"}")]
+        [InlineData(PerUserMfaState.Enforced, 7, "{\"operation\":\"planChanges\",\"state\":\"enforced\",\"throttleLimit\":7}")]
+        public void Plan_requests_use_the_lower_case_wire_state(PerUserMfaState state, int? throttleLimit, string expected) =>
+            Assert.Equal(expected, EngineRequests.PlanChanges(state, throttleLimit));
 
         [Fact]
         public void User_ids_are_sent_exactly_as_given()

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
@@ -18,7 +19,7 @@ namespace PerUserMfa.Tests.Pipeline
         private readonly FakeEngineSession _session = new FakeEngineSession();
         private readonly RecordingSink _sink = new RecordingSink();
 
-        private JobPump NewPump(bool writeChangeResults = false) => new JobPump(_session, Request, _sink, writeChangeResults);
+        private JobPump NewPump() => new JobPump(_session, Request, _sink);
 
         [Fact]
         public void Starts_the_job_lazily_at_the_first_push()
@@ -137,20 +138,23 @@ namespace PerUserMfa.Tests.Pipeline
             Assert.DoesNotContain(_sink.Log, l => l.StartsWith("progress", StringComparison.Ordinal));
         }
 
-        [Theory]
-        [InlineData(false, 0)]
-        [InlineData(true, 1)]
-        public void Change_results_are_written_only_when_asked(bool passThru, int expected)
+        [Fact]
+        public void Change_results_go_to_the_handler_and_are_never_written_by_the_pump_itself()
         {
+            // The bulk change cmdlets collect results (tally, -PassThru with the journal path); an
+            // unhandled changeResult is not output a second time.
             _session.Configure = job => job.OnPush = ids => ids.Select(id => FakeEngineJob.ChangeResultJson(id, "disabled", "enabled", "enabled", true));
-            using var pump = NewPump(writeChangeResults: passThru);
+            using var pump = NewPump();
+            var handled = new List<string>();
+            pump.Handler = e =>
+            {
+                handled.Add(e.Type);
+                return false;
+            };
             pump.Push(new[] { "a@contoso.com" });
             pump.Finish();
-            Assert.Equal(expected, _sink.Objects.Count);
-            if (passThru)
-            {
-                Assert.Equal("PerUserMfa.ChangeResult", ((PSObject)_sink.Objects[0]).TypeNames[0]);
-            }
+            Assert.Contains(EngineEvent.ChangeResult, handled);
+            Assert.Empty(_sink.Objects);
         }
 
         [Fact]

@@ -36,15 +36,14 @@ namespace PerUserMfa.Cmdlets
 
         /// <summary>The command's pump, made at the first call. The request is built then, not in
         /// BeginProcessing: with pipeline input the parameter set is only settled at the first record.</summary>
-        internal JobPump GetPump(string request, bool writeChangeResults = false)
+        internal JobPump GetPump(string request)
         {
             lock (_pumpGate)
             {
                 return _pump ??= new JobPump(
                     _session ?? throw new InvalidOperationException("BeginProcessing did not run."),
                     request,
-                    new CmdletSink(this),
-                    writeChangeResults);
+                    new CmdletSink(this));
             }
         }
 
@@ -65,8 +64,7 @@ namespace PerUserMfa.Cmdlets
                 _pump = next = new JobPump(
                     _session ?? throw new InvalidOperationException("BeginProcessing did not run."),
                     request,
-                    new CmdletSink(this),
-                    writeChangeResults: false);
+                    new CmdletSink(this));
             }
 
             previous?.Dispose();

@@ -51,16 +51,6 @@ namespace PerUserMfa.Engine
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 
-        /// <summary><c>{"operation":"setStates","state":"enabled"}</c> (Graph's lower-case value), with <c>throttleLimit</c> when given.</summary>
-        public static string SetStates(PerUserMfaState state, int? throttleLimit)
-        {
-            var writer = new JsonWriter()
-                .WriteStartObject()
-                .WriteProperty("operation", "setStates")
-                .WriteProperty("state", ToWireState(state));
-            return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
-        }
-
         public const string JournalSet = "set";
         public const string JournalUndo = "undo";
         public const string JournalResume = "resume";

@@ -23,7 +23,6 @@ namespace PerUserMfa.Pipeline
         private readonly IEngineSession _session;
         private readonly string _request;
         private readonly IPipelineSink _sink;
-        private readonly bool _writeChangeResults;
         private readonly object _gate = new object();
 
         private IEngineJob? _job;
@@ -34,13 +33,11 @@ namespace PerUserMfa.Pipeline
         /// <param name="session">The session to run the job on.</param>
         /// <param name="request">The job request JSON (<see cref="EngineRequests"/>).</param>
         /// <param name="sink">Where events go.</param>
-        /// <param name="writeChangeResults">Whether <c>changeResult</c> events are output (Set-PerUserMfaState -PassThru).</param>
-        public JobPump(IEngineSession session, string request, IPipelineSink sink, bool writeChangeResults)
+        public JobPump(IEngineSession session, string request, IPipelineSink sink)
         {
             _session = session ?? throw new ArgumentNullException(nameof(session));
             _request = request ?? throw new ArgumentNullException(nameof(request));
             _sink = sink ?? throw new ArgumentNullException(nameof(sink));
-            _writeChangeResults = writeChangeResults;
         }
 
         /// <summary>The current connection's session, or the NotConnected terminating error.</summary>
@@ -215,13 +212,6 @@ namespace PerUserMfa.Pipeline
                     break;
                 case EngineEvent.UserReport:
                     _sink.WriteObject(UserReportFactory.Create(engineEvent));
-                    break;
-                case EngineEvent.ChangeResult:
-                    if (_writeChangeResults)
-                    {
-                        _sink.WriteObject(OutputFactory.CreateChangeResult(engineEvent));
-                    }
-
                     break;
                 case EngineEvent.Error:
                     _sink.WriteError(ErrorRecordFactory.FromEvent(engineEvent));

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::bulk::Action;
 use crate::error::EngineError;
 use crate::journal::{Outcome, Status};
+use crate::model::UserReport;
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -20,7 +21,7 @@ pub enum Event {
     },
     /// `getStates` with `report`: one user's row of `Get-PerUserMfaState -Detailed`. Dates are
     /// ISO 8601 UTC; a column whose source was unavailable is null.
-    UserReport(Box<crate::ops::UserReport>),
+    UserReport(Box<UserReport>),
     #[serde(rename_all = "camelCase")]
     ChangeResult {
         target: String,

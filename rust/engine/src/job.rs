@@ -5,6 +5,8 @@
 //! growing memory. `cancel` (from StopProcessing, any thread) aborts the driver task, which owns
 //! every worker and batch in flight: nothing keeps running once it returns.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,12 +21,40 @@ use crate::graph::client::GraphClient;
 use crate::graph::Notify;
 use crate::options::{JobInput, JobRequest};
 use crate::progress::Progress;
-use crate::session::EngineRuntime;
+use crate::runtime::EngineRuntime;
 
 /// Events buffered between the engine and the pipeline thread.
 const EVENT_QUEUE: usize = 1024;
 /// How often a progress event is offered to the host.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// A running operation: what [`Operation::run`] returns.
+pub type OperationFuture = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send>>;
+
+/// How a job runs one request. The operations layer builds these (`crate::ops::operation`) and
+/// the session hands that table to [`Job::start`], so a job knows how to feed, drain and cancel
+/// an operation but not which operations exist: `ops` depends on `job`, never the reverse.
+pub struct Operation {
+    /// The progress bar's activity.
+    pub activity: &'static str,
+    /// Whether the operation takes pushed `userIds`.
+    pub takes_user_ids: bool,
+    /// Whether the operation takes pushed `changes`.
+    pub takes_changes: bool,
+    pub run: RunOperation,
+}
+
+/// Runs a request to its end: (context, request, requests in flight, pushed userIds, pushed changes).
+pub type RunOperation = fn(
+    JobContext,
+    JobRequest,
+    usize,
+    mpsc::UnboundedReceiver<String>,
+    mpsc::UnboundedReceiver<ChangeItem>,
+) -> OperationFuture;
+
+/// The operation table: the [`Operation`] that runs a request.
+pub type OperationTable = fn(&JobRequest) -> Operation;
 
 pub enum NextEvent {
     Event(String),
@@ -93,26 +123,22 @@ impl Job {
         runtime: Arc<EngineRuntime>,
         client: Arc<GraphClient>,
         request: JobRequest,
+        operations: OperationTable,
     ) -> Result<Job, EngineError> {
         let throttle_limit = request.throttle_limit()?;
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (input_tx, input_rx) = mpsc::unbounded_channel();
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
-        let (activity, accepts) = match &request {
-            JobRequest::GetStates { .. } => ("Reading per-user MFA states", (true, false)),
-            JobRequest::SetStates { .. } => ("Changing per-user MFA states", (true, false)),
-            JobRequest::PlanChanges { .. } => ("Reading per-user MFA states before changing them", (true, true)),
-            JobRequest::ApplyChanges { .. } => ("Changing per-user MFA states", (false, true)),
-            JobRequest::ReadJournal { .. } => ("Reading the journal", (false, false)),
-        };
+        let operation = operations(&request);
+        let accepts = (operation.takes_user_ids, operation.takes_changes);
         let context = JobContext {
             client,
             events: EventSink(event_tx),
-            progress: Arc::new(Progress::new(activity)),
+            progress: Arc::new(Progress::new(operation.activity)),
             abort: CancellationToken::new(),
             fatal: Arc::new(Mutex::new(None)),
         };
-        let driver = runtime.get().spawn(drive(context, request, throttle_limit, input_rx, changes_rx));
+        let driver = runtime.get().spawn(drive(context, request, operation.run, throttle_limit, input_rx, changes_rx));
         Ok(Job {
             runtime,
             events: Mutex::new(event_rx),
@@ -194,6 +220,7 @@ impl Drop for Job {
 async fn drive(
     context: JobContext,
     request: JobRequest,
+    run: RunOperation,
     throttle_limit: usize,
     input: mpsc::UnboundedReceiver<String>,
     changes: mpsc::UnboundedReceiver<ChangeItem>,
@@ -210,7 +237,7 @@ async fn drive(
             }
         })
     };
-    // Pre-flight (issue 5): name the permissions the token lacks for this job before Graph refuses.
+    // Pre-flight: name the permissions the token lacks for this job before Graph refuses.
     if let Some(warning) = context
         .client
         .credential()
@@ -219,7 +246,7 @@ async fn drive(
     {
         context.events.send(Event::warning(warning)).await;
     }
-    let operation = crate::ops::run(context.clone(), request, throttle_limit, input, changes);
+    let operation = run(context.clone(), request, throttle_limit, input, changes);
     let outcome = tokio::select! {
         outcome = operation => outcome,
         _ = context.abort.cancelled() => Ok(()),

@@ -19,6 +19,7 @@ pub mod model;
 pub mod ops;
 pub mod options;
 pub mod progress;
+pub mod runtime;
 pub mod secret;
 pub mod session;
 pub mod signin;

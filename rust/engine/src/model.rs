@@ -1,4 +1,5 @@
-//! The domain values the engine reports.
+//! The domain values the engine reports: the lowest layer, which the events, the journal and
+//! the operations all build on.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,4 +42,41 @@ pub struct UserIdentity {
     pub user_principal_name: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
+}
+
+/// One row of the detailed report (the `userReport` event). Dates are ISO 8601 UTC.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserReport {
+    pub target: String,
+    pub id: String,
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub per_user_mfa_state: String,
+    pub user_type: Option<String>,
+    pub account_enabled: Option<bool>,
+    pub is_licensed: Option<bool>,
+    pub is_admin: Option<bool>,
+    pub is_mfa_registered: Option<bool>,
+    pub is_mfa_capable: Option<bool>,
+    pub methods_registered: Option<String>,
+    pub default_mfa_method: Option<String>,
+    pub preferred_mfa_method: Option<String>,
+    pub last_sign_in: Option<String>,
+    pub last_successful_sign_in: Option<String>,
+    pub days_since_last_sign_in: Option<i64>,
+    pub days_since_last_successful_sign_in: Option<i64>,
+    pub sign_in_sessions_valid_from: Option<String>,
+    pub password_last_changed: Option<String>,
+    pub password_age_days: Option<i64>,
+    pub password_policies: Option<String>,
+    pub password_never_expires: Option<bool>,
+    /// Only with `-IncludeMfaSignIns` (then null when there was none in the window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_mfa_sign_in: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_since_last_mfa_sign_in: Option<Option<i64>>,
+    /// Only with `-IncludeMethodDetails`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_methods: Option<Option<String>>,
 }

@@ -168,12 +168,6 @@ pub enum JobRequest {
         #[serde(default)]
         report: Option<ReportOptions>,
     },
-    #[serde(rename_all = "camelCase")]
-    SetStates {
-        state: MfaState,
-        #[serde(default)]
-        throttle_limit: Option<usize>,
-    },
     /// Bulk changes, step 1 (reads only): for pushed `userIds` (with `state`) or `changes`, read
     /// each user's state now and send a `plannedChange` saying what applying would do.
     #[serde(rename_all = "camelCase")]
@@ -263,7 +257,6 @@ impl JobRequest {
     pub fn throttle_limit(&self) -> Result<usize, EngineError> {
         let limit = match self {
             JobRequest::GetStates { throttle_limit, .. }
-            | JobRequest::SetStates { throttle_limit, .. }
             | JobRequest::PlanChanges { throttle_limit, .. }
             | JobRequest::ApplyChanges { throttle_limit, .. } => *throttle_limit,
             JobRequest::ReadJournal { .. } => None,
@@ -278,7 +271,7 @@ impl JobRequest {
     }
 }
 
-/// Input pushed into a running job: `{"userIds":[...]}` (getStates, setStates, planChanges) or
+/// Input pushed into a running job: `{"userIds":[...]}` (getStates, planChanges) or
 /// `{"changes":[...]}` (planChanges, applyChanges).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -322,10 +315,11 @@ mod tests {
         let r = JobRequest::parse(r#"{"operation":"getStates","scope":"licensedMembers"}"#).unwrap();
         assert!(matches!(r, JobRequest::GetStates { scope: Scope::LicensedMembers, .. }));
         assert_eq!(r.throttle_limit().unwrap(), DEFAULT_THROTTLE_LIMIT);
-        let r = JobRequest::parse(r#"{"operation":"setStates","state":"enforced","throttleLimit":5}"#).unwrap();
-        assert!(matches!(r, JobRequest::SetStates { state: MfaState::Enforced, .. }));
+        let r = JobRequest::parse(r#"{"operation":"getStates","scope":"input","throttleLimit":5}"#).unwrap();
         assert_eq!(r.throttle_limit().unwrap(), 5);
-        assert!(JobRequest::parse(r#"{"operation":"setStates","state":"on"}"#).is_err());
+        assert!(JobRequest::parse(r#"{"operation":"planChanges","state":"on"}"#).is_err());
+        // The retired per-user `setStates` operation is gone: bulk changes plan, then apply.
+        assert!(JobRequest::parse(r#"{"operation":"setStates","state":"enforced"}"#).is_err());
         let r = JobRequest::parse(r#"{"operation":"getStates","scope":"all","throttleLimit":0}"#).unwrap();
         assert!(r.throttle_limit().is_err());
     }

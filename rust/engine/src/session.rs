@@ -3,45 +3,14 @@
 //! client persists across jobs, because Graph's budget does too.
 
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::runtime::Runtime;
 
 use crate::error::EngineError;
 use crate::graph::client::GraphClient;
 use crate::job::Job;
 use crate::options::{validate_endpoint, JobRequest, SessionOptions};
+use crate::runtime::EngineRuntime;
 use crate::secret::Secret;
 use crate::signin::{self, cloud::Cloud, ConnectionInfo};
-
-/// Owns the tokio runtime; shutting it down never blocks the PowerShell thread for long, even
-/// if a DNS lookup on a blocking thread hangs.
-pub struct EngineRuntime(Option<Runtime>);
-
-impl EngineRuntime {
-    fn new() -> Result<EngineRuntime, EngineError> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 4);
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("perusermfa-engine")
-            .enable_all()
-            .build()
-            .map(|rt| EngineRuntime(Some(rt)))
-            .map_err(|e| EngineError::internal(format!("Could not start the engine's runtime: {e}")))
-    }
-
-    pub fn get(&self) -> &Runtime {
-        self.0.as_ref().expect("runtime is present until drop")
-    }
-}
-
-impl Drop for EngineRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_timeout(Duration::from_millis(500));
-        }
-    }
-}
 
 pub struct Session {
     runtime: Arc<EngineRuntime>,
@@ -77,6 +46,6 @@ impl Session {
 
     pub fn start_job(&self, request_json: &str) -> Result<Job, EngineError> {
         let request = JobRequest::parse(request_json)?;
-        Job::start(self.runtime.clone(), self.client.clone(), request)
+        Job::start(self.runtime.clone(), self.client.clone(), request, crate::ops::operation)
     }
 }

@@ -29,6 +29,25 @@ fn assert_each_once(events: &[Value], result_type: &str, expected: &[String]) {
     assert_eq!(seen.len(), expected.len(), "no user reported that was not asked about");
 }
 
+/// Changes `users` to `state` the way Set-PerUserMfaState does: plan, then apply the plan with a
+/// journal (in a temporary folder, removed afterwards). Returns the apply job's events.
+fn change_states(session: &Session, users: &[&str], state: &str) -> Vec<Value> {
+    let plan = session.start(json!({ "operation": "planChanges", "state": state }));
+    plan.push_users(users);
+    plan.close_input();
+    let planned: Vec<Value> = of_type(&plan.drain(), "plannedChange").into_iter().cloned().collect();
+    assert_eq!(planned.len(), users.len(), "every user planned");
+    let journal = std::env::temp_dir().join(format!("pumfa-changes-{}.jsonl", uuid::Uuid::new_v4()));
+    let apply = session.start(json!({
+        "operation": "applyChanges", "journalPath": journal, "journalOperation": "set", "requestedState": state
+    }));
+    apply.push(json!({ "changes": planned })).unwrap();
+    apply.close_input();
+    let events = apply.drain();
+    let _ = std::fs::remove_file(&journal);
+    events
+}
+
 fn licensed_member_ids(sim: &SimHandle) -> Vec<String> {
     sim.tenant()
         .users
@@ -147,11 +166,12 @@ fn input_users_report_not_found_and_escape_upns() {
 fn changes_skip_users_in_state_and_read_back_the_result() {
     let sim = start(SimConfig::new(30, 8));
     let session = Session::with_token(&sim.url(), &sim.token(WRITE)).unwrap();
-    let job = session.start(json!({ "operation": "setStates", "state": "enabled" }));
     // adele: enabled already; diego: disabled with methods (ends enforced); miriam: disabled.
-    job.push_users(&["adele.vance@contoso.com", "diego.siciliani@contoso.com", "miriam.o'brien@contoso.com"]);
-    job.close_input();
-    let events = job.drain();
+    let events = change_states(
+        &session,
+        &["adele.vance@contoso.com", "diego.siciliani@contoso.com", "miriam.o'brien@contoso.com"],
+        "enabled",
+    );
     let results = of_type(&events, "changeResult");
     assert_eq!(results.len(), 3);
     let by = |upn: &str| results.iter().find(|r| r["userPrincipalName"] == upn).unwrap().to_owned();
@@ -246,10 +266,7 @@ fn a_nearly_full_write_budget_is_not_taken_for_the_read_budget() {
         .take(95)
         .collect();
     assert_eq!(ids.len(), 95);
-    let job = session.start(json!({ "operation": "setStates", "state": "enforced" }));
-    job.push_users(&ids);
-    job.close_input();
-    let events = job.drain();
+    let events = change_states(&session, &ids, "enforced");
     assert_eq!(of_type(&events, "changeResult").len(), 95, "every user changed: {:?}", of_type(&events, "error"));
     assert_eq!(sim.stats().throttled_429, 0);
     let learnt: Vec<&Value> = of_type(&events, "verbose")

@@ -9,9 +9,6 @@ mod plan_changes;
 mod read_journal;
 mod report;
 mod report_sources;
-mod set_states;
-
-pub use report::UserReport;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,10 +19,29 @@ use tokio::task::JoinSet;
 use crate::bulk::ChangeItem;
 use crate::error::{EngineError, ErrorKind};
 use crate::events;
-use crate::job::JobContext;
+use crate::job::{JobContext, Operation};
 use crate::options::{JobRequest, Scope};
 
-pub async fn run(
+/// The operation table the session hands to each job: what runs `request`, its progress
+/// activity and the input it takes.
+pub fn operation(request: &JobRequest) -> Operation {
+    let (activity, takes_user_ids, takes_changes) = match request {
+        JobRequest::GetStates { .. } => ("Reading per-user MFA states", true, false),
+        JobRequest::PlanChanges { .. } => ("Reading per-user MFA states before changing them", true, true),
+        JobRequest::ApplyChanges { .. } => ("Changing per-user MFA states", false, true),
+        JobRequest::ReadJournal { .. } => ("Reading the journal", false, false),
+    };
+    Operation {
+        activity,
+        takes_user_ids,
+        takes_changes,
+        run: |context, request, throttle_limit, input, changes| {
+            Box::pin(run(context, request, throttle_limit, input, changes))
+        },
+    }
+}
+
+async fn run(
     context: JobContext,
     request: JobRequest,
     throttle_limit: usize,
@@ -40,7 +56,6 @@ pub async fn run(
             get_states::for_input(context, throttle_limit, input).await
         }
         JobRequest::GetStates { scope, .. } => get_states::for_listing(context, scope, throttle_limit).await,
-        JobRequest::SetStates { state, .. } => set_states::run(context, state, throttle_limit, input).await,
         JobRequest::PlanChanges { state, .. } => {
             plan_changes::run(context, state, throttle_limit, input, changes).await
         }

@@ -72,7 +72,6 @@ pub fn needs(request: &JobRequest) -> Vec<Need> {
             let _ = report;
             wanted
         }
-        JobRequest::SetStates { .. } => vec![Need::ReadUsers, Need::ChangeStates],
         JobRequest::PlanChanges { .. } => vec![Need::ReadUsers, Need::ReadStates],
         JobRequest::ApplyChanges { .. } => vec![Need::ChangeStates],
         #[allow(unreachable_patterns)]
@@ -160,7 +159,7 @@ mod tests {
     }
 
     fn set() -> JobRequest {
-        JobRequest::parse(r#"{"operation":"setStates","state":"enforced"}"#).unwrap()
+        JobRequest::parse(r#"{"operation":"applyChanges","journalPath":"/j.jsonl","journalOperation":"set"}"#).unwrap()
     }
 
     #[test]
