@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    Write benchmark (issue 6): Set-PerUserMfaState changing 10,000 users under Graph's write
+    Write benchmark: Set-PerUserMfaState changing 10,000 users under Graph's write
     budget, against the sequential Invoke-RestMethod -Method Patch loop admins run today, on the
     same simulator settings.
 

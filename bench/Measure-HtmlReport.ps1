@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     How long Export-PerUserMfaReport takes for a large tenant, and how big the file gets
-    (issue 4: "generated within seconds for 100,000 users").
+    (the goal: generated within seconds for 100,000 users).
 
 .DESCRIPTION
     Builds synthetic PerUserMfa.UserState objects in memory (no Graph, no simulator), then times

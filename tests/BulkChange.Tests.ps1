@@ -1,6 +1,6 @@
 #Requires -Modules Pester
 <#
-    Bulk changes admins can trust (issue 6), end to end against graph-sim: users already in the
+    Bulk changes admins can trust, end to end against graph-sim: users already in the
     state are skipped without a PATCH, -WhatIf sends nothing, every change is journalled before it
     is sent, a run killed mid-way is finished by -ResumeJournal without changing anyone twice,
     Undo-PerUserMfaChange restores the previous states, faults lose nobody, and damaged journals

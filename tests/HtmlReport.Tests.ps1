@@ -1,6 +1,6 @@
 #Requires -Modules Pester
 <#
-    Export-PerUserMfaReport (issue 4) end to end: Get-PerUserMfaState output from graph-sim written
+    Export-PerUserMfaReport end to end: Get-PerUserMfaState output from graph-sim written
     as one self-contained HTML file, checked against the simulator's ground truth; and synthetic
     -Detailed-shaped objects (PerUserMfa.UserReport) for the summary's detailed parts.
 #>

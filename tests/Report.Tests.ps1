@@ -1,6 +1,6 @@
 #Requires -Modules Pester
 <#
-    Get-PerUserMfaState -Detailed (issue 4): every report column against the simulator's ground truth,
+    Get-PerUserMfaState -Detailed: every report column against the simulator's ground truth,
     privacy by default, a token without AuditLog.Read.All, an Entra ID Free tenant, and what Export-Csv
     writes. Runs with Graph's report budgets enforced (--throttle auto).
 #>

@@ -1,6 +1,6 @@
 #Requires -Modules Pester
 <#
-    Sign-in (issue 5) through the real stack against graph-sim's Entra ID and managed identity
+    Sign-in through the real stack against graph-sim's Entra ID and managed identity
     endpoints: every Connect-PerUserMfa parameter set, Get-PerUserMfaConnection, token refresh
     during a long run, one refresh and retry after a 401, the messages for refused sign-ins, the
     pre-flight permission warning, and a scan of every stream for secrets and tokens.

@@ -9,14 +9,8 @@ using PerUserMfa.Pipeline;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Connects PerUserMfa to Microsoft Graph.</para>
-    /// <para type="description">Opens the connection the other PerUserMfa cmdlets use. Connecting
-    /// again replaces the previous connection. Each way to sign in is its own parameter set: an app
-    /// registration's client secret or certificate, a managed identity, the Azure CLI, an access
-    /// token, or (without parameters) the session of Connect-MgGraph. Sign-in happens in the native
-    /// engine (azure_identity); tokens are refreshed before they expire.</para>
-    /// </summary>
+    /// <summary>Connect-PerUserMfa: opens the session the other cmdlets use, one parameter set per way to
+    /// sign in; sign-in itself happens in the engine. User help: docs/help/Connect-PerUserMfa.md.</summary>
     [Cmdlet(VerbsCommunications.Connect, "PerUserMfa", DefaultParameterSetName = GraphSessionSet)]
     public sealed class ConnectPerUserMfaCommand : PSCmdlet
     {

@@ -4,10 +4,7 @@ using PerUserMfa.Pipeline;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Closes the PerUserMfa connection to Microsoft Graph.</para>
-    /// <para type="description">Does nothing (and reports no error) when not connected.</para>
-    /// </summary>
+    /// <summary>Disconnect-PerUserMfa: closes the session, if any. User help: docs/help/Disconnect-PerUserMfa.md.</summary>
     [Cmdlet(VerbsCommunications.Disconnect, "PerUserMfa")]
     public sealed class DisconnectPerUserMfaCommand : PSCmdlet
     {

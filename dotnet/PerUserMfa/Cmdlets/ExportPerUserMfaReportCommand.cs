@@ -7,12 +7,9 @@ using PerUserMfa.Report;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Writes Get-PerUserMfaState output as one self-contained HTML report.</para>
-    /// <para type="description">Binds the pipeline objects by property name (UserState, UserReport, or
-    /// Import-Csv rows of either), converts them to report rows and hands them to
-    /// <see cref="HtmlReportRenderer"/>. Rows are kept in memory (the summary needs totals).</para>
-    /// </summary>
+    /// <summary>Export-PerUserMfaReport: binds pipeline objects by property name, converts them to report rows
+    /// and hands them to <see cref="HtmlReportRenderer"/>. Rows are kept in memory (the summary needs
+    /// totals). User help: docs/help/Export-PerUserMfaReport.md.</summary>
     [Cmdlet(VerbsData.Export, "PerUserMfaReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportPerUserMfaReportCommand : PSCmdlet

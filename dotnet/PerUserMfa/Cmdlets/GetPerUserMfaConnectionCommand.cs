@@ -3,11 +3,8 @@ using PerUserMfa.Connection;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Shows the current PerUserMfa connection: tenant, app, how it signed in,
-    /// cloud, the token's permissions and expiry (never the token).</para>
-    /// <para type="description">Writes one PerUserMfa.Connection object, or nothing when not connected.</para>
-    /// </summary>
+    /// <summary>Get-PerUserMfaConnection: the session's details, never the token. User help:
+    /// docs/help/Get-PerUserMfaConnection.md.</summary>
     [Cmdlet(VerbsCommon.Get, "PerUserMfaConnection")]
     [OutputType(ConnectionInfo.TypeName)]
     public sealed class GetPerUserMfaConnectionCommand : PSCmdlet

@@ -4,12 +4,8 @@ using PerUserMfa.Output;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Gets the per-user MFA state of Microsoft Entra users.</para>
-    /// <para type="description">Without -UserId: every licensed member account, or every user with -All.
-    /// With -UserId (or pipeline input: strings, Import-Csv rows with an Id or UserPrincipalName column,
-    /// Get-MgUser output): those users, streamed as they are read.</para>
-    /// </summary>
+    /// <summary>Get-PerUserMfaState: a getStates job (listing, or pushed -UserId input), with -Detailed a report
+    /// job. User help: docs/help/Get-PerUserMfaState.md.</summary>
     [Cmdlet(VerbsCommon.Get, "PerUserMfaState", DefaultParameterSetName = ListSet)]
     [OutputType(OutputFactory.UserStateTypeName)]
     [OutputType(UserReportFactory.TypeName)]

@@ -7,13 +7,8 @@ using PerUserMfa.Output;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Puts back the per-user MFA states a journalled run changed.</para>
-    /// <para type="description">Reads the journal Set-PerUserMfaState wrote and returns every account
-    /// it changed, and only those, to the state it had before. Reads each state first and sends
-    /// nothing for accounts already back; the undo is journalled too (it can itself be undone or
-    /// resumed). Confirms like Set-PerUserMfaState: once per run, -Force, -Confirm, -WhatIf.</para>
-    /// </summary>
+    /// <summary>Undo-PerUserMfaChange: reads a journal and plans, confirms and applies the way back for the
+    /// users it changed (<see cref="BulkChangeCommandBase"/>). User help: docs/help/Undo-PerUserMfaChange.md.</summary>
     [Cmdlet(VerbsCommon.Undo, "PerUserMfaChange", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
     [OutputType(OutputFactory.ChangeResultTypeName)]
     public sealed class UndoPerUserMfaChangeCommand : BulkChangeCommandBase

@@ -1,4 +1,4 @@
-//! Bulk changes (issue 6): what one planned change is, and the one rule that decides, from a
+//! Bulk changes: what one planned change is, and the one rule that decides, from a
 //! user's state read just now, whether a PATCH is still needed. The plan, the apply step and a
 //! resumed run all use [`decide`], so nobody is changed twice.
 

@@ -1,4 +1,4 @@
-//! Bulk changes (issue 6) through the C ABI against an in-process simulator: plan, apply with a
+//! Bulk changes through the C ABI against an in-process simulator: plan, apply with a
 //! journal, a run cancelled mid-way and resumed, undo, and damaged journals.
 
 use std::collections::HashMap;

@@ -65,7 +65,7 @@ pub fn needs(request: &JobRequest) -> Vec<Need> {
     match request {
         JobRequest::GetStates { scope, report, .. } => {
             let wanted = vec![if *scope == Scope::Input { Need::ReadUsers } else { Need::ListUsers }, Need::ReadStates];
-            // -Detailed (issue 4): the report op warns about its sources itself once Graph has answered
+            // -Detailed: the report op warns about its sources itself once Graph has answered
             // (ops/report.rs): ONE warning per missing permission, naming the columns it would fill, and
             // UserAuthenticationMethod.Read.All only with -IncludeMethodDetails. Warning here as well
             // would say it twice.
@@ -74,8 +74,8 @@ pub fn needs(request: &JobRequest) -> Vec<Need> {
         }
         JobRequest::PlanChanges { .. } => vec![Need::ReadUsers, Need::ReadStates],
         JobRequest::ApplyChanges { .. } => vec![Need::ChangeStates],
-        #[allow(unreachable_patterns)]
-        _ => Vec::new(),
+        // Reads only the journal file: no Graph call.
+        JobRequest::ReadJournal { .. } => Vec::new(),
     }
 }
 
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn the_detailed_report_leaves_its_source_warnings_to_the_report_op() {
-        // Issue 4: ops/report.rs warns once per permission Graph refused, naming the columns; the
+        // ops/report.rs warns once per permission Graph refused, naming the columns; the
         // methods permission matters only with -IncludeMethodDetails.
         let token = test_jwt(&json!({"roles": ["User.Read.All", "Policy.Read.All"]}));
         let report = JobRequest::parse(r#"{"operation":"getStates","scope":"all","report":{}}"#).unwrap();
