@@ -12,7 +12,7 @@ namespace PerUserMfa.Tests.Output
         public void UserState_has_the_contract_type_name_and_properties_in_order()
         {
             var e = EngineEvent.Parse(@"{""type"":""userState"",""target"":""adele.vance@contoso.com"",""id"":""00000000-0000-4000-8000-000000000001"",""userPrincipalName"":""adele.vance@contoso.com"",""displayName"":""Adele Vance"",""perUserMfaState"":""enforced""}");
-            var o = OutputFactory.CreateUserState(e);
+            var o = OutputFactory.CreateUserState(UserStateEvent.From(e));
 
             Assert.Equal("PerUserMfa.UserState", o.TypeNames[0]);
             Assert.Equal(new[] { "UserPrincipalName", "DisplayName", "Id", "PerUserMfaState" }, o.Properties.Select(p => p.Name).ToArray());
@@ -26,7 +26,7 @@ namespace PerUserMfa.Tests.Output
         [Fact]
         public void UserState_keeps_missing_names_as_null()
         {
-            var o = OutputFactory.CreateUserState(EngineEvent.Parse(@"{""type"":""userState"",""id"":""x"",""userPrincipalName"":null,""perUserMfaState"":""disabled""}"));
+            var o = OutputFactory.CreateUserState(UserStateEvent.From(EngineEvent.Parse(@"{""type"":""userState"",""id"":""x"",""userPrincipalName"":null,""perUserMfaState"":""disabled""}")));
             Assert.Null(o.Properties["UserPrincipalName"].Value);
             Assert.Null(o.Properties["DisplayName"].Value);
             Assert.Equal("Disabled", o.Properties["PerUserMfaState"].Value);
@@ -47,7 +47,7 @@ namespace PerUserMfa.Tests.Output
         public void ChangeResult_has_the_contract_type_name_and_properties_in_order()
         {
             var e = EngineEvent.Parse(@"{""type"":""changeResult"",""target"":""diego.siciliani@contoso.com"",""id"":""i"",""userPrincipalName"":""diego.siciliani@contoso.com"",""displayName"":""Diego"",""previousState"":""disabled"",""state"":""enforced"",""requestedState"":""enabled"",""changed"":true}");
-            var o = OutputFactory.CreateChangeResult(e);
+            var o = OutputFactory.CreateChangeResult(ChangeResultEvent.From(e));
 
             Assert.Equal("PerUserMfa.ChangeResult", o.TypeNames[0]);
             Assert.Equal(
@@ -65,7 +65,7 @@ namespace PerUserMfa.Tests.Output
         [InlineData(@"""previousState"":""enforced"",""state"":""enforced""", false)]
         public void Changed_is_the_engines_value_or_else_computed(string fields, bool expected)
         {
-            var o = OutputFactory.CreateChangeResult(EngineEvent.Parse("{\"type\":\"changeResult\"," + fields + "}"));
+            var o = OutputFactory.CreateChangeResult(ChangeResultEvent.From(EngineEvent.Parse("{\"type\":\"changeResult\"," + fields + "}")));
             Assert.Equal(expected, o.Properties["Changed"].Value);
         }
     }

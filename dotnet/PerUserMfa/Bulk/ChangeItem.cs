@@ -40,17 +40,17 @@ namespace PerUserMfa.Bulk
         /// <summary>How messages name the user: the UPN when known, else what the admin gave.</summary>
         public string Name => string.IsNullOrEmpty(UserPrincipalName) ? (string.IsNullOrEmpty(Target) ? Id : Target) : UserPrincipalName!;
 
-        public static ChangeItem FromPlannedChange(EngineEvent planned) => new ChangeItem
+        public static ChangeItem FromPlannedChange(PlannedChangeEvent planned) => new ChangeItem
         {
-            Target = planned.GetString("target") ?? string.Empty,
-            Id = planned.GetString("id") ?? string.Empty,
-            UserPrincipalName = planned.GetString("userPrincipalName"),
-            DisplayName = planned.GetString("displayName"),
-            PreviousState = planned.GetString("previousState"),
-            RequestedState = planned.GetString("requestedState") ?? string.Empty,
-            Sent = planned.GetBoolean("sent") ?? false,
-            Action = planned.GetString("action") ?? ActionChange,
-            CurrentState = planned.GetString("currentState"),
+            Target = planned.Target ?? string.Empty,
+            Id = planned.Id ?? string.Empty,
+            UserPrincipalName = planned.UserPrincipalName,
+            DisplayName = planned.DisplayName,
+            PreviousState = planned.PreviousState,
+            RequestedState = planned.RequestedState ?? string.Empty,
+            Sent = planned.Sent ?? false,
+            Action = planned.Action ?? ActionChange,
+            CurrentState = planned.CurrentState,
         };
     }
 }

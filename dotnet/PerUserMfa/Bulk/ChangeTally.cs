@@ -34,12 +34,12 @@ namespace PerUserMfa.Bulk
         public int Total => Changed + AlreadyInState + Unchanged + Failed + NotConfirmed;
 
         /// <summary>Counts a <c>changeResult</c> event.</summary>
-        public void Add(EngineEvent result) => Add(
-            result.GetString("previousState"),
-            result.GetString("requestedState"),
-            result.GetString("state"),
-            result.GetString("outcome"),
-            result.GetBoolean("changed") ?? false);
+        public void Add(ChangeResultEvent result) => Add(
+            result.PreviousState,
+            result.RequestedState,
+            result.State,
+            result.Outcome,
+            result.Changed ?? false);
 
         public void Add(string? previous, string? requested, string? state, string? outcome, bool changed)
         {

@@ -31,19 +31,19 @@ namespace PerUserMfa.Bulk
 
         public bool UndoNeeded { get; set; }
 
-        public static JournalEntry FromEvent(EngineEvent entry) => new JournalEntry
+        public static JournalEntry FromEvent(JournalEntryEvent entry) => new JournalEntry
         {
-            Target = entry.GetString("target") ?? string.Empty,
-            Id = entry.GetString("id") ?? string.Empty,
-            UserPrincipalName = entry.GetString("userPrincipalName"),
-            DisplayName = entry.GetString("displayName"),
-            Status = entry.GetString("status") ?? StatusPending,
-            PreviousState = entry.GetString("previousState"),
-            RequestedState = entry.GetString("requestedState") ?? string.Empty,
-            State = entry.GetString("state"),
-            Sent = entry.GetBoolean("sent") ?? false,
-            ResumeNeeded = entry.GetBoolean("resumeNeeded") ?? false,
-            UndoNeeded = entry.GetBoolean("undoNeeded") ?? false,
+            Target = entry.Target ?? string.Empty,
+            Id = entry.Id ?? string.Empty,
+            UserPrincipalName = entry.UserPrincipalName,
+            DisplayName = entry.DisplayName,
+            Status = entry.Status ?? StatusPending,
+            PreviousState = entry.PreviousState,
+            RequestedState = entry.RequestedState ?? string.Empty,
+            State = entry.State,
+            Sent = entry.Sent ?? false,
+            ResumeNeeded = entry.ResumeNeeded ?? false,
+            UndoNeeded = entry.UndoNeeded ?? false,
         };
 
         /// <summary>What a resumed run plans for this user: the journal's change, with what it knows

@@ -53,9 +53,9 @@ namespace PerUserMfa.Cmdlets
 
         /// <summary>Runs a readJournal job: its header fields and every entry. A damaged journal stops the
         /// command with an error naming the file and line; a cut-off last line is a warning.</summary>
-        internal (EngineEvent? Header, List<JournalEntry> Entries) ReadJournal(string path)
+        internal (JournalHeaderEvent? Header, List<JournalEntry> Entries) ReadJournal(string path)
         {
-            EngineEvent? header = null;
+            JournalHeaderEvent? header = null;
             var entries = new List<JournalEntry>();
             var pump = StartPump(EngineRequests.ReadJournal(path));
             pump.Handler = e =>
@@ -63,10 +63,10 @@ namespace PerUserMfa.Cmdlets
                 switch (e.Type)
                 {
                     case EngineEvent.JournalHeader:
-                        header = e;
+                        header = JournalHeaderEvent.From(e);
                         return true;
                     case EngineEvent.JournalEntry:
-                        entries.Add(JournalEntry.FromEvent(e));
+                        entries.Add(JournalEntry.FromEvent(JournalEntryEvent.From(e)));
                         return true;
                     default:
                         return false;
@@ -113,7 +113,7 @@ namespace PerUserMfa.Cmdlets
             switch (e.Type)
             {
                 case EngineEvent.PlannedChange:
-                    _planned.Add(ChangeItem.FromPlannedChange(e));
+                    _planned.Add(ChangeItem.FromPlannedChange(PlannedChangeEvent.From(e)));
                     return true;
                 default:
                     return CountFailureAndLeaveToPump(e);
@@ -208,10 +208,11 @@ namespace PerUserMfa.Cmdlets
                 switch (e.Type)
                 {
                     case EngineEvent.ChangeResult:
-                        Tally.Add(e);
+                        var result = ChangeResultEvent.From(e);
+                        Tally.Add(result);
                         if (PassThru.IsPresent)
                         {
-                            WriteObject(OutputFactory.CreateChangeResult(e, journalPath));
+                            WriteObject(OutputFactory.CreateChangeResult(result, journalPath));
                         }
 
                         return true;

@@ -7,14 +7,8 @@ using PerUserMfa.Output;
 
 namespace PerUserMfa.Cmdlets
 {
-    /// <summary>
-    /// <para type="synopsis">Sets the per-user MFA state of Microsoft Entra users, journalled.</para>
-    /// <para type="description">Takes users like Get-PerUserMfaState does, so
-    /// Get-PerUserMfaState | Set-PerUserMfaState -State Enabled works. Reads every state first and
-    /// skips users already in the state; asks once for the whole run (-Force skips it, -Confirm asks
-    /// per user, -WhatIf lists the plan and changes nothing); journals each change before it is sent;
-    /// paces changes to Graph's write budget. -ResumeJournal finishes an interrupted run.</para>
-    /// </summary>
+    /// <summary>Set-PerUserMfaState: plan, confirm, apply with a journal (<see cref="BulkChangeCommandBase"/>);
+    /// -ResumeJournal finishes an interrupted run. User help: docs/help/Set-PerUserMfaState.md.</summary>
     [Cmdlet(VerbsCommon.Set, "PerUserMfaState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = UserIdSet)]
     [OutputType(OutputFactory.ChangeResultTypeName)]
     public sealed class SetPerUserMfaStateCommand : BulkChangeCommandBase
@@ -86,7 +80,7 @@ namespace PerUserMfa.Cmdlets
 
             var pending = unfinished.Count(e => e.Status == JournalEntry.StatusPending);
             WriteHostInformation(
-                $"Resuming the {header?.GetString("operation") ?? "set"} run of '{path}': {BulkText.Count(pending, "account", "accounts")} without an outcome" +
+                $"Resuming the {header?.Operation ?? "set"} run of '{path}': {BulkText.Count(pending, "account", "accounts")} without an outcome" +
                 (unfinished.Count > pending ? $", {BulkText.Count(unfinished.Count - pending, "account", "accounts")} that failed" : string.Empty) +
                 ". Their states are read again; only what is still needed is sent.");
             var planned = PlanChanges(unfinished.Select(e => e.ToResumeChange()).ToList());

@@ -1,13 +1,13 @@
 using System;
-using System.Globalization;
 using PerUserMfa.Json;
 
 namespace PerUserMfa.Engine
 {
     /// <summary>
     /// One event from <c>pumfa_job_next</c> (or the error event of a failed call): a JSON object
-    /// whose <c>type</c> says what it is. Field access is lenient (absent or null reads as null) so
-    /// new engine fields and new event types never break an older module.
+    /// whose <c>type</c> says what it is. Its members are read through the typed events of
+    /// <c>EventTypes.cs</c> (<see cref="UserStateEvent.From"/>, ...), leniently, so new engine fields
+    /// and new event types never break an older module.
     /// </summary>
     internal sealed class EngineEvent
     {
@@ -27,26 +27,12 @@ namespace PerUserMfa.Engine
         public EngineEvent(JsonObject fields)
         {
             Fields = fields ?? throw new ArgumentNullException(nameof(fields));
-            Type = GetString("type") ?? string.Empty;
+            Type = fields["type"] as string ?? string.Empty;
         }
 
         public string Type { get; }
 
         public JsonObject Fields { get; }
-
-        public string? Target => GetString("target");
-
-        public string? Message => GetString("message");
-
-        public string? ErrorId => GetString("errorId");
-
-        public string? Category => GetString("category");
-
-        public int? Status => GetInt64("status") is long status && status >= int.MinValue && status <= int.MaxValue ? (int)status : null;
-
-        public string? GraphCode => GetString("graphCode");
-
-        public string? RequestId => GetString("requestId");
 
         /// <summary>Parses one event. Text that is not a JSON object with a string <c>type</c> is a
         /// protocol error (<see cref="JsonFormatException"/>).</summary>
@@ -74,54 +60,6 @@ namespace PerUserMfa.Engine
             };
             return new EngineEvent(fields);
         }
-
-        /// <summary>A string member; numbers and booleans are given in their invariant text form.</summary>
-        public string? GetString(string name)
-        {
-            switch (Fields[name])
-            {
-                case null:
-                    return null;
-                case string s:
-                    return s;
-                case bool b:
-                    return b ? "true" : "false";
-                case long l:
-                    return l.ToString(CultureInfo.InvariantCulture);
-                case double d:
-                    return d.ToString("R", CultureInfo.InvariantCulture);
-                default:
-                    return null;
-            }
-        }
-
-        public long? GetInt64(string name)
-        {
-            switch (Fields[name])
-            {
-                case long l:
-                    return l;
-                case double d when d >= long.MinValue && d <= long.MaxValue && !double.IsNaN(d):
-                    return (long)Math.Round(d);
-                default:
-                    return null;
-            }
-        }
-
-        public double? GetDouble(string name)
-        {
-            switch (Fields[name])
-            {
-                case long l:
-                    return l;
-                case double d:
-                    return d;
-                default:
-                    return null;
-            }
-        }
-
-        public bool? GetBoolean(string name) => Fields[name] is bool b ? b : null;
 
         public override string ToString() => JsonWriter.Serialize(Fields);
     }

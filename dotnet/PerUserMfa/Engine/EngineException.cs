@@ -8,12 +8,21 @@ namespace PerUserMfa.Engine
     internal sealed class EngineException : Exception
     {
         public EngineException(EngineEvent errorEvent)
-            : base(errorEvent.Message ?? "The PerUserMfa engine reported an error without a message.")
+            : this(errorEvent, ErrorEvent.From(errorEvent))
+        {
+        }
+
+        private EngineException(EngineEvent errorEvent, ErrorEvent error)
+            : base(error.Message ?? "The PerUserMfa engine reported an error without a message.")
         {
             Event = errorEvent;
+            Error = error;
         }
 
         public EngineEvent Event { get; }
+
+        /// <summary>The error event's members.</summary>
+        public ErrorEvent Error { get; }
 
         /// <summary>The exception for a failed call whose error buffer was empty or unreadable.</summary>
         internal static EngineException FromUndescribedFailure(string operation, int status, string? detail = null)

@@ -18,7 +18,10 @@ namespace PerUserMfa.Errors
             "Not connected to Microsoft Graph. Run Connect-PerUserMfa first, for example: Connect-PerUserMfa -AccessToken (Read-Host -AsSecureString 'Token').";
 
         /// <summary>An <c>error</c> or <c>fatal</c> event (or the error event of a failed call).</summary>
-        public static ErrorRecord FromEvent(EngineEvent errorEvent)
+        public static ErrorRecord FromEvent(EngineEvent errorEvent) => FromEvent(ErrorEvent.From(errorEvent));
+
+        /// <summary>An <c>error</c> or <c>fatal</c> event's members.</summary>
+        public static ErrorRecord FromEvent(ErrorEvent errorEvent)
         {
             var errorId = string.IsNullOrEmpty(errorEvent.ErrorId) ? "Error" : errorEvent.ErrorId!;
             var message = string.IsNullOrEmpty(errorEvent.Message)

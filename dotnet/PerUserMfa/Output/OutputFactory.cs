@@ -15,38 +15,38 @@ namespace PerUserMfa.Output
         public const string ChangeResultTypeName = "PerUserMfa.ChangeResult";
 
         /// <summary><c>userState</c> → UserPrincipalName, DisplayName, Id, PerUserMfaState.</summary>
-        public static PSObject CreateUserState(EngineEvent userState)
+        public static PSObject CreateUserState(UserStateEvent userState)
         {
             var result = New(UserStateTypeName);
-            Add(result, "UserPrincipalName", userState.GetString("userPrincipalName"));
-            Add(result, "DisplayName", userState.GetString("displayName"));
-            Add(result, "Id", userState.GetString("id"));
-            Add(result, "PerUserMfaState", StateText.ToDisplay(userState.GetString("perUserMfaState")));
+            Add(result, "UserPrincipalName", userState.UserPrincipalName);
+            Add(result, "DisplayName", userState.DisplayName);
+            Add(result, "Id", userState.Id);
+            Add(result, "PerUserMfaState", StateText.ToDisplay(userState.PerUserMfaState));
             return result;
         }
 
         /// <summary><c>changeResult</c> → UserPrincipalName, DisplayName, Id, PreviousState, RequestedState, State, Changed.</summary>
-        public static PSObject CreateChangeResult(EngineEvent changeResult)
+        public static PSObject CreateChangeResult(ChangeResultEvent changeResult)
         {
-            var previous = changeResult.GetString("previousState");
-            var state = changeResult.GetString("state");
-            var changed = changeResult.GetBoolean("changed")
+            var previous = changeResult.PreviousState;
+            var state = changeResult.State;
+            var changed = changeResult.Changed
                 ?? (previous != null && state != null && !string.Equals(previous, state, StringComparison.OrdinalIgnoreCase));
 
             var result = New(ChangeResultTypeName);
-            Add(result, "UserPrincipalName", changeResult.GetString("userPrincipalName"));
-            Add(result, "DisplayName", changeResult.GetString("displayName"));
-            Add(result, "Id", changeResult.GetString("id"));
+            Add(result, "UserPrincipalName", changeResult.UserPrincipalName);
+            Add(result, "DisplayName", changeResult.DisplayName);
+            Add(result, "Id", changeResult.Id);
             Add(result, "PreviousState", StateText.ToDisplay(previous));
-            Add(result, "RequestedState", StateText.ToDisplay(changeResult.GetString("requestedState")));
+            Add(result, "RequestedState", StateText.ToDisplay(changeResult.RequestedState));
             Add(result, "State", StateText.ToDisplay(state));
             Add(result, "Changed", changed);
             return result;
         }
 
-        /// <summary>A bulk change's result: the <see cref="CreateChangeResult(EngineEvent)"/> properties,
+        /// <summary>A bulk change's result: the <see cref="CreateChangeResult(ChangeResultEvent)"/> properties,
         /// then JournalPath (null when no journal was written).</summary>
-        public static PSObject CreateChangeResult(EngineEvent changeResult, string? journalPath)
+        public static PSObject CreateChangeResult(ChangeResultEvent changeResult, string? journalPath)
         {
             var result = CreateChangeResult(changeResult);
             Add(result, "JournalPath", journalPath);

@@ -14,17 +14,17 @@ namespace PerUserMfa.Output
         public const string DefaultActivity = "PerUserMfa";
 
         /// <summary>The activity text of an event (ProgressRecord refuses an empty one).</summary>
-        public static string ActivityOf(EngineEvent progress)
+        public static string ActivityOf(ProgressEvent progress)
         {
-            var activity = progress.GetString("activity");
+            var activity = progress.Activity;
             return string.IsNullOrWhiteSpace(activity) ? DefaultActivity : activity!;
         }
 
-        public static ProgressRecord Create(EngineEvent progress)
+        public static ProgressRecord Create(ProgressEvent progress)
         {
-            var completed = progress.GetInt64("completed");
-            var total = progress.GetInt64("total");
-            var status = progress.GetString("status");
+            var completed = progress.Completed;
+            var total = progress.Total;
+            var status = progress.Status;
             if (string.IsNullOrWhiteSpace(status))
             {
                 status = completed.HasValue
@@ -39,7 +39,7 @@ namespace PerUserMfa.Output
                 record.PercentComplete = (int)Math.Max(0, Math.Min(100, Math.Floor(percent)));
             }
 
-            var secondsRemaining = progress.GetInt64("secondsRemaining");
+            var secondsRemaining = progress.SecondsRemaining;
             if (secondsRemaining.HasValue && secondsRemaining.Value >= 0)
             {
                 record.SecondsRemaining = (int)Math.Min(int.MaxValue, secondsRemaining.Value);

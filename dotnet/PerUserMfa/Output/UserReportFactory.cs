@@ -21,41 +21,41 @@ namespace PerUserMfa.Output
     {
         public const string TypeName = "PerUserMfa.UserReport";
 
-        public static PSObject Create(EngineEvent e)
+        public static PSObject Create(UserReportEvent e)
         {
             var result = new PSObject();
             result.TypeNames.Insert(0, TypeName);
-            Add(result, "UserPrincipalName", e.GetString("userPrincipalName"));
-            Add(result, "DisplayName", e.GetString("displayName"));
-            Add(result, "Id", e.GetString("id"));
-            Add(result, "PerUserMfaState", StateText.ToDisplay(e.GetString("perUserMfaState")));
-            Add(result, "UserType", e.GetString("userType"));
-            Add(result, "AccountEnabled", e.GetBoolean("accountEnabled"));
-            Add(result, "IsLicensed", e.GetBoolean("isLicensed"));
-            Add(result, "IsAdmin", e.GetBoolean("isAdmin"));
-            Add(result, "IsMfaRegistered", e.GetBoolean("isMfaRegistered"));
-            Add(result, "IsMfaCapable", e.GetBoolean("isMfaCapable"));
-            Add(result, "MethodsRegistered", e.GetString("methodsRegistered"));
-            Add(result, "DefaultMfaMethod", e.GetString("defaultMfaMethod"));
-            Add(result, "PreferredMfaMethod", e.GetString("preferredMfaMethod"));
-            Add(result, "LastSignIn", Date(e.GetString("lastSignIn")));
-            Add(result, "LastSuccessfulSignIn", Date(e.GetString("lastSuccessfulSignIn")));
-            Add(result, "DaysSinceLastSignIn", Days(e.GetInt64("daysSinceLastSignIn")));
-            Add(result, "DaysSinceLastSuccessfulSignIn", Days(e.GetInt64("daysSinceLastSuccessfulSignIn")));
-            Add(result, "SignInSessionsValidFrom", Date(e.GetString("signInSessionsValidFrom")));
-            Add(result, "PasswordLastChanged", Date(e.GetString("passwordLastChanged")));
-            Add(result, "PasswordAgeDays", Days(e.GetInt64("passwordAgeDays")));
-            Add(result, "PasswordPolicies", e.GetString("passwordPolicies"));
-            Add(result, "PasswordNeverExpires", e.GetBoolean("passwordNeverExpires"));
-            if (e.Fields.ContainsKey("lastMfaSignIn"))
+            Add(result, "UserPrincipalName", e.UserPrincipalName);
+            Add(result, "DisplayName", e.DisplayName);
+            Add(result, "Id", e.Id);
+            Add(result, "PerUserMfaState", StateText.ToDisplay(e.PerUserMfaState));
+            Add(result, "UserType", e.UserType);
+            Add(result, "AccountEnabled", e.AccountEnabled);
+            Add(result, "IsLicensed", e.IsLicensed);
+            Add(result, "IsAdmin", e.IsAdmin);
+            Add(result, "IsMfaRegistered", e.IsMfaRegistered);
+            Add(result, "IsMfaCapable", e.IsMfaCapable);
+            Add(result, "MethodsRegistered", e.MethodsRegistered);
+            Add(result, "DefaultMfaMethod", e.DefaultMfaMethod);
+            Add(result, "PreferredMfaMethod", e.PreferredMfaMethod);
+            Add(result, "LastSignIn", Date(e.LastSignIn));
+            Add(result, "LastSuccessfulSignIn", Date(e.LastSuccessfulSignIn));
+            Add(result, "DaysSinceLastSignIn", Days(e.DaysSinceLastSignIn));
+            Add(result, "DaysSinceLastSuccessfulSignIn", Days(e.DaysSinceLastSuccessfulSignIn));
+            Add(result, "SignInSessionsValidFrom", Date(e.SignInSessionsValidFrom));
+            Add(result, "PasswordLastChanged", Date(e.PasswordLastChanged));
+            Add(result, "PasswordAgeDays", Days(e.PasswordAgeDays));
+            Add(result, "PasswordPolicies", e.PasswordPolicies);
+            Add(result, "PasswordNeverExpires", e.PasswordNeverExpires);
+            if (e.HasMfaSignIns)
             {
-                Add(result, "LastMfaSignIn", Date(e.GetString("lastMfaSignIn")));
-                Add(result, "DaysSinceLastMfaSignIn", Days(e.GetInt64("daysSinceLastMfaSignIn")));
+                Add(result, "LastMfaSignIn", Date(e.LastMfaSignIn));
+                Add(result, "DaysSinceLastMfaSignIn", Days(e.DaysSinceLastMfaSignIn));
             }
 
-            if (e.Fields.ContainsKey("authenticationMethods"))
+            if (e.HasAuthenticationMethods)
             {
-                Add(result, "AuthenticationMethods", e.GetString("authenticationMethods"));
+                Add(result, "AuthenticationMethods", e.AuthenticationMethods);
             }
 
             return result;

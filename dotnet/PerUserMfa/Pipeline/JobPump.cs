@@ -208,10 +208,10 @@ namespace PerUserMfa.Pipeline
             switch (engineEvent.Type)
             {
                 case EngineEvent.UserState:
-                    _sink.WriteObject(OutputFactory.CreateUserState(engineEvent));
+                    _sink.WriteObject(OutputFactory.CreateUserState(UserStateEvent.From(engineEvent)));
                     break;
                 case EngineEvent.UserReport:
-                    _sink.WriteObject(UserReportFactory.Create(engineEvent));
+                    _sink.WriteObject(UserReportFactory.Create(UserReportEvent.From(engineEvent)));
                     break;
                 case EngineEvent.Error:
                     _sink.WriteError(ErrorRecordFactory.FromEvent(engineEvent));
@@ -220,17 +220,18 @@ namespace PerUserMfa.Pipeline
                     Terminate(ErrorRecordFactory.FromEvent(engineEvent));
                     break;
                 case EngineEvent.Progress:
-                    _progressActivity = ProgressFactory.ActivityOf(engineEvent);
-                    _sink.WriteProgress(ProgressFactory.Create(engineEvent));
+                    var progress = ProgressEvent.From(engineEvent);
+                    _progressActivity = ProgressFactory.ActivityOf(progress);
+                    _sink.WriteProgress(ProgressFactory.Create(progress));
                     break;
                 case EngineEvent.Verbose:
-                    _sink.WriteVerbose(engineEvent.Message ?? string.Empty);
+                    _sink.WriteVerbose(MessageEvent.From(engineEvent).Message ?? string.Empty);
                     break;
                 case EngineEvent.Warning:
-                    _sink.WriteWarning(engineEvent.Message ?? string.Empty);
+                    _sink.WriteWarning(MessageEvent.From(engineEvent).Message ?? string.Empty);
                     break;
                 case EngineEvent.Information:
-                    _sink.WriteInformation(engineEvent.Message ?? string.Empty);
+                    _sink.WriteInformation(MessageEvent.From(engineEvent).Message ?? string.Empty);
                     break;
                 default:
                     // An event type a newer engine added: ignored (forward compatibility).
@@ -248,7 +249,7 @@ namespace PerUserMfa.Pipeline
             }
             catch (EngineException e)
             {
-                Terminate(ErrorRecordFactory.FromEvent(e.Event));
+                Terminate(ErrorRecordFactory.FromEvent(e.Error));
             }
             catch (PerUserMfaException e)
             {

@@ -131,3 +131,209 @@ pub fn user_error(error: &EngineError, target: &str) -> String {
 pub fn fatal(error: &EngineError, target: &str) -> String {
     error.to_event_json(target)
 }
+
+/// The contract with the C# layer: one example of every event kind, built from the types above,
+/// is checked in under `docs/events/` (`<type>.json`). `PerUserMfa.Tests`' `EventContractTests`
+/// reads each file through the C# event types and fails on a field either side lacks, so a field
+/// renamed on one side fails a test on the other.
+#[cfg(test)]
+mod contract {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::model::UserReport;
+
+    const UPDATE: &str = "PUMFA_UPDATE_EVENT_FIXTURES";
+
+    /// Every variant of [`Event`], numbered. A new variant fails to compile here; give it the next
+    /// number, raise [`VARIANTS`] and add its example to [`examples`].
+    fn variant(event: &Event) -> usize {
+        match event {
+            Event::UserState { .. } => 0,
+            Event::UserReport(_) => 1,
+            Event::ChangeResult { .. } => 2,
+            Event::PlannedChange { .. } => 3,
+            Event::JournalHeader { .. } => 4,
+            Event::JournalEntry { .. } => 5,
+            Event::Information { .. } => 6,
+            Event::Progress { .. } => 7,
+            Event::Verbose { .. } => 8,
+            Event::Warning { .. } => 9,
+        }
+    }
+
+    const VARIANTS: usize = 10;
+
+    /// One of each kind, every optional field set (a null would pass any type check on the C# side).
+    fn examples() -> Vec<Event> {
+        let some = |s: &str| Some(s.to_string());
+        vec![
+            Event::UserState {
+                target: "adele.vance@contoso.com".into(),
+                id: "00000000-0000-4000-8000-000000000001".into(),
+                user_principal_name: some("adele.vance@contoso.com"),
+                display_name: some("Adele Vance"),
+                per_user_mfa_state: "enforced".into(),
+            },
+            Event::UserReport(Box::new(UserReport {
+                target: "adele.vance@contoso.com".into(),
+                id: "00000000-0000-4000-8000-000000000001".into(),
+                user_principal_name: some("adele.vance@contoso.com"),
+                display_name: some("Adele Vance"),
+                per_user_mfa_state: "enabled".into(),
+                user_type: some("Member"),
+                account_enabled: Some(true),
+                is_licensed: Some(true),
+                is_admin: Some(false),
+                is_mfa_registered: Some(true),
+                is_mfa_capable: Some(true),
+                methods_registered: some("microsoftAuthenticatorPush, softwareOneTimePasscode"),
+                default_mfa_method: some("microsoftAuthenticatorPush"),
+                preferred_mfa_method: some("push"),
+                last_sign_in: some("2026-11-28T09:15:00Z"),
+                last_successful_sign_in: some("2026-11-28T09:15:00Z"),
+                days_since_last_sign_in: Some(2),
+                days_since_last_successful_sign_in: Some(2),
+                sign_in_sessions_valid_from: some("2026-01-31T10:00:00Z"),
+                password_last_changed: some("2026-06-01T08:00:00Z"),
+                password_age_days: Some(182),
+                password_policies: some("DisablePasswordExpiration"),
+                password_never_expires: Some(true),
+                last_mfa_sign_in: Some(some("2026-11-27T17:40:00Z")),
+                days_since_last_mfa_sign_in: Some(Some(3)),
+                authentication_methods: Some(some("microsoftAuthenticator, phone")),
+            })),
+            Event::ChangeResult {
+                target: "miriam.o'brien@contoso.com".into(),
+                id: "00000000-0000-4000-8000-000000000003".into(),
+                user_principal_name: some("miriam.o'brien@contoso.com"),
+                display_name: some("Miriam O'Brien"),
+                previous_state: "disabled".into(),
+                requested_state: "enabled".into(),
+                state: "enforced".into(),
+                changed: true,
+                outcome: Some(Outcome::Changed),
+            },
+            Event::PlannedChange {
+                target: "miriam.o'brien@contoso.com".into(),
+                id: "00000000-0000-4000-8000-000000000003".into(),
+                user_principal_name: some("miriam.o'brien@contoso.com"),
+                display_name: some("Miriam O'Brien"),
+                current_state: "disabled".into(),
+                previous_state: "disabled".into(),
+                requested_state: "enforced".into(),
+                action: Action::Change,
+                sent: false,
+            },
+            Event::JournalHeader {
+                path: "/home/admin/.local/share/PerUserMfa/journals/20260131T091502Z-set-Enforced-3f9a1c.jsonl".into(),
+                format: "PerUserMfa.Journal/1".into(),
+                operation: "undo".into(),
+                created: "2026-01-31T09:15:02Z".into(),
+                requested_state: some("enforced"),
+                undo_of: some("/home/admin/.local/share/PerUserMfa/journals/20260130T080000Z-set-Enabled-1b2c3d.jsonl"),
+                lines: 412,
+                resumes: 1,
+            },
+            Event::JournalEntry {
+                target: "miriam.o'brien@contoso.com".into(),
+                id: "00000000-0000-4000-8000-000000000003".into(),
+                user_principal_name: some("miriam.o'brien@contoso.com"),
+                display_name: some("Miriam O'Brien"),
+                status: Status::Failed,
+                previous_state: some("disabled"),
+                requested_state: "enforced".into(),
+                state: some("disabled"),
+                sent: true,
+                error: some("Graph answered 503 three times."),
+                time: "2026-01-31T09:15:07Z".into(),
+                line: 37,
+                resume_needed: true,
+                undo_needed: true,
+            },
+            Event::Information { message: "Sending 10,000 changes: this takes about 8 min.".into() },
+            Event::Progress {
+                activity: "Reading per-user MFA states".into(),
+                completed: 120,
+                total: Some(1000),
+                rate_per_second: 812.5,
+                seconds_remaining: Some(1),
+                status: "120 of 1000 users, 812/s".into(),
+            },
+            Event::Verbose { message: "GET /v1.0/users: 200 in 41 ms".into() },
+            Event::Warning { message: "The token lacks Policy.Read.All.".into() },
+        ]
+    }
+
+    /// The fixtures as they must be: file name -> pretty JSON.
+    fn expected() -> BTreeMap<String, String> {
+        let examples = examples();
+        let mut covered = vec![false; VARIANTS];
+        for example in &examples {
+            covered[variant(example)] = true;
+        }
+        assert!(covered.iter().all(|c| *c), "every Event variant needs an example in events::contract::examples");
+        let error = EngineError {
+            status: Some(404),
+            graph_code: Some("Request_ResourceNotFound".into()),
+            request_id: Some("7c3a9f4e-0000-4000-8000-000000000000".into()),
+            ..EngineError::new(ErrorKind::UserNotFound, "User 'nobody@contoso.com' was not found.")
+        };
+        let fatal = EngineError {
+            status: Some(401),
+            graph_code: Some("InvalidAuthenticationToken".into()),
+            request_id: Some("7c3a9f4e-0000-4000-8000-000000000001".into()),
+            ..EngineError::new(ErrorKind::Unauthorized, "Graph refused the access token: it has expired.")
+        };
+        let mut values: Vec<serde_json::Value> = examples.iter().map(|e| serde_json::to_value(e).unwrap()).collect();
+        values.push(serde_json::to_value(error.to_event("error", "nobody@contoso.com")).unwrap());
+        values.push(serde_json::to_value(fatal.to_event("fatal", "")).unwrap());
+        values
+            .into_iter()
+            .map(|value| {
+                let kind = value["type"].as_str().expect("every event has a type").to_string();
+                (format!("{kind}.json"), serde_json::to_string_pretty(&value).unwrap() + "\n")
+            })
+            .collect()
+    }
+
+    fn folder() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/events")
+    }
+
+    #[test]
+    fn the_checked_in_event_fixtures_are_what_the_engine_sends() {
+        let expected = expected();
+        let folder = folder();
+        if std::env::var_os(UPDATE).is_some() {
+            std::fs::create_dir_all(&folder).unwrap();
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    std::fs::remove_file(path).unwrap();
+                }
+            }
+            for (name, text) in &expected {
+                std::fs::write(folder.join(name), text).unwrap();
+            }
+        }
+        let fix = format!(
+            "The event fixtures in docs/events differ from the engine's event types. If the change is \
+             intended, regenerate them with `{UPDATE}=1 cargo test -p perusermfa-engine --lib events::contract`, \
+             update the C# event types (dotnet/PerUserMfa/Engine/EngineEvents.cs) and docs/ARCHITECTURE.md."
+        );
+        let mut present: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap_or_else(|e| panic!("{} cannot be read ({e}). {fix}", folder.display()))
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".json"))
+            .collect();
+        present.sort();
+        assert_eq!(present, expected.keys().cloned().collect::<Vec<_>>(), "{fix}");
+        for (name, text) in &expected {
+            let on_disk = std::fs::read_to_string(folder.join(name)).unwrap().replace("\r\n", "\n");
+            assert_eq!(&on_disk, text, "docs/events/{name}: {fix}");
+        }
+    }
+}
