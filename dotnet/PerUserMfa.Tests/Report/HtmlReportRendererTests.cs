@@ -57,7 +57,7 @@ namespace PerUserMfa.Tests.Report
             return row;
         }
 
-        private static ReportOptions Options(int noScriptLimit = 5000) => new ReportOptions
+        private static HtmlReportOptions Options(int noScriptLimit = 5000) => new HtmlReportOptions
         {
             GeneratedAtUtc = Now,
             TenantName = "Contoso",

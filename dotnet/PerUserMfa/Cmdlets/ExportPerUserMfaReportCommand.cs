@@ -30,7 +30,7 @@ namespace PerUserMfa.Cmdlets
         /// <summary>The report's heading (default "Per-user MFA report").</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string Title { get; set; } = ReportOptions.DefaultTitle;
+        public string Title { get; set; } = HtmlReportOptions.DefaultTitle;
 
         /// <summary>The tenant's name for the header; omitted when not given.</summary>
         [Parameter]
@@ -113,7 +113,7 @@ namespace PerUserMfa.Cmdlets
                 return;
             }
 
-            var options = new ReportOptions
+            var options = new HtmlReportOptions
             {
                 Title = Title,
                 TenantName = string.IsNullOrWhiteSpace(TenantName) ? null : TenantName,

@@ -19,14 +19,14 @@ namespace PerUserMfa.Report
     /// filters (JSON.parse and a filter over 100,000 arrays take milliseconds; a 100,000-row table takes
     /// the browser many seconds and hundreds of MB). Every cell is set with textContent, never innerHTML.
     /// Without script, a <c>&lt;noscript&gt;</c> table shows every user up to
-    /// <see cref="ReportOptions.NoScriptRowLimit"/> users; above that, the Enabled/Enforced accounts
+    /// <see cref="HtmlReportOptions.NoScriptRowLimit"/> users; above that, the Enabled/Enforced accounts
     /// first (the ones the report is for), up to the limit, with a note saying how many are left out.
     /// The summary is plain HTML and reads the same with or without script.</para>
     /// </remarks>
     internal static class HtmlReportRenderer
     {
         /// <summary>Writes the report to <paramref name="path"/> (UTF-8 without BOM), replacing the file.</summary>
-        public static void RenderToFile(string path, IReadOnlyList<ReportRow> rows, ReportOptions options)
+        public static void RenderToFile(string path, IReadOnlyList<ReportRow> rows, HtmlReportOptions options)
         {
             using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16))
             using (var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16))
@@ -35,14 +35,14 @@ namespace PerUserMfa.Report
             }
         }
 
-        public static string RenderToString(IReadOnlyList<ReportRow> rows, ReportOptions options)
+        public static string RenderToString(IReadOnlyList<ReportRow> rows, HtmlReportOptions options)
         {
             var writer = new StringWriter(CultureInfo.InvariantCulture);
             Render(writer, rows, options);
             return writer.ToString();
         }
 
-        public static void Render(TextWriter w, IReadOnlyList<ReportRow> rows, ReportOptions options)
+        public static void Render(TextWriter w, IReadOnlyList<ReportRow> rows, HtmlReportOptions options)
         {
             if (w == null)
             {
@@ -54,10 +54,10 @@ namespace PerUserMfa.Report
                 throw new ArgumentNullException(nameof(rows));
             }
 
-            options ??= new ReportOptions();
+            options ??= new HtmlReportOptions();
             var summary = ReportSummary.Build(rows, options.PasswordAgeThresholdDays, options.GeneratedAtUtc);
             var columns = ReportTableColumn.Present(summary.Columns);
-            var title = string.IsNullOrWhiteSpace(options.Title) ? ReportOptions.DefaultTitle : options.Title;
+            var title = string.IsNullOrWhiteSpace(options.Title) ? HtmlReportOptions.DefaultTitle : options.Title;
 
             w.Write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
             w.Write("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -306,7 +306,7 @@ namespace PerUserMfa.Report
             w.Write("</svg>\n</figure>\n");
         }
 
-        private static void WriteLists(TextWriter w, ReportSummary s, ReportOptions options)
+        private static void WriteLists(TextWriter w, ReportSummary s, HtmlReportOptions options)
         {
             w.Write("<section aria-labelledby=\"attention-h\">\n<h2 id=\"attention-h\">Accounts to review</h2>\n");
             NameList(w, "list-per-user-mfa", "Per-user MFA enabled or enforced", s.OnPerUserMfa, options.NameListLimit,
@@ -394,7 +394,7 @@ namespace PerUserMfa.Report
             w.Write("</details>\n");
         }
 
-        private static void WriteTable(TextWriter w, IReadOnlyList<ReportRow> rows, ReportSummary s, List<ReportTableColumn> columns, ReportOptions options)
+        private static void WriteTable(TextWriter w, IReadOnlyList<ReportRow> rows, ReportSummary s, List<ReportTableColumn> columns, HtmlReportOptions options)
         {
             w.Write("<section aria-labelledby=\"users-h\">\n<h2 id=\"users-h\">Users</h2>\n");
             w.Write("<p class=\"explain\">Accounts with per-user MFA Enabled or Enforced are highlighted.<span id=\"grid-hint\" hidden> Click a column heading to sort; type in the box under it to filter (text matches anywhere; for numbers <code>&gt;90</code>, <code>&lt;30</code> or <code>=0</code>; for yes/no columns <code>yes</code> or <code>no</code>).</span></p>\n");
@@ -454,7 +454,7 @@ namespace PerUserMfa.Report
             w.Write("\n]}</script>\n</section>\n");
         }
 
-        private static void WriteNoScriptTable(TextWriter w, IReadOnlyList<ReportRow> rows, ReportSummary s, List<ReportTableColumn> columns, ReportOptions options)
+        private static void WriteNoScriptTable(TextWriter w, IReadOnlyList<ReportRow> rows, ReportSummary s, List<ReportTableColumn> columns, HtmlReportOptions options)
         {
             var limit = Math.Max(0, options.NoScriptRowLimit);
             w.Write("<noscript>\n");

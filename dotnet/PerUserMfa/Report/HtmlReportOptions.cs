@@ -3,7 +3,7 @@ using System;
 namespace PerUserMfa.Report
 {
     /// <summary>What the report says about itself, and its size limits.</summary>
-    internal sealed class ReportOptions
+    internal sealed class HtmlReportOptions
     {
         public const string DefaultTitle = "Per-user MFA report";
 
