@@ -225,7 +225,7 @@ async fn drive(
     input: mpsc::UnboundedReceiver<String>,
     changes: mpsc::UnboundedReceiver<ChangeItem>,
 ) {
-    let reporter = {
+    let progress_ticker = {
         let progress = context.progress.clone();
         let events = context.events.clone();
         tokio::spawn(async move {
@@ -251,7 +251,7 @@ async fn drive(
         outcome = operation => outcome,
         _ = context.abort.cancelled() => Ok(()),
     };
-    reporter.abort();
+    progress_ticker.abort();
     let fatal = context.fatal.lock().unwrap().take();
     match (outcome, fatal) {
         (_, Some(error)) | (Err(error), None) => context.events.send(events::fatal(&error, "")).await,

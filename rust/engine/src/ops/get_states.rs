@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::listing::{fetch_page, first_page_url, listing_error};
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
-use super::{report, InputTasks, UserTasks};
+use super::{send_outcome, InputTasks, UserTasks};
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::graph::batch::Batcher;
@@ -84,7 +84,7 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
             match state {
                 Some(state) => {
                     bulk += 1;
-                    report(&context, &target, Ok(user_state(&target, identity, state))).await;
+                    send_outcome(&context, &target, Ok(user_state(&target, identity, state))).await;
                 }
                 None => {
                     per_user += 1;
@@ -95,7 +95,7 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
                             let outcome = read_state(&batcher, &identity.id, &target)
                                 .await
                                 .map(|state| user_state(&target, identity, state));
-                            report(&context, &target, outcome).await;
+                            send_outcome(&context, &target, outcome).await;
                         })
                         .await;
                 }

@@ -131,7 +131,7 @@ impl InputTasks {
         self.tasks
             .spawn(async move {
                 let outcome = work.await;
-                report(&context, &target, outcome).await;
+                send_outcome(&context, &target, outcome).await;
             })
             .await;
     }
@@ -145,7 +145,7 @@ impl InputTasks {
 
 /// Sends one user's outcome: the event, or an error naming the user. A rejected token ends the
 /// whole job instead: every other user would fail the same way.
-pub(crate) async fn report(context: &JobContext, target: &str, outcome: Result<String, EngineError>) {
+pub(crate) async fn send_outcome(context: &JobContext, target: &str, outcome: Result<String, EngineError>) {
     match outcome {
         Ok(json) => context.events.send(json).await,
         Err(error) if error.kind == ErrorKind::Unauthorized => context.fail(error),

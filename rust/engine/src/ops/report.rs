@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::listing::{fetch_page, first_page_url, listing_error};
 use super::per_user::{check, read_state, read_user_with};
 use super::report_sources::{self as sources, Activities, MfaSignIns, Registrations, SourceFailure, SourceResult};
-use super::{naming_user, report, InputTasks, UserTasks};
+use super::{naming_user, send_outcome, InputTasks, UserTasks};
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
 use crate::graph::batch::{Batcher, SubRequest};
@@ -347,7 +347,7 @@ async fn for_listing(
             let id = user["id"].as_str().unwrap_or_default().to_string();
             if state.is_some() && methods.is_none() {
                 let row = sources.row(&id, &user, state.unwrap_or_default(), None);
-                report(&context, &id, Ok(Event::UserReport(Box::new(row)).to_json())).await;
+                send_outcome(&context, &id, Ok(Event::UserReport(Box::new(row)).to_json())).await;
                 continue;
             }
             let (context, sources, batcher, methods) =
@@ -368,7 +368,7 @@ async fn for_listing(
                         )
                     }
                     .await;
-                    report(&context, &id, outcome).await;
+                    send_outcome(&context, &id, outcome).await;
                 })
                 .await;
         }
