@@ -189,7 +189,8 @@ pub unsafe extern "C" fn pumfa_job_start(
     })
 }
 
-/// Adds input (`{"userIds":[...]}`) to a running job.
+/// Adds input to a running job: `{"userIds":[...]}` (getStates with scope `input`, planChanges)
+/// or `{"changes":[...]}` (planChanges, applyChanges). A job refuses the kind it does not take.
 #[no_mangle]
 pub unsafe extern "C" fn pumfa_job_push(
     job: *mut c_void,
@@ -204,7 +205,8 @@ pub unsafe extern "C" fn pumfa_job_push(
     })
 }
 
-/// Tells the job no more input comes; it finishes once the pushed users are done.
+/// Tells the job no more input comes; it finishes once every pushed user is done (applyChanges
+/// starts only then: it journals the whole run before the first PATCH).
 #[no_mangle]
 pub unsafe extern "C" fn pumfa_job_close_input(job: *mut c_void) -> i32 {
     guarded(std::ptr::null_mut(), || {
