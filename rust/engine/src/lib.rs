@@ -1,12 +1,18 @@
 //! PerUserMfa engine: everything the PowerShell module does over the network.
 //!
-//! - [`ffi`] is the only C ABI surface (opaque handles, owned buffers, no panics across).
-//! - [`session`] owns a tokio runtime and the Graph HTTP pipeline for one connection.
-//! - [`job`] is one cmdlet invocation: pushed input in, JSON events out, cancellable.
-//! - [`graph`] is the request pipeline (auth, shared throttle gate, retry, `$batch`, paging).
-//! - [`signin`] turns the session's sign-in options into a refreshing credential (azure_identity).
-//! - [`ops`] holds the operations jobs run (read states, change states, plan and apply bulk changes).
-//! - [`journal`] is the append-only record of a bulk change; [`bulk`] the rule that decides each PATCH.
+//! Layers, bottom to top (each uses only those below it; docs/ARCHITECTURE.md):
+//! - domain: [`model`], [`error`], [`utc`], [`secret`], [`bulk`] (the rule that decides each
+//!   PATCH), [`options`] (what the host passes in);
+//! - [`graph`]: the request pipeline (auth, shared throttle gate, retry, `$batch`, paging);
+//! - [`signin`]: turns the session's sign-in options into a refreshing credential;
+//! - [`journal`]: the append-only record of a bulk change;
+//! - [`events`] and [`progress`]: what a job sends to the host;
+//! - [`job`]: one cmdlet invocation (pushed input in, JSON events out, cancellable) on the
+//!   session's [`runtime`]; it runs whatever operation it is handed;
+//! - [`ops`]: the operations (read states, the detailed report, plan and apply bulk changes,
+//!   read a journal) and the table that maps a request to one;
+//! - [`session`] (one connection; hands the operation table to its jobs) and [`ffi`], the only C
+//!   ABI surface (opaque handles, owned buffers, no panics across).
 
 pub mod bulk;
 pub mod error;
