@@ -5,14 +5,6 @@ namespace PerUserMfa.Tests.Engine
 {
     public class EngineRequestsTests
     {
-        [Fact]
-        public void Session_options_follow_the_contract()
-        {
-            Assert.Equal(
-                "{\"graphEndpoint\":\"https://graph.microsoft.com\",\"auth\":{\"kind\":\"accessToken\"},\"userAgent\":\"PerUserMfa/0.1.0 (PowerShell 7.6.9; Linux)\"}",
-                EngineRequests.SessionOptions("https://graph.microsoft.com", EngineRequests.AuthAccessToken, "PerUserMfa/0.1.0 (PowerShell 7.6.9; Linux)"));
-        }
-
         [Theory]
         [InlineData("licensedMembers", null, "{\"operation\":\"getStates\",\"scope\":\"licensedMembers\"}")]
         [InlineData("all", 40, "{\"operation\":\"getStates\",\"scope\":\"all\",\"throttleLimit\":40}")]

@@ -11,20 +11,6 @@ namespace PerUserMfa.Engine
         public const string ScopeAll = "all";
         public const string ScopeInput = "input";
 
-        public const string AuthAccessToken = "accessToken";
-
-        /// <summary><c>{"graphEndpoint":...,"auth":{"kind":...},"userAgent":...}</c> for <c>pumfa_session_open</c>.</summary>
-        public static string SessionOptions(string graphEndpoint, string authKind, string userAgent)
-        {
-            return new JsonWriter()
-                .WriteStartObject()
-                .WriteProperty("graphEndpoint", graphEndpoint)
-                .WritePropertyName("auth").WriteStartObject().WriteProperty("kind", authKind).WriteEndObject()
-                .WriteProperty("userAgent", userAgent)
-                .WriteEndObject()
-                .ToString();
-        }
-
         /// <summary><c>{"operation":"getStates","scope":...}</c>, with <c>throttleLimit</c> when given.</summary>
         public static string GetStates(string scope, int? throttleLimit)
         {

@@ -8,8 +8,6 @@ use crate::bulk::ChangeItem;
 use crate::error::{EngineError, ErrorKind};
 use crate::model::MfaState;
 
-pub const DEFAULT_GRAPH_ENDPOINT: &str = "https://graph.microsoft.com";
-
 /// Requests in flight per job when the caller does not say. Graph's budget for a large tenant
 /// is 8,000 units per 10 s; 60 requests in flight at ~50 ms round trips reach it with headroom,
 /// and the throttle gate keeps the rate under it.
