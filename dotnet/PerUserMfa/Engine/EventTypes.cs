@@ -31,8 +31,8 @@ namespace PerUserMfa.Engine
             };
     }
 
-    /// <summary><c>userState</c>: one user's per-user MFA state (Get-PerUserMfaState).</summary>
-    internal sealed class UserStateEvent
+    /// <summary>What every per-user event carries: the user as given and who Graph says it is.</summary>
+    internal abstract class UserEvent
     {
         /// <summary>The user as the admin gave it, or the id when the engine listed the user.</summary>
         public string? Target { get; private set; }
@@ -43,32 +43,35 @@ namespace PerUserMfa.Engine
 
         public string? DisplayName { get; private set; }
 
+        /// <summary>Reads the user's members into <paramref name="e"/>.</summary>
+        protected static T WithUser<T>(T e, EventFields f)
+            where T : UserEvent
+        {
+            e.Target = f.String("target");
+            e.Id = f.String("id");
+            e.UserPrincipalName = f.String("userPrincipalName");
+            e.DisplayName = f.String("displayName");
+            return e;
+        }
+    }
+
+    /// <summary><c>userState</c>: one user's per-user MFA state (Get-PerUserMfaState).</summary>
+    internal sealed class UserStateEvent : UserEvent
+    {
         public string? PerUserMfaState { get; private set; }
 
         public static UserStateEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
-        internal static UserStateEvent Read(EventFields f) => new UserStateEvent
+        internal static UserStateEvent Read(EventFields f) => WithUser(new UserStateEvent
         {
-            Target = f.String("target"),
-            Id = f.String("id"),
-            UserPrincipalName = f.String("userPrincipalName"),
-            DisplayName = f.String("displayName"),
             PerUserMfaState = f.String("perUserMfaState"),
-        };
+        }, f);
     }
 
     /// <summary><c>userReport</c>: one user's row of the detailed report (Get-PerUserMfaState -Detailed,
     /// Export-PerUserMfaReport). Dates are ISO 8601 UTC text; a column whose source Graph refused is null.</summary>
-    internal sealed class UserReportEvent
+    internal sealed class UserReportEvent : UserEvent
     {
-        public string? Target { get; private set; }
-
-        public string? Id { get; private set; }
-
-        public string? UserPrincipalName { get; private set; }
-
-        public string? DisplayName { get; private set; }
-
         public string? PerUserMfaState { get; private set; }
 
         public string? UserType { get; private set; }
@@ -123,12 +126,8 @@ namespace PerUserMfa.Engine
 
         internal static UserReportEvent Read(EventFields f)
         {
-            var row = new UserReportEvent
+            var row = WithUser(new UserReportEvent
             {
-                Target = f.String("target"),
-                Id = f.String("id"),
-                UserPrincipalName = f.String("userPrincipalName"),
-                DisplayName = f.String("displayName"),
                 PerUserMfaState = f.String("perUserMfaState"),
                 UserType = f.String("userType"),
                 AccountEnabled = f.Boolean("accountEnabled"),
@@ -150,7 +149,7 @@ namespace PerUserMfa.Engine
                 PasswordNeverExpires = f.Boolean("passwordNeverExpires"),
                 HasMfaSignIns = f.Has("lastMfaSignIn"),
                 HasAuthenticationMethods = f.Has("authenticationMethods"),
-            };
+            }, f);
             if (row.HasMfaSignIns)
             {
                 row.LastMfaSignIn = f.String("lastMfaSignIn");
@@ -167,16 +166,8 @@ namespace PerUserMfa.Engine
     }
 
     /// <summary><c>changeResult</c>: one user's change as applied and read back (applyChanges).</summary>
-    internal sealed class ChangeResultEvent
+    internal sealed class ChangeResultEvent : UserEvent
     {
-        public string? Target { get; private set; }
-
-        public string? Id { get; private set; }
-
-        public string? UserPrincipalName { get; private set; }
-
-        public string? DisplayName { get; private set; }
-
         public string? PreviousState { get; private set; }
 
         public string? RequestedState { get; private set; }
@@ -191,32 +182,20 @@ namespace PerUserMfa.Engine
 
         public static ChangeResultEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
-        internal static ChangeResultEvent Read(EventFields f) => new ChangeResultEvent
+        internal static ChangeResultEvent Read(EventFields f) => WithUser(new ChangeResultEvent
         {
-            Target = f.String("target"),
-            Id = f.String("id"),
-            UserPrincipalName = f.String("userPrincipalName"),
-            DisplayName = f.String("displayName"),
             PreviousState = f.String("previousState"),
             RequestedState = f.String("requestedState"),
             State = f.String("state"),
             Changed = f.Boolean("changed"),
             Outcome = f.String("outcome"),
-        };
+        }, f);
     }
 
     /// <summary><c>plannedChange</c>: what applying would do for one user, from the state read just now
     /// (planChanges). The same members make an item of <c>{"changes":[...]}</c>.</summary>
-    internal sealed class PlannedChangeEvent
+    internal sealed class PlannedChangeEvent : UserEvent
     {
-        public string? Target { get; private set; }
-
-        public string? Id { get; private set; }
-
-        public string? UserPrincipalName { get; private set; }
-
-        public string? DisplayName { get; private set; }
-
         /// <summary>The state Graph reports now.</summary>
         public string? CurrentState { get; private set; }
 
@@ -233,18 +212,14 @@ namespace PerUserMfa.Engine
 
         public static PlannedChangeEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
-        internal static PlannedChangeEvent Read(EventFields f) => new PlannedChangeEvent
+        internal static PlannedChangeEvent Read(EventFields f) => WithUser(new PlannedChangeEvent
         {
-            Target = f.String("target"),
-            Id = f.String("id"),
-            UserPrincipalName = f.String("userPrincipalName"),
-            DisplayName = f.String("displayName"),
             CurrentState = f.String("currentState"),
             PreviousState = f.String("previousState"),
             RequestedState = f.String("requestedState"),
             Action = f.String("action"),
             Sent = f.Boolean("sent"),
-        };
+        }, f);
     }
 
     /// <summary><c>journalHeader</c>: a journal's first line (readJournal).</summary>
@@ -283,16 +258,8 @@ namespace PerUserMfa.Engine
     }
 
     /// <summary><c>journalEntry</c>: one user's latest status in a journal (readJournal).</summary>
-    internal sealed class JournalEntryEvent
+    internal sealed class JournalEntryEvent : UserEvent
     {
-        public string? Target { get; private set; }
-
-        public string? Id { get; private set; }
-
-        public string? UserPrincipalName { get; private set; }
-
-        public string? DisplayName { get; private set; }
-
         /// <summary><c>pending</c>, <c>changed</c>, <c>unchanged</c>, <c>alreadyInState</c> or <c>failed</c>.</summary>
         public string? Status { get; private set; }
 
@@ -317,12 +284,8 @@ namespace PerUserMfa.Engine
 
         public static JournalEntryEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
-        internal static JournalEntryEvent Read(EventFields f) => new JournalEntryEvent
+        internal static JournalEntryEvent Read(EventFields f) => WithUser(new JournalEntryEvent
         {
-            Target = f.String("target"),
-            Id = f.String("id"),
-            UserPrincipalName = f.String("userPrincipalName"),
-            DisplayName = f.String("displayName"),
             Status = f.String("status"),
             PreviousState = f.String("previousState"),
             RequestedState = f.String("requestedState"),
@@ -333,7 +296,7 @@ namespace PerUserMfa.Engine
             Line = f.Int64("line"),
             ResumeNeeded = f.Boolean("resumeNeeded"),
             UndoNeeded = f.Boolean("undoNeeded"),
-        };
+        }, f);
     }
 
     /// <summary><c>progress</c>: the job's progress bar. <see cref="Total"/> is null while unknown.</summary>
