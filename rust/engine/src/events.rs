@@ -143,7 +143,6 @@ mod contract {
 
     use super::*;
     use crate::error::ErrorKind;
-    use crate::model::UserReport;
 
     const UPDATE: &str = "PUMFA_UPDATE_EVENT_FIXTURES";
 
@@ -287,14 +286,16 @@ mod contract {
             request_id: Some("7c3a9f4e-0000-4000-8000-000000000001".into()),
             ..EngineError::new(ErrorKind::Unauthorized, "Graph refused the access token: it has expired.")
         };
-        let mut values: Vec<serde_json::Value> = examples.iter().map(|e| serde_json::to_value(e).unwrap()).collect();
-        values.push(serde_json::to_value(error.to_event("error", "nobody@contoso.com")).unwrap());
-        values.push(serde_json::to_value(fatal.to_event("fatal", "")).unwrap());
-        values
+        // Serialised straight from the types, so the members keep the order the engine sends them in.
+        let mut texts: Vec<String> = examples.iter().map(|e| serde_json::to_string_pretty(e).unwrap()).collect();
+        texts.push(serde_json::to_string_pretty(&error.to_event("error", "nobody@contoso.com")).unwrap());
+        texts.push(serde_json::to_string_pretty(&fatal.to_event("fatal", "")).unwrap());
+        texts
             .into_iter()
-            .map(|value| {
+            .map(|text| {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
                 let kind = value["type"].as_str().expect("every event has a type").to_string();
-                (format!("{kind}.json"), serde_json::to_string_pretty(&value).unwrap() + "\n")
+                (format!("{kind}.json"), text + "\n")
             })
             .collect()
     }

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::bulk::ChangeItem;
 use crate::error::{EngineError, ErrorKind};
 use crate::events;
-use crate::job::{JobContext, Operation};
+use crate::job::{JobContext, Operation, OperationFuture};
 use crate::options::{JobRequest, Scope};
 
 /// The operation table the session hands to each job: what runs `request`, its progress
@@ -35,10 +35,18 @@ pub fn operation(request: &JobRequest) -> Operation {
         activity,
         takes_user_ids,
         takes_changes,
-        run: |context, request, throttle_limit, input, changes| {
-            Box::pin(run(context, request, throttle_limit, input, changes))
-        },
+        run: run_boxed,
     }
+}
+
+fn run_boxed(
+    context: JobContext,
+    request: JobRequest,
+    throttle_limit: usize,
+    input: mpsc::UnboundedReceiver<String>,
+    changes: mpsc::UnboundedReceiver<ChangeItem>,
+) -> OperationFuture {
+    Box::pin(run(context, request, throttle_limit, input, changes))
 }
 
 async fn run(
