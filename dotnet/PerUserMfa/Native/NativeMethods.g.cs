@@ -68,13 +68,15 @@ namespace PerUserMfa.Native
         internal static extern int pumfa_job_start(void* session, byte* request_json, nuint request_len, void** out_job, PumfaBuffer* out_error);
 
         /// <summary>
-        ///  Adds input (`{"userIds":[...]}`) to a running job.
+        ///  Adds input to a running job: `{"userIds":[...]}` (getStates with scope `input`, planChanges)
+        ///  or `{"changes":[...]}` (planChanges, applyChanges). A job refuses the kind it does not take.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "pumfa_job_push", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int pumfa_job_push(void* job, byte* input_json, nuint input_len, PumfaBuffer* out_error);
 
         /// <summary>
-        ///  Tells the job no more input comes; it finishes once the pushed users are done.
+        ///  Tells the job no more input comes; it finishes once every pushed user is done (applyChanges
+        ///  starts only then: it journals the whole run before the first PATCH).
         /// </summary>
         [DllImport(__DllName, EntryPoint = "pumfa_job_close_input", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int pumfa_job_close_input(void* job);

@@ -31,12 +31,7 @@ pub fn operation(request: &JobRequest) -> Operation {
         JobRequest::ApplyChanges { .. } => ("Changing per-user MFA states", false, true),
         JobRequest::ReadJournal { .. } => ("Reading the journal", false, false),
     };
-    Operation {
-        activity,
-        takes_user_ids,
-        takes_changes,
-        run: run_boxed,
-    }
+    Operation { activity, takes_user_ids, takes_changes, run: run_boxed }
 }
 
 fn run_boxed(
