@@ -269,7 +269,7 @@ mod contract {
     /// The fixtures as they must be: file name -> pretty JSON.
     fn expected() -> BTreeMap<String, String> {
         let examples = examples();
-        let mut covered = vec![false; VARIANTS];
+        let mut covered = [false; VARIANTS];
         for example in &examples {
             covered[variant(example)] = true;
         }
