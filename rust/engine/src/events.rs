@@ -323,7 +323,7 @@ mod contract {
         let fix = format!(
             "The event fixtures in docs/events differ from the engine's event types. If the change is \
              intended, regenerate them with `{UPDATE}=1 cargo test -p perusermfa-engine --lib events::contract`, \
-             update the C# event types (dotnet/PerUserMfa/Engine/EngineEvents.cs) and docs/ARCHITECTURE.md."
+             update the C# event types (dotnet/PerUserMfa/Engine/EventTypes.cs) and docs/ARCHITECTURE.md."
         );
         let mut present: Vec<String> = std::fs::read_dir(&folder)
             .unwrap_or_else(|e| panic!("{} cannot be read ({e}). {fix}", folder.display()))
