@@ -20,6 +20,12 @@ BeforeAll {
     function script:Get-Truth { $map = @{}; foreach ($u in Get-Users) { $map[$u.id] = $u }; $map }
     function script:Read-JournalLines([string] $Path) { Get-Content -LiteralPath $Path | ForEach-Object { $_ | ConvertFrom-Json } }
     function script:New-JournalPath([string] $Name) { Join-Path $TestDrive "$Name-$([guid]::NewGuid().ToString('N').Substring(0, 8)).jsonl" }
+    # Another admin's change, straight to Graph (not through the module, so no journal).
+    function script:Set-StateAsAnotherAdmin([string] $Id, [string] $State) {
+        $null = Invoke-RestMethod -Method Patch -Uri "$($sim.Url)/beta/users/$Id/authentication/requirements" `
+            -Headers @{ Authorization = "Bearer $plainToken" } -ContentType 'application/json' -Body (@{ perUserMfaState = $State } | ConvertTo-Json)
+    }
+    function script:Get-PlainUser([string] $State) { Get-Users | Where-Object { $_.perUserMfaState -eq $State -and -not $_.hasMfaMethods } }
 }
 
 AfterAll {
@@ -74,14 +80,14 @@ Describe 'Set-PerUserMfaState in bulk' {
         }
     }
 
-    It 'prints the journal path (default: the per-user data folder) and a summary on the information stream' {
+    It 'prints the journal path (default: the folder PERUSERMFA_JOURNAL_DIR names) and a summary on the information stream' {
+        $env:PERUSERMFA_JOURNAL_DIR | Should -Not -BeNullOrEmpty -Because 'the suite keeps journals out of the real default folder'
         $info = Set-PerUserMfaState -UserId 'adele.vance@contoso.com', 'alex.wilber@contoso.com', 'nobody@contoso.com' -State Enforced -Force -ErrorAction SilentlyContinue 6>&1
         $messages = @($info | ForEach-Object { "$_" })
         $journalLine = $messages | Where-Object { $_ -like 'Journal: *' } | Select-Object -First 1
         $journal = $journalLine.Substring('Journal: '.Length)
         try {
-            $folder = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'PerUserMfa/journals'
-            $journal | Should -BeLike "$([System.IO.Path]::GetFullPath($folder))*"
+            $journal | Should -BeLike "$([System.IO.Path]::GetFullPath($env:PERUSERMFA_JOURNAL_DIR))*"
             Test-Path -LiteralPath $journal | Should -BeTrue
             $summary = $messages[-1]
             $summary | Should -BeLike 'Set per-user MFA state: 3 accounts in *'
@@ -346,5 +352,193 @@ Describe 'Damaged journals' {
 
     It 'says a missing journal does not exist' {
         { Undo-PerUserMfaChange -JournalPath (Join-Path $TestDrive 'missing.jsonl') -Force } | Should -Throw -ExpectedMessage '*does not exist*'
+    }
+}
+
+Describe 'The same account given twice' {
+    BeforeEach { Reset-SimTenant -Sim $sim }
+
+    It 'is changed once (one PATCH), reported, and put back by the undo' {
+        $adele = Get-PlainUser 'enabled' | Select-Object -First 1
+        $journal = New-JournalPath 'twice'
+        $warnings = $null
+        $info = Set-PerUserMfaState -UserId $adele.userPrincipalName, $adele.id -State Disabled -Force -JournalPath $journal -ThrottleLimit 60 -WarningVariable warnings 6>&1
+        (Get-SimStats -Sim $sim).patches | Should -Be 1
+        @($warnings | Where-Object { "$_" -like "*'$($adele.id)' is the same account as '$($adele.userPrincipalName)'*changed once*" }).Count | Should -Be 1
+        $summary = "$(@($info)[-1])"
+        $summary | Should -Match 'Changed:\s+1\s'
+        $summary | Should -Match 'Already in state:\s+0'
+        $summary | Should -Match 'Given twice:\s+1'
+
+        Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath $TestDrive -Force
+        (Get-Truth)[$adele.id].perUserMfaState | Should -Be 'enabled' -Because 'the undo restores what the run changed'
+    }
+}
+
+Describe 'Undo after someone else changed an account' {
+    BeforeEach { Reset-SimTenant -Sim $sim }
+
+    It 'leaves that account alone with a warning, unless -IncludeChangedSince' {
+        $users = @(Get-PlainUser 'disabled' | Select-Object -First 3)
+        $journal = New-JournalPath 'since'
+        $users.id | Set-PerUserMfaState -State Enforced -Force -JournalPath $journal
+        Set-StateAsAnotherAdmin -Id $users[0].id -State 'enabled'
+        Reset-SimStats -Sim $sim
+
+        $warnings = $null
+        $info = Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath $TestDrive -Force -PassThru -WarningVariable warnings -InformationVariable messages
+        @($warnings | Where-Object { "$_" -like "*changed since by someone else; not undone*-IncludeChangedSince*" }).Count | Should -Be 1
+        (Get-SimStats -Sim $sim).patches | Should -Be 2
+        $truth = Get-Truth
+        $truth[$users[0].id].perUserMfaState | Should -Be 'enabled' -Because 'the other admin''s change stays'
+        $truth[$users[1].id].perUserMfaState | Should -Be 'disabled'
+        $truth[$users[2].id].perUserMfaState | Should -Be 'disabled'
+        "$(@($messages)[-1])" | Should -Match 'Changed since:\s+1'
+
+        Undo-PerUserMfaChange -JournalPath $journal -UndoJournalPath $TestDrive -Force -IncludeChangedSince
+        (Get-Truth)[$users[0].id].perUserMfaState | Should -Be 'disabled'
+    }
+}
+
+Describe 'Resuming a change Graph refused' {
+    BeforeAll { Reset-SimTenant -Sim $sim }
+    AfterAll { Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $plainToken -AsPlainText -Force) -GraphEndpoint $sim.Url }
+
+    It 'sends it again even when the helpdesk changed the account meanwhile' {
+        $user = Get-PlainUser 'enabled' | Select-Object -First 1
+        $journal = New-JournalPath 'refused'
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles)) -GraphEndpoint $sim.Url
+        $errors = $null
+        Set-PerUserMfaState -UserId $user.id -State Disabled -Force -JournalPath $journal -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 1
+        (Get-Truth)[$user.id].perUserMfaState | Should -Be 'enabled'
+
+        Set-StateAsAnotherAdmin -Id $user.id -State 'enforced'
+        Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $plainToken -AsPlainText -Force) -GraphEndpoint $sim.Url
+        Set-PerUserMfaState -ResumeJournal $journal -Force
+        (Get-Truth)[$user.id].perUserMfaState | Should -Be 'disabled' -Because 'the refused change never landed'
+    }
+}
+
+Describe 'Journals that are incomplete, locked or of another tenant' {
+    BeforeAll {
+        Reset-SimTenant -Sim $sim
+        $script:complete = New-JournalPath 'complete'
+        @((Get-Users | Select-Object -First 40).id) | Set-PerUserMfaState -State Enforced -Force -JournalPath $complete
+    }
+
+    It 'records tenant, app and a closing record' {
+        $lines = @(Read-JournalLines $complete)
+        $token = $plainToken.Split('.')[1].Replace('-', '+').Replace('_', '/')
+        $claims = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($token.PadRight($token.Length + (4 - $token.Length % 4) % 4, '='))) | ConvertFrom-Json
+        $lines[0].tenantId | Should -Be $claims.tid
+        $lines[0].appId | Should -Be $claims.appid
+        $lines[0].pid | Should -Be $PID
+        $lines[-1].type | Should -Be 'end'
+    }
+
+    It 'says in Undo -WhatIf and in the summary what a journal cut at a line boundary means' {
+        $cut = New-JournalPath 'cut'
+        $lines = [System.IO.File]::ReadAllLines($complete)
+        [System.IO.File]::WriteAllLines($cut, $lines[0..($lines.Count - 11)])
+        $warnings = $null
+        $info = Undo-PerUserMfaChange -JournalPath $cut -WhatIf -WarningVariable warnings 6>&1
+        @($warnings | Where-Object { "$_" -like "*'$cut' is incomplete*cannot be undone from this journal*-ResumeJournal*" }).Count | Should -Be 1
+        "$(@($info | Where-Object { "$_" -like 'What if:*' }))" | Should -BeLike '*is incomplete*'
+        $info = Undo-PerUserMfaChange -JournalPath $cut -UndoJournalPath $TestDrive -Force -WarningAction SilentlyContinue 6>&1
+        "$(@($info)[-1])" | Should -BeLike '*is incomplete*'
+        $info = Undo-PerUserMfaChange -JournalPath $complete -WhatIf -WarningVariable warnings 6>&1
+        @($warnings | Where-Object { "$_" -like '*incomplete*' }).Count | Should -Be 0
+    }
+
+    It 'refuses to undo or resume a journal of another tenant' {
+        $other = Start-GraphSim -Users 20 -Seed 77
+        try {
+            Connect-PerUserMfa -AccessToken (New-SimToken -Sim $other -Roles (Get-WriteRoles)) -GraphEndpoint $other.Url
+            $tenant = (Read-JournalLines $complete)[0].tenantId
+            { Undo-PerUserMfaChange -JournalPath $complete -WhatIf } | Should -Throw -ExpectedMessage "*records a run in tenant $tenant*"
+            { Set-PerUserMfaState -ResumeJournal $complete -Force } | Should -Throw -ExpectedMessage "*records a run in tenant $tenant*"
+            (Get-SimStats -Sim $other).requirementsGets | Should -Be 0
+        }
+        finally {
+            Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $plainToken -AsPlainText -Force) -GraphEndpoint $sim.Url
+            Stop-GraphSim $other
+        }
+    }
+
+    It 'refuses a resume or an undo while another process runs on the journal, and Ctrl+C prints the resume command' {
+        Reset-SimTenant -Sim $sim
+        $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 200 }
+        $journal = New-JournalPath 'locked'
+        $usersFile = Join-Path $TestDrive 'locked-users.txt'
+        @((Get-Users | Where-Object perUserMfaState -NE 'disabled' | Select-Object -First 100).id) | Set-Content -LiteralPath $usersFile
+        $child = Join-Path $TestDrive 'locked-child.ps1'
+        @'
+param($Module, $Url, $Token, $Journal, $UsersFile)
+Import-Module $Module
+Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $Token -AsPlainText -Force) -GraphEndpoint $Url
+Get-Content -LiteralPath $UsersFile | Set-PerUserMfaState -State Disabled -Force -JournalPath $Journal -ThrottleLimit 2
+'@ | Set-Content -LiteralPath $child
+        $command = Get-PowerShellCommand
+        $startInfo = [System.Diagnostics.ProcessStartInfo]::new($command.FilePath)
+        Add-ProcessArgument $startInfo (@($command.Arguments) + @('-NoProfile', '-File', $child, $env:PUMFA_TEST_MODULE, $sim.Url, $plainToken, $journal, $usersFile))
+        $startInfo.UseShellExecute = $false
+        $startInfo.RedirectStandardOutput = $true
+        $startInfo.RedirectStandardError = $true
+        Reset-SimStats -Sim $sim
+        $process = [System.Diagnostics.Process]::Start($startInfo)
+        $output = $process.StandardOutput.ReadToEndAsync()
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            while ((Get-SimStats -Sim $sim).patches -lt 3) {
+                if ($process.HasExited) { throw "The child ended early: $($process.StandardError.ReadToEnd())" }
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'No PATCH within 120 s.' }
+                Start-Sleep -Milliseconds 50
+            }
+            { Set-PerUserMfaState -ResumeJournal $journal -Force } | Should -Throw -ExpectedMessage "*in use by process $($process.Id)*"
+            { Undo-PerUserMfaChange -JournalPath $journal -Force } | Should -Throw -ExpectedMessage "*in use by process $($process.Id)*"
+            $err = $null
+            try { Undo-PerUserMfaChange -JournalPath $journal -Force } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.JournalInUse*'
+            $err.CategoryInfo.Category | Should -Be 'ResourceBusy'
+            if (-not $IsWindows) {
+                # Ctrl+C in the console the child runs in.
+                & kill -s INT $process.Id
+                $process.WaitForExit(60000) | Should -BeTrue
+                $output.Result | Should -BeLike "*Set-PerUserMfaState -ResumeJournal '$journal'*"
+            }
+        }
+        finally {
+            if (-not $process.HasExited) { $process.Kill($true) }
+            $process.WaitForExit()
+            $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 0 }
+        }
+        # The process is gone and with it the lock: the run can be finished.
+        Set-PerUserMfaState -ResumeJournal $journal -Force
+        foreach ($id in Get-Content -LiteralPath $usersFile) { (Get-Truth)[$id].perUserMfaState | Should -Be 'disabled' }
+    }
+}
+
+Describe 'Journals from the pipeline' {
+    BeforeAll { Reset-SimTenant -Sim $sim }
+
+    It 'binds a file from Get-ChildItem and a run''s results, undoing each journal once' {
+        $users = @(Get-PlainUser 'disabled' | Select-Object -First 5)
+        $journal = New-JournalPath 'piped'
+        $results = $users.id | Set-PerUserMfaState -State Enforced -Force -PassThru -JournalPath $journal
+        Reset-SimStats -Sim $sim
+        Get-ChildItem -LiteralPath $journal | Undo-PerUserMfaChange -WhatIf
+        (Get-SimStats -Sim $sim).patches | Should -Be 0
+        $results | Undo-PerUserMfaChange -UndoJournalPath $TestDrive -Force
+        (Get-SimStats -Sim $sim).patches | Should -Be 5 -Because 'one journal, undone once'
+        foreach ($u in $users) { (Get-Truth)[$u.id].perUserMfaState | Should -Be 'disabled' }
+    }
+
+    It '-Last undoes the latest run in the default folder' {
+        $user = Get-PlainUser 'disabled' | Select-Object -First 1
+        Set-PerUserMfaState -UserId $user.id -State Enforced -Force
+        $info = Undo-PerUserMfaChange -Last -Force 6>&1
+        "$(@($info)[0])" | Should -BeLike "Undoing the latest run: $([System.IO.Path]::GetFullPath($env:PERUSERMFA_JOURNAL_DIR))*-set-Enforced-*"
+        (Get-Truth)[$user.id].perUserMfaState | Should -Be 'disabled'
     }
 }

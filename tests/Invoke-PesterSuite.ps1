@@ -19,8 +19,16 @@ Import-Module $PesterManifest -MinimumVersion 5.7 -Force
 if ($ModuleManifest) { $env:PUMFA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path }
 if ($SimulatorPath) { $env:PUMFA_TEST_SIMULATOR = (Resolve-Path $SimulatorPath).Path }
 
+# Journals the tests write without -JournalPath go to a temporary folder, never to the real default
+# folder of whoever runs the suite; JournalFolder.Tests.ps1 (run last) checks that folder is as it was.
+$realJournals = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'PerUserMfa/journals'
+$env:PUMFA_TEST_REAL_JOURNAL_DIR = $realJournals
+$env:PUMFA_TEST_REAL_JOURNALS_BEFORE = (@("exists: $(Test-Path -LiteralPath $realJournals)") + @(if (Test-Path -LiteralPath $realJournals) { Get-ChildItem -LiteralPath $realJournals -Force | ForEach-Object Name })) -join "`n"
+$env:PERUSERMFA_JOURNAL_DIR = Join-Path ([System.IO.Path]::GetTempPath()) "pumfa-test-journals-$([guid]::NewGuid().ToString('N'))"
+
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = @(Get-ChildItem $PSScriptRoot -Filter "$Filter.Tests.ps1" | ForEach-Object FullName)
+$hygiene = Join-Path $PSScriptRoot 'JournalFolder.Tests.ps1'
+$configuration.Run.Path = @(@(Get-ChildItem $PSScriptRoot -Filter "$Filter.Tests.ps1" | ForEach-Object FullName | Where-Object { $_ -ne $hygiene }) + $hygiene)
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.Output.StackTraceVerbosity = 'Filtered'
@@ -32,6 +40,8 @@ if ($PSVersionTable.PSEdition -eq 'Desktop') {
     Write-Host 'Windows PowerShell: tests tagged DotNetCore (they need .NET Core APIs) are left out.'
 }
 $result = Invoke-Pester -Configuration $configuration
+
+Remove-Item -LiteralPath $env:PERUSERMFA_JOURNAL_DIR -Recurse -Force -ErrorAction SilentlyContinue
 
 [ordered]@{
     Passed  = $result.PassedCount

@@ -89,6 +89,12 @@ namespace PerUserMfa.Bulk
                 text.Append("; ").Append(Count(completed, "account", "accounts")).Append(" already changed by the interrupted run");
             }
 
+            var changedSince = planned.Count(p => p.Action == ChangeItem.ActionChangedSince);
+            if (changedSince > 0)
+            {
+                text.Append("; ").Append(Count(changedSince, "account", "accounts")).Append(" changed since by someone else, not undone");
+            }
+
             if (already > 0)
             {
                 text.Append("; ").Append(Count(already, "account", "accounts")).Append(" already in the requested state");
@@ -97,6 +103,17 @@ namespace PerUserMfa.Bulk
             return text.ToString();
         }
 
+        /// <summary>What Ctrl+C during the changes leaves behind, and the command that finishes the run.</summary>
+        public static string StoppedMessage(string journalPath) =>
+            $"Stopped. The changes sent so far are in the journal '{journalPath}'. To finish the run: " +
+            $"Set-PerUserMfaState -ResumeJournal '{journalPath.Replace("'", "''")}'";
+
+        /// <summary>What a journal without its end record means for an undo.</summary>
+        public static string IncompleteForUndo(string journalPath) =>
+            $"The journal '{journalPath}' is incomplete: it has no record that its run ended, so the run was stopped " +
+            "(or lines at the journal's end were lost). The undo puts back the accounts the journal records as changed, " +
+            "or as sent without an outcome; an account the run changed after its last record cannot be undone from this " +
+            $"journal. To finish the run first, use Set-PerUserMfaState -ResumeJournal '{journalPath.Replace("'", "''")}', then undo.";
         /// <summary><c>30 Disabled -> Enforced</c>, most frequent first.</summary>
         public static IEnumerable<string> Transitions(IEnumerable<(string? From, string? To)> changes) =>
             changes

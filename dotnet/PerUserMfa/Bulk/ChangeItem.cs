@@ -11,6 +11,7 @@ namespace PerUserMfa.Bulk
         public const string ActionChange = "change";
         public const string ActionAlreadyInState = "alreadyInState";
         public const string ActionCompleted = "completed";
+        public const string ActionChangedSince = "changedSince";
 
         public string Target { get; set; } = string.Empty;
 
@@ -34,6 +35,10 @@ namespace PerUserMfa.Bulk
         /// <summary>The state Graph reported when planning.</summary>
         public string? CurrentState { get; set; }
 
+        /// <summary>An undo: the state the undone run left the user in; a user found in another state
+        /// was changed since by someone else and is left alone. Null: no such check.</summary>
+        public string? ExpectedState { get; set; }
+
         /// <summary>Whether applying it sends a PATCH.</summary>
         public bool NeedsPatch => Action == null || Action == ActionChange;
 
@@ -51,6 +56,7 @@ namespace PerUserMfa.Bulk
             Sent = planned.Sent ?? false,
             Action = planned.Action ?? ActionChange,
             CurrentState = planned.CurrentState,
+            ExpectedState = planned.ExpectedState,
         };
     }
 }

@@ -28,10 +28,16 @@ namespace PerUserMfa.Bulk
         /// <summary>Users the admin said No to (-Confirm).</summary>
         public int NotConfirmed { get; set; }
 
+        /// <summary>An undo left them alone: someone else changed them since the run it undoes.</summary>
+        public int ChangedSince { get; private set; }
+
+        /// <summary>Input that named an account already given (its UPN and its object id): changed once.</summary>
+        public int Duplicates { get; set; }
+
         /// <summary>Graph ended them in another state than requested (enabled → enforced for users with MFA methods).</summary>
         public int OtherThanRequested { get; private set; }
 
-        public int Total => Changed + AlreadyInState + Unchanged + Failed + NotConfirmed;
+        public int Total => Changed + AlreadyInState + Unchanged + Failed + NotConfirmed + ChangedSince;
 
         /// <summary>Counts a <c>changeResult</c> event.</summary>
         public void Add(ChangeResultEvent result) => Add(
@@ -43,6 +49,13 @@ namespace PerUserMfa.Bulk
 
         public void Add(string? previous, string? requested, string? state, string? outcome, bool changed)
         {
+            if (outcome == ChangeItem.ActionChangedSince)
+            {
+                ChangedSince++;
+                Count(state);
+                return;
+            }
+
             if (outcome == "alreadyInState" || (outcome == null && !changed && string.Equals(previous, requested, StringComparison.OrdinalIgnoreCase)))
             {
                 _already.Add(state);
@@ -56,14 +69,19 @@ namespace PerUserMfa.Bulk
                 Unchanged++;
             }
 
+            Count(state);
+            if (state != null && requested != null && !string.Equals(state, requested, StringComparison.OrdinalIgnoreCase))
+            {
+                OtherThanRequested++;
+            }
+        }
+
+        private void Count(string? state)
+        {
             if (state != null)
             {
                 _now.TryGetValue(state, out var n);
                 _now[state] = n + 1;
-                if (requested != null && !string.Equals(state, requested, StringComparison.OrdinalIgnoreCase))
-                {
-                    OtherThanRequested++;
-                }
             }
         }
 
@@ -82,6 +100,16 @@ namespace PerUserMfa.Bulk
             if (NotConfirmed > 0)
             {
                 Line(text, "Not confirmed", NotConfirmed, "left as they were");
+            }
+
+            if (ChangedSince > 0)
+            {
+                Line(text, "Changed since", ChangedSince, "changed by someone else after the run; not undone (-IncludeChangedSince undoes them)");
+            }
+
+            if (Duplicates > 0)
+            {
+                Line(text, "Given twice", Duplicates, "another spelling of an account already given; changed once");
             }
 
             Line(text, "Failed", Failed, Failed > 0 ? "each is an error record naming the user and the cause" : string.Empty);

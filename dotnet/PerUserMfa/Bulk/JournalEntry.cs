@@ -60,8 +60,9 @@ namespace PerUserMfa.Bulk
             Action = null,
         };
 
-        /// <summary>What an undo plans for this user: back to the state before the change.</summary>
-        public ChangeItem ToUndoChange() => new ChangeItem
+        /// <summary>What an undo plans for this user: back to the state before the change, only while
+        /// the user is still in the state the run left them in (unless <paramref name="includeChangedSince"/>).</summary>
+        public ChangeItem ToUndoChange(bool includeChangedSince) => new ChangeItem
         {
             Target = Target,
             Id = Id,
@@ -71,6 +72,7 @@ namespace PerUserMfa.Bulk
             RequestedState = PreviousState ?? string.Empty,
             Sent = false,
             Action = null,
+            ExpectedState = includeChangedSince ? null : State ?? RequestedState,
         };
     }
 }

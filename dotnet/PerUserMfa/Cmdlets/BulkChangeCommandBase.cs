@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
 using PerUserMfa.Bulk;
+using PerUserMfa.Connection;
 using PerUserMfa.Engine;
 using PerUserMfa.Errors;
 using PerUserMfa.Output;
@@ -25,6 +26,7 @@ namespace PerUserMfa.Cmdlets
 
         private readonly Stopwatch _clock = new Stopwatch();
         private readonly List<ChangeItem> _planned = new List<ChangeItem>();
+        private readonly Dictionary<string, int> _inputOrder = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         private JobPump? _planPump;
 
         /// <summary>Skips the once-per-run confirmation (an explicit -Confirm still asks per user).</summary>
@@ -40,12 +42,46 @@ namespace PerUserMfa.Cmdlets
         [ValidateRange(1, 1000)]
         public int ThrottleLimit { get; set; }
 
-        internal ChangeTally Tally { get; } = new ChangeTally();
+        internal ChangeTally Tally { get; private set; } = new ChangeTally();
 
         protected override void BeginProcessing()
         {
             base.BeginProcessing();
             _clock.Start();
+        }
+
+        /// <summary>Starts over for the next journal of one command (Undo with several journals piped in).</summary>
+        internal void StartNextRun()
+        {
+            Tally = new ChangeTally();
+            _planPump = null;
+            _planned.Clear();
+            _inputOrder.Clear();
+            _clock.Restart();
+        }
+
+        /// <summary>Remembers the order users were given in, so the first of two spellings of one account is the one kept.</summary>
+        internal void RecordInputOrder(IEnumerable<string> targets)
+        {
+            foreach (var target in targets)
+            {
+                if (target != null && !_inputOrder.ContainsKey(target))
+                {
+                    _inputOrder[target] = _inputOrder.Count;
+                }
+            }
+        }
+
+        /// <summary>Who is signed in now, for the journal's header and the tenant check.</summary>
+        internal JournalConnection CurrentConnection()
+        {
+            var info = EngineSession == null ? null : ConnectionInfo.TryRead(EngineSession);
+            return new JournalConnection
+            {
+                TenantId = info?.Get("tenantId"),
+                AppId = info?.Get("clientId"),
+                Account = info?.Get("account"),
+            };
         }
 
         /// <summary>The journal a path names, as a file-system path (relative to the current PowerShell location).</summary>
@@ -57,7 +93,7 @@ namespace PerUserMfa.Cmdlets
         {
             JournalHeaderEvent? header = null;
             var entries = new List<JournalEntry>();
-            var pump = StartPump(EngineRequests.ReadJournal(path));
+            var pump = StartPump(EngineRequests.ReadJournal(path, CurrentConnection().TenantId));
             pump.Handler = e =>
             {
                 switch (e.Type)
@@ -89,11 +125,28 @@ namespace PerUserMfa.Cmdlets
             return _planPump;
         }
 
-        /// <summary>Finishes the plan fed through <see cref="PlanPump"/>; empty when nothing was pushed.</summary>
+        /// <summary>Finishes the plan fed through <see cref="PlanPump"/>; empty when nothing was pushed.
+        /// An account given twice (its UPN and its object id, say) is planned once: the first given is
+        /// kept and each other spelling is a warning.</summary>
         internal List<ChangeItem> FinishPlan()
         {
             _planPump?.Finish();
-            return _planned;
+            var kept = new List<ChangeItem>();
+            var byId = new Dictionary<string, ChangeItem>(StringComparer.OrdinalIgnoreCase);
+            foreach (var item in _planned.OrderBy(p => _inputOrder.TryGetValue(p.Target, out var at) ? at : int.MaxValue))
+            {
+                if (byId.TryGetValue(item.Id, out var first))
+                {
+                    Tally.Duplicates++;
+                    WriteWarning($"'{item.Target}' is the same account as '{first.Target}' ({first.Name}, object id {first.Id}): it is changed once.");
+                    continue;
+                }
+
+                byId[item.Id] = item;
+                kept.Add(item);
+            }
+
+            return kept;
         }
 
         /// <summary>Plans changes read from a journal (resume, undo).</summary>
@@ -142,6 +195,8 @@ namespace PerUserMfa.Cmdlets
         /// <param name="requestedState">The header's requested state (set).</param>
         /// <param name="undoOf">The journal an undo reverses.</param>
         /// <param name="verb">What the run does, for prompts and the summary.</param>
+        /// <param name="note">Said after the plan (-WhatIf) and the summary: what the admin must know
+        /// about the journal read (an incomplete one), or null.</param>
         internal void ConfirmAndApply(
             IReadOnlyList<ChangeItem> planned,
             string operation,
@@ -149,10 +204,17 @@ namespace PerUserMfa.Cmdlets
             bool alwaysJournal,
             PerUserMfaState? requestedState,
             string? undoOf,
-            string verb)
+            string verb,
+            string? note = null)
         {
-            var sending = planned.Where(p => p.Action != ChangeItem.ActionAlreadyInState).ToList();
-            var already = planned.Where(p => p.Action == ChangeItem.ActionAlreadyInState).ToList();
+            var sending = planned.Where(p => p.Action != ChangeItem.ActionAlreadyInState && p.Action != ChangeItem.ActionChangedSince).ToList();
+            var already = planned.Where(p => p.Action == ChangeItem.ActionAlreadyInState || p.Action == ChangeItem.ActionChangedSince).ToList();
+            foreach (var user in planned.Where(p => p.Action == ChangeItem.ActionChangedSince))
+            {
+                WriteWarning(
+                    $"{user.Name}: changed since by someone else; not undone. The run left {StateText.ToDisplay(user.ExpectedState)} and it is " +
+                    $"{StateText.ToDisplay(user.CurrentState)} now. To put it back to {StateText.ToDisplay(user.RequestedState)} anyway, add -IncludeChangedSince.");
+            }
 
             if (IsWhatIf())
             {
@@ -161,12 +223,12 @@ namespace PerUserMfa.Cmdlets
                     ShouldProcess(change.Name, ActionText(change, verb));
                 }
 
-                foreach (var user in already)
+                foreach (var user in already.Where(p => p.Action == ChangeItem.ActionAlreadyInState))
                 {
                     WriteVerbose($"{user.Name} is already {StateText.ToDisplay(user.CurrentState)}: nothing to change.");
                 }
 
-                WriteHostInformation("What if: " + BulkText.PlanSummary(planned) + ". Nothing was changed.");
+                WriteHostInformation("What if: " + BulkText.PlanSummary(planned) + ". Nothing was changed." + (note == null ? string.Empty : Environment.NewLine + note));
                 return;
             }
 
@@ -184,25 +246,27 @@ namespace PerUserMfa.Cmdlets
                 approved = new List<ChangeItem>();
             }
 
+            // The run's duration, in the summary, is the time it worked, not the time the prompt waited.
+            _clock.Restart();
             Tally.NotConfirmed += sending.Count - approved.Count;
             var nothingToSend = sending.Count == 0;
             if (approved.Count == 0 && !(nothingToSend && alwaysJournal && already.Count > 0))
             {
                 foreach (var user in already)
                 {
-                    Tally.Add(user.CurrentState, user.RequestedState, user.CurrentState, "alreadyInState", false);
+                    Tally.Add(user.CurrentState, user.RequestedState, user.CurrentState, user.Action, false);
                     if (PassThru.IsPresent)
                     {
                         WriteObject(OutputFactory.CreateChangeResult(user, null));
                     }
                 }
 
-                WriteSummary(verb, null);
+                WriteSummary(verb, null, note);
                 return;
             }
 
             WriteHostInformation("Journal: " + journalPath);
-            var pump = StartPump(EngineRequests.ApplyChanges(journalPath, operation, requestedState, undoOf, BoundThrottleLimit(ThrottleLimit)));
+            var pump = StartPump(EngineRequests.ApplyChanges(journalPath, operation, requestedState, undoOf, BoundThrottleLimit(ThrottleLimit), CurrentConnection()));
             pump.Handler = e =>
             {
                 switch (e.Type)
@@ -220,17 +284,27 @@ namespace PerUserMfa.Cmdlets
                         return CountFailureAndLeaveToPump(e);
                 }
             };
-            foreach (var chunk in Chunks(approved.Concat(already).ToList()))
+            try
             {
-                pump.PushInput(EngineRequests.Changes(chunk));
+                foreach (var chunk in Chunks(approved.Concat(already).ToList()))
+                {
+                    pump.PushInput(EngineRequests.Changes(chunk));
+                }
+
+                pump.Finish();
+            }
+            catch (PipelineStoppedException)
+            {
+                // Ctrl+C: the pipeline takes no more output, the host still shows text.
+                Host?.UI?.WriteWarningLine(BulkText.StoppedMessage(journalPath));
+                throw;
             }
 
-            pump.Finish();
-            WriteSummary(verb, journalPath);
+            WriteSummary(verb, journalPath, note);
         }
 
-        internal void WriteSummary(string verb, string? journalPath) =>
-            WriteHostInformation(Tally.Summary(verb, _clock.Elapsed, journalPath));
+        internal void WriteSummary(string verb, string? journalPath, string? note = null) =>
+            WriteHostInformation(Tally.Summary(verb, _clock.Elapsed, journalPath) + (note == null ? string.Empty : Environment.NewLine + note));
 
         internal void WriteHostInformation(string message) =>
             WriteInformation(new HostInformationMessage { Message = message }, new[] { "PSHOST" });

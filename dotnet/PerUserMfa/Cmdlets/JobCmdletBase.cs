@@ -27,6 +27,9 @@ namespace PerUserMfa.Cmdlets
             }
         }
 
+        /// <summary>The connection's engine session, once BeginProcessing found one.</summary>
+        internal IEngineSession? EngineSession => _session;
+
         /// <summary>The -ThrottleLimit value when the caller gave one; otherwise the engine's default applies.</summary>
         internal int? BoundThrottleLimit(int value) =>
             MyInvocation.BoundParameters.ContainsKey("ThrottleLimit") ? value : (int?)null;

@@ -43,6 +43,7 @@ namespace PerUserMfa.Cmdlets
             if (ParameterSetName == UserIdSet)
             {
                 // Reads start as the pipeline delivers users; nothing is changed before EndProcessing.
+                RecordInputOrder(UserId);
                 PlanPump(State).Push(UserId);
             }
         }
@@ -74,7 +75,10 @@ namespace PerUserMfa.Cmdlets
             var unfinished = entries.Where(e => e.ResumeNeeded).ToList();
             if (unfinished.Count == 0)
             {
-                WriteHostInformation($"Nothing to resume: every account in '{path}' has its outcome ({BulkText.Count(entries.Count, "account", "accounts")}).");
+                var complete = header?.Complete != false;
+                WriteHostInformation(
+                    $"Nothing to resume: every account in '{path}' has its outcome ({BulkText.Count(entries.Count, "account", "accounts")})." +
+                    (complete ? string.Empty : " The journal has no record that its run ended: if lines at its end were lost, the accounts they were about are not known to it."));
                 return;
             }
 
@@ -82,7 +86,7 @@ namespace PerUserMfa.Cmdlets
             WriteHostInformation(
                 $"Resuming the {header?.Operation ?? "set"} run of '{path}': {BulkText.Count(pending, "account", "accounts")} without an outcome" +
                 (unfinished.Count > pending ? $", {BulkText.Count(unfinished.Count - pending, "account", "accounts")} that failed" : string.Empty) +
-                ". Their states are read again; only what is still needed is sent.");
+                ". Reading their states again before sending only what is still needed.");
             var planned = PlanChanges(unfinished.Select(e => e.ToResumeChange()).ToList());
             ConfirmAndApply(planned, EngineRequests.JournalResume, path, alwaysJournal: true, requestedState: null, undoOf: null, Verb + " (resume)");
         }

@@ -4,6 +4,16 @@ using PerUserMfa.Json;
 
 namespace PerUserMfa.Engine
 {
+    /// <summary>Who is signed in, as a journal records it: tenant, app (client id) and account.</summary>
+    internal sealed class JournalConnection
+    {
+        public string? TenantId { get; set; }
+
+        public string? AppId { get; set; }
+
+        public string? Account { get; set; }
+    }
+
     /// <summary>The JSON documents the module sends to the engine (docs/ARCHITECTURE.md §1).</summary>
     internal static class EngineRequests
     {
@@ -54,14 +64,22 @@ namespace PerUserMfa.Engine
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 
-        /// <summary><c>{"operation":"applyChanges","journalPath":...,"journalOperation":"set"|"undo"|"resume",...}</c>.</summary>
-        public static string ApplyChanges(string journalPath, string journalOperation, PerUserMfaState? requestedState, string? undoOf, int? throttleLimit)
+        /// <summary><c>{"operation":"applyChanges","journalPath":...,"journalOperation":"set"|"undo"|"resume",...}</c>,
+        /// with the connection's <c>tenantId</c>, <c>appId</c> and <c>account</c> for the journal's header.</summary>
+        public static string ApplyChanges(string journalPath, string journalOperation, PerUserMfaState? requestedState, string? undoOf, int? throttleLimit, JournalConnection? connection = null)
         {
             var writer = new JsonWriter()
                 .WriteStartObject()
                 .WriteProperty("operation", "applyChanges")
                 .WriteProperty("journalPath", journalPath)
                 .WriteProperty("journalOperation", journalOperation);
+            if (connection != null)
+            {
+                writer.WriteProperty("tenantId", connection.TenantId)
+                    .WriteProperty("appId", connection.AppId)
+                    .WriteProperty("account", connection.Account);
+            }
+
             if (requestedState.HasValue)
             {
                 writer.WriteProperty("requestedState", ToWireState(requestedState.Value));
@@ -75,9 +93,18 @@ namespace PerUserMfa.Engine
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 
-        /// <summary><c>{"operation":"readJournal","path":...}</c>.</summary>
-        public static string ReadJournal(string path) =>
-            new JsonWriter().WriteStartObject().WriteProperty("operation", "readJournal").WriteProperty("path", path).WriteEndObject().ToString();
+        /// <summary><c>{"operation":"readJournal","path":...,"tenantId":...}</c>: a journal of another tenant
+        /// than the connection's is refused.</summary>
+        public static string ReadJournal(string path, string? tenantId = null)
+        {
+            var writer = new JsonWriter().WriteStartObject().WriteProperty("operation", "readJournal").WriteProperty("path", path);
+            if (tenantId != null)
+            {
+                writer.WriteProperty("tenantId", tenantId);
+            }
+
+            return writer.WriteEndObject().ToString();
+        }
 
         /// <summary><c>{"changes":[{...}]}</c> for <c>pumfa_job_push</c> into planChanges and applyChanges jobs.</summary>
         public static string Changes(IEnumerable<Bulk.ChangeItem> changes)
@@ -101,6 +128,11 @@ namespace PerUserMfa.Engine
                 if (change.CurrentState != null)
                 {
                     writer.WriteProperty("currentState", change.CurrentState);
+                }
+
+                if (change.ExpectedState != null)
+                {
+                    writer.WriteProperty("expectedState", change.ExpectedState);
                 }
 
                 writer.WriteEndObject();

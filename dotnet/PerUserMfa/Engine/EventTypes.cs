@@ -204,11 +204,14 @@ namespace PerUserMfa.Engine
 
         public string? RequestedState { get; private set; }
 
-        /// <summary><c>change</c>, <c>alreadyInState</c> or <c>completed</c>.</summary>
+        /// <summary><c>change</c>, <c>alreadyInState</c>, <c>completed</c> or <c>changedSince</c>.</summary>
         public string? Action { get; private set; }
 
         /// <summary>The journal shows a PATCH for this user may already have gone out.</summary>
         public bool? Sent { get; private set; }
+
+        /// <summary>An undo: the state the undone run left the user in (a user found elsewhere is <c>changedSince</c>).</summary>
+        public string? ExpectedState { get; private set; }
 
         public static PlannedChangeEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
@@ -219,6 +222,7 @@ namespace PerUserMfa.Engine
             RequestedState = f.String("requestedState"),
             Action = f.String("action"),
             Sent = f.Boolean("sent"),
+            ExpectedState = f.String("expectedState"),
         }, f);
     }
 
@@ -242,6 +246,15 @@ namespace PerUserMfa.Engine
 
         public long? Resumes { get; private set; }
 
+        /// <summary>The latest run recorded its end; false: it was stopped, or lines at the end were lost.</summary>
+        public bool? Complete { get; private set; }
+
+        public string? TenantId { get; private set; }
+
+        public string? AppId { get; private set; }
+
+        public string? Account { get; private set; }
+
         public static JournalHeaderEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
         internal static JournalHeaderEvent Read(EventFields f) => new JournalHeaderEvent
@@ -254,6 +267,10 @@ namespace PerUserMfa.Engine
             UndoOf = f.String("undoOf"),
             Lines = f.Int64("lines"),
             Resumes = f.Int64("resumes"),
+            Complete = f.Boolean("complete"),
+            TenantId = f.String("tenantId"),
+            AppId = f.String("appId"),
+            Account = f.String("account"),
         };
     }
 

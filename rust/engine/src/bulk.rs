@@ -1,6 +1,6 @@
-//! Bulk changes: what one planned change is, and the one rule that decides, from a
-//! user's state read just now, whether a PATCH is still needed. The plan, the apply step and a
-//! resumed run all use [`decide`], so nobody is changed twice.
+//! Bulk changes: what one planned change is, and the one rule that decides, from a user's state
+//! read just now, whether a PATCH is still needed. The plan, the apply step, a resumed run and an
+//! undo all use [`decide`], so nobody is changed twice and an undo leaves alone what others did.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,10 @@ pub enum Action {
     /// An earlier, interrupted run sent this user's PATCH and Graph shows it landed: nothing is
     /// sent again; the change is recorded as done.
     Completed,
+    /// An undo: someone else changed the user since the run it undoes (the state is neither the
+    /// one the run left nor the one the undo would restore). Nothing is sent unless the admin
+    /// asks for it (`expectedState` not given).
+    ChangedSince,
 }
 
 /// One user's change, as pushed into `planChanges` (resume, undo) and `applyChanges` jobs:
@@ -47,6 +51,11 @@ pub struct ChangeItem {
     /// The state the plan read.
     #[serde(default)]
     pub current_state: Option<String>,
+    /// An undo: the state the undone run left the user in. A user found in another state was
+    /// changed since by someone else and is left alone ([`Action::ChangedSince`]). Absent: no
+    /// such check (a set, a resume, or an undo told to include users changed since).
+    #[serde(default)]
+    pub expected_state: Option<String>,
 }
 
 impl ChangeItem {
@@ -57,6 +66,17 @@ impl ChangeItem {
         }
         self.user_principal_name.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| self.id.clone())
     }
+
+    /// [`decide`] for this change, from the state Graph reports now.
+    pub fn decide(&self, current: &str) -> Action {
+        decide(
+            current,
+            self.previous_state.as_deref(),
+            &self.requested_state,
+            self.sent,
+            self.expected_state.as_deref(),
+        )
+    }
 }
 
 /// Graph's states compare without regard to letter case.
@@ -64,27 +84,41 @@ pub fn same_state(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
+/// Whether Graph reporting `current` means a PATCH of `requested` landed: the requested state,
+/// or `enforced` for a requested `enabled` (Graph enforces MFA for a user who registered methods).
+pub fn reached(current: &str, requested: &str) -> bool {
+    same_state(current, requested) || (same_state(requested, "enabled") && same_state(current, "enforced"))
+}
+
 /// The rule. `current` is what Graph reports now; `previous` the state recorded before an earlier
-/// PATCH (only meaningful when `sent`).
+/// PATCH (only meaningful when `sent`); `expected` the state an undone run left the user in.
 ///
-/// - A PATCH may already have gone out (`sent`) and the state is no longer the one recorded
-///   before it: that PATCH landed (Graph may also have turned `enabled` into `enforced`). Never
-///   send it twice: [`Action::Completed`].
+/// - A PATCH may already have gone out (`sent`), the state is no longer the one recorded before
+///   it, and it is the requested one (or `enforced` for `enabled`): that PATCH landed. Never send
+///   it twice: [`Action::Completed`]. A state that is neither means someone else changed the user
+///   meanwhile, and the requested state still has to be set.
 /// - Otherwise the user already in the requested state needs nothing: [`Action::AlreadyInState`].
+/// - An undo finds the user in another state than the run left (allowing `enabled` ->
+///   `enforced`): someone else changed them since: [`Action::ChangedSince`].
 /// - Otherwise: [`Action::Change`].
-pub fn decide(current: &str, previous: Option<&str>, requested: &MfaState, sent: bool) -> Action {
-    if sent {
-        if let Some(previous) = previous {
-            if !same_state(current, previous) {
-                return Action::Completed;
-            }
-        }
+pub fn decide(
+    current: &str,
+    previous: Option<&str>,
+    requested: &MfaState,
+    sent: bool,
+    expected: Option<&str>,
+) -> Action {
+    let requested = requested.as_graph();
+    if sent && previous.is_some_and(|previous| !same_state(current, previous)) && reached(current, requested) {
+        return Action::Completed;
     }
-    if same_state(current, requested.as_graph()) {
-        Action::AlreadyInState
-    } else {
-        Action::Change
+    if same_state(current, requested) {
+        return Action::AlreadyInState;
     }
+    if expected.is_some_and(|expected| !reached(current, expected)) {
+        return Action::ChangedSince;
+    }
+    Action::Change
 }
 
 #[cfg(test)]
@@ -93,24 +127,45 @@ mod tests {
 
     #[test]
     fn fresh_changes_skip_users_already_in_state() {
-        assert_eq!(decide("enforced", None, &MfaState::Enforced, false), Action::AlreadyInState);
-        assert_eq!(decide("Enforced", Some("disabled"), &MfaState::Enforced, false), Action::AlreadyInState);
-        assert_eq!(decide("disabled", None, &MfaState::Enforced, false), Action::Change);
+        assert_eq!(decide("enforced", None, &MfaState::Enforced, false, None), Action::AlreadyInState);
+        assert_eq!(decide("Enforced", Some("disabled"), &MfaState::Enforced, false, None), Action::AlreadyInState);
+        assert_eq!(decide("disabled", None, &MfaState::Enforced, false, None), Action::Change);
         // Not sent before: a state someone else set since the plan is simply the new starting point.
-        assert_eq!(decide("enabled", Some("disabled"), &MfaState::Enforced, false), Action::Change);
+        assert_eq!(decide("enabled", Some("disabled"), &MfaState::Enforced, false, None), Action::Change);
     }
 
     #[test]
     fn a_sent_patch_that_landed_is_never_sent_again() {
-        assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enforced, true), Action::Completed);
+        assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enforced, true, None), Action::Completed);
         // Graph stored enforced for a requested enabled (user with MFA methods): still landed.
-        assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enabled, true), Action::Completed);
+        assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enabled, true, None), Action::Completed);
         // Still the state from before the PATCH: it did not land, send it.
-        assert_eq!(decide("disabled", Some("disabled"), &MfaState::Enforced, true), Action::Change);
+        assert_eq!(decide("disabled", Some("disabled"), &MfaState::Enforced, true, None), Action::Change);
         // Sent, and the previous state was already the requested one (cannot normally happen).
-        assert_eq!(decide("enforced", Some("enforced"), &MfaState::Enforced, true), Action::AlreadyInState);
+        assert_eq!(decide("enforced", Some("enforced"), &MfaState::Enforced, true, None), Action::AlreadyInState);
         // Sent but no recorded previous state: judge by the requested state alone.
-        assert_eq!(decide("enforced", None, &MfaState::Enforced, true), Action::AlreadyInState);
+        assert_eq!(decide("enforced", None, &MfaState::Enforced, true, None), Action::AlreadyInState);
+    }
+
+    #[test]
+    fn a_sent_patch_counts_as_landed_only_when_graph_shows_the_requested_state() {
+        // Sent, then refused or lost; meanwhile the helpdesk enforced the user: still to do.
+        assert_eq!(decide("enforced", Some("enabled"), &MfaState::Disabled, true, None), Action::Change);
+        assert_eq!(decide("disabled", Some("enforced"), &MfaState::Enabled, true, None), Action::Change);
+        assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enabled, true, None), Action::Completed);
+    }
+
+    #[test]
+    fn an_undo_leaves_alone_users_changed_since_by_someone_else() {
+        // The run left Miriam enabled; another admin enforced her... allowed: Graph does that too.
+        assert_eq!(decide("enforced", None, &MfaState::Disabled, false, Some("enabled")), Action::Change);
+        // The run left her enabled; someone set her back to disabled: already where the undo goes.
+        assert_eq!(decide("disabled", None, &MfaState::Disabled, false, Some("enabled")), Action::AlreadyInState);
+        // The run left her disabled; someone enforced her since: not the undo's to change.
+        assert_eq!(decide("enforced", None, &MfaState::Enabled, false, Some("disabled")), Action::ChangedSince);
+        assert_eq!(decide("enabled", None, &MfaState::Disabled, false, Some("enabled")), Action::Change);
+        // Without the check (the admin included users changed since): changed.
+        assert_eq!(decide("enforced", None, &MfaState::Enabled, false, None), Action::Change);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Transient,
     GraphError,
     Cancelled,
+    /// Another run holds the journal's lock.
+    JournalInUse,
     Internal,
 }
 
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Transient => "Transient",
             ErrorKind::GraphError => "GraphError",
             ErrorKind::Cancelled => "Cancelled",
+            ErrorKind::JournalInUse => "JournalInUse",
             ErrorKind::Internal => "Internal",
         }
     }
@@ -54,6 +57,7 @@ impl ErrorKind {
             ErrorKind::Transient => "ConnectionError",
             ErrorKind::GraphError => "InvalidResult",
             ErrorKind::Cancelled => "OperationStopped",
+            ErrorKind::JournalInUse => "ResourceBusy",
             ErrorKind::Internal => "NotSpecified",
         }
     }

@@ -51,6 +51,9 @@ pub enum Event {
         action: Action,
         /// The journal shows a PATCH for this user may already have gone out.
         sent: bool,
+        /// An undo: the state the undone run left the user in (see `ChangeItem::expected_state`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expected_state: Option<String>,
     },
     /// readJournal: the journal's first line.
     #[serde(rename_all = "camelCase")]
@@ -63,6 +66,11 @@ pub enum Event {
         undo_of: Option<String>,
         lines: usize,
         resumes: usize,
+        /// The latest run recorded its end; false: it was stopped, or lines at the end were lost.
+        complete: bool,
+        tenant_id: Option<String>,
+        app_id: Option<String>,
+        account: Option<String>,
     },
     /// readJournal: one user's latest status.
     #[serde(rename_all = "camelCase")]
@@ -225,6 +233,7 @@ mod contract {
                 requested_state: "enforced".into(),
                 action: Action::Change,
                 sent: false,
+                expected_state: some("disabled"),
             },
             Event::JournalHeader {
                 path: "/home/admin/.local/share/PerUserMfa/journals/20260131T091502Z-set-Enforced-3f9a1c.jsonl".into(),
@@ -235,6 +244,10 @@ mod contract {
                 undo_of: some("/home/admin/.local/share/PerUserMfa/journals/20260130T080000Z-set-Enabled-1b2c3d.jsonl"),
                 lines: 412,
                 resumes: 1,
+                complete: false,
+                tenant_id: some("11111111-2222-4333-8444-555555555555"),
+                app_id: some("5f3c1e0a-7b2d-4c8e-9a61-2d4b8f0c3e17"),
+                account: some("admin@contoso.com"),
             },
             Event::JournalEntry {
                 target: "miriam.o'brien@contoso.com".into(),

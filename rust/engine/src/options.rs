@@ -189,10 +189,24 @@ pub enum JobRequest {
         undo_of: Option<String>,
         #[serde(default)]
         throttle_limit: Option<usize>,
+        /// The connection's tenant, app and account: recorded in a new journal's header; a resumed
+        /// journal of another tenant is refused.
+        #[serde(default)]
+        tenant_id: Option<String>,
+        #[serde(default)]
+        app_id: Option<String>,
+        #[serde(default)]
+        account: Option<String>,
     },
     /// Reads a journal: a `journalHeader` event, then one `journalEntry` per user. No Graph calls.
+    /// Refused while another run holds the journal, or when it records another tenant than
+    /// `tenantId` (the connection's).
     #[serde(rename_all = "camelCase")]
-    ReadJournal { path: String },
+    ReadJournal {
+        path: String,
+        #[serde(default)]
+        tenant_id: Option<String>,
+    },
 }
 
 /// What `-Detailed` adds (docs/ARCHITECTURE.md §1, `report`).

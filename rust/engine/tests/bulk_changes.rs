@@ -343,3 +343,313 @@ fn the_journal_folder_is_created_with_the_journal() {
         assert_eq!(mode & 0o777, 0o700, "the folder holds personal data: its owner's only");
     }
 }
+
+/// What a journal entry plans for a resumed run (as the cmdlet sends it).
+fn resume_change(entry: &Value) -> Value {
+    json!({ "target": entry["target"], "id": entry["id"], "userPrincipalName": entry["userPrincipalName"],
+             "previousState": entry["previousState"], "requestedState": entry["requestedState"], "sent": entry["sent"] })
+}
+
+/// What a journal entry plans for an undo: back to the state before, only if the user is still
+/// where the run left them (`expectedState`), unless `include_changed_since`.
+fn undo_change(entry: &Value, include_changed_since: bool) -> Value {
+    let left = if entry["state"].is_string() { entry["state"].clone() } else { entry["requestedState"].clone() };
+    let mut change = json!({ "target": entry["target"], "id": entry["id"], "previousState": left,
+                             "requestedState": entry["previousState"] });
+    if !include_changed_since {
+        change["expectedState"] = left;
+    }
+    change
+}
+
+fn entries(session: &Session, path: &std::path::Path) -> Vec<Value> {
+    of_type(&read_journal(session, path.to_str().unwrap()), "journalEntry").into_iter().cloned().collect()
+}
+
+fn user_with_state<'a>(tenant: &'a graph_sim::tenant::Tenant, state: &str) -> &'a graph_sim::tenant::User {
+    tenant.users.iter().find(|u| u.state().as_str() == state && !u.has_mfa_methods).unwrap()
+}
+
+#[test]
+fn the_same_account_given_twice_is_changed_once_and_its_undo_restores_it() {
+    let sim = graph_sim::spawn(SimConfig::new(30, 7)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let tenant = sim.tenant();
+    let adele = user_with_state(&tenant, "enabled");
+    let (id, upn) = (adele.id.clone(), adele.user_principal_name.clone());
+    let planned = plan_users(&session, &[upn.clone(), id.clone()], "disabled");
+    assert_eq!(of_type(&planned, "plannedChange").len(), 2, "the plan reads both spellings");
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set", "throttleLimit": 60 }),
+        as_changes(&planned),
+    );
+    assert_eq!(sim.stats().patches, 1, "one PATCH for one account");
+    let warnings = of_type(&events, "warning");
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    let warning = warnings[0]["message"].as_str().unwrap();
+    assert!(warning.contains(&upn) && warning.contains(&id) && warning.contains("changed once"), "{warning}");
+    assert_eq!(of_type(&events, "changeResult").len(), 1);
+    assert_eq!(of_type(&journal_lines(&path), "planned").len(), 1);
+
+    let entry = entries(&session, &path).into_iter().find(|e| e["id"] == id.as_str()).unwrap();
+    assert_eq!((entry["status"].as_str(), entry["previousState"].as_str()), (Some("changed"), Some("enabled")));
+    assert_eq!(entry["undoNeeded"], true);
+    let undo_plan = plan_changes(&session, vec![undo_change(&entry, false)]);
+    let undone = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": dir.join("undo.jsonl"), "journalOperation": "undo", "undoOf": path }),
+        as_changes(&undo_plan),
+    );
+    assert!(of_type(&undone, "fatal").is_empty(), "{undone:?}");
+    assert_eq!(tenant.find(&id).unwrap().state().as_str(), "enabled", "Adele is back to Enabled");
+}
+
+#[test]
+fn a_journal_is_locked_while_a_run_works_on_it_and_two_resumes_never_double_a_patch() {
+    let mut config = SimConfig::new(120, 8);
+    config.runtime.latency_ms = 40;
+    let sim = graph_sim::spawn(config).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).collect();
+    let before = states(&sim);
+    let needing = before.values().filter(|(s, _)| s != "enforced").count();
+    let planned = plan_users(&session, &users, "enforced");
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    let job = session.start(json!({
+        "operation": "applyChanges", "journalPath": path, "journalOperation": "set", "throttleLimit": 4
+    }));
+    job.push(json!({ "changes": as_changes(&planned) })).unwrap();
+    job.close_input();
+    while sim.stats().patches < 5 {
+        assert!(job.next(20).is_some(), "the job finished too early");
+    }
+    // While the run goes on, its journal can be neither read for a resume/undo nor resumed.
+    let read = read_journal(&session, path.to_str().unwrap());
+    let fatal = of_type(&read, "fatal");
+    assert_eq!(fatal.len(), 1, "{read:?}");
+    assert_eq!(fatal[0]["errorId"], "JournalInUse");
+    let message = fatal[0]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("in use by process {}", std::process::id())), "{message}");
+    let resumed = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "resume" }),
+        as_changes(&planned),
+    );
+    assert_eq!(of_type(&resumed, "fatal")[0]["errorId"], "JournalInUse", "{resumed:?}");
+    assert!(of_type(&resumed, "changeResult").is_empty());
+    // ...and an undo of it neither.
+    let undo = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": dir.join("undo.jsonl"), "journalOperation": "undo", "undoOf": path }),
+        vec![],
+    );
+    assert_eq!(of_type(&undo, "fatal")[0]["errorId"], "JournalInUse", "{undo:?}");
+    job.cancel();
+    drop(job);
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The run is gone (its lock with it): two resumes started together. One takes the journal,
+    // the other is refused or, starting after the first ended, finds nothing left to send.
+    let pending: Vec<Value> =
+        entries(&session, &path).iter().filter(|e| e["resumeNeeded"] == true).map(resume_change).collect();
+    assert!(!pending.is_empty());
+    let replanned = as_changes(&plan_changes(&session, pending));
+    let request =
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "resume", "throttleLimit": 4 });
+    let first = session.start(request.clone());
+    let second = session.start(request);
+    first.push(json!({ "changes": replanned })).unwrap();
+    second.push(json!({ "changes": replanned })).unwrap();
+    first.close_input();
+    second.close_input();
+    let (first, second) = (first.drain(), second.drain());
+    let refused = [&first, &second].iter().filter(|events| !of_type(events, "fatal").is_empty()).count();
+    let finished_by_other = [&first, &second]
+        .iter()
+        .filter(|events| {
+            of_type(events, "information")
+                .iter()
+                .any(|i| i["message"].as_str().unwrap().contains("finished by another run"))
+        })
+        .count();
+    assert_eq!(refused + finished_by_other, 1, "one wins: {first:?} {second:?}");
+    for (id, (state, patches)) in states(&sim) {
+        assert_eq!(state, "enforced", "{id}");
+        assert_eq!(patches, u32::from(before[&id].0 != "enforced"), "{id}: no PATCH doubled");
+    }
+    assert_eq!(sim.stats().patches as usize, needing);
+    let read = read_journal(&session, path.to_str().unwrap());
+    assert!(of_type(&read, "fatal").is_empty(), "the journal stays readable: {read:?}");
+    assert_eq!(of_type(&read, "journalHeader")[0]["complete"], true);
+}
+
+#[test]
+fn an_undo_leaves_alone_users_someone_else_changed_since_unless_told_otherwise() {
+    let sim = graph_sim::spawn(SimConfig::new(40, 9)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let tenant = sim.tenant();
+    let disabled: Vec<String> = tenant
+        .users
+        .iter()
+        .filter(|u| u.state().as_str() == "disabled" && !u.has_mfa_methods)
+        .map(|u| u.id.clone())
+        .take(3)
+        .collect();
+    assert_eq!(disabled.len(), 3);
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&plan_users(&session, &disabled, "enforced")),
+    );
+    // After the run, another admin sets Miriam to Enabled and the second user back to Disabled.
+    let (miriam, back, untouched) = (&disabled[0], &disabled[1], &disabled[2]);
+    tenant.find(miriam).unwrap().apply_patch(graph_sim::tenant::MfaState::Enabled);
+    tenant.find(back).unwrap().apply_patch(graph_sim::tenant::MfaState::Disabled);
+    let patches = sim.stats().patches;
+
+    let journal = entries(&session, &path);
+    let undo: Vec<Value> = journal.iter().filter(|e| e["undoNeeded"] == true).map(|e| undo_change(e, false)).collect();
+    assert_eq!(undo.len(), 3);
+    let plan = plan_changes(&session, undo);
+    let action = |id: &str| of_type(&plan, "plannedChange").iter().find(|p| p["id"] == id).unwrap()["action"].clone();
+    assert_eq!(action(miriam), "changedSince");
+    assert_eq!(action(back), "alreadyInState");
+    assert_eq!(action(untouched), "change");
+    let undone = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": dir.join("undo.jsonl"), "journalOperation": "undo", "undoOf": path }),
+        as_changes(&plan),
+    );
+    assert_eq!(sim.stats().patches, patches + 1, "only the untouched user is undone");
+    assert_eq!(tenant.find(miriam).unwrap().state().as_str(), "enabled", "Miriam keeps what the other admin set");
+    assert_eq!(tenant.find(untouched).unwrap().state().as_str(), "disabled");
+    let result = of_type(&undone, "changeResult").into_iter().find(|r| r["id"] == miriam.as_str()).unwrap().clone();
+    assert_eq!((result["outcome"].as_str(), result["changed"].as_bool()), (Some("changedSince"), Some(false)));
+
+    // Told to include users changed since: Miriam is undone too.
+    let miriam_entry = journal.iter().find(|e| e["id"] == miriam.as_str()).unwrap();
+    let plan = plan_changes(&session, vec![undo_change(miriam_entry, true)]);
+    assert_eq!(of_type(&plan, "plannedChange")[0]["action"], "change");
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": dir.join("undo2.jsonl"), "journalOperation": "undo", "undoOf": path }),
+        as_changes(&plan),
+    );
+    assert_eq!(tenant.find(miriam).unwrap().state().as_str(), "disabled");
+}
+
+#[test]
+fn a_refused_patch_is_sent_again_on_resume_even_when_someone_changed_the_user_meanwhile() {
+    let sim = graph_sim::spawn(SimConfig::new(30, 10)).1;
+    let read_only = Session::for_sim(&sim, READ);
+    let tenant = sim.tenant();
+    let user = user_with_state(&tenant, "enabled");
+    let id = user.id.clone();
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    let planned = plan_users(&read_only, std::slice::from_ref(&id), "disabled");
+    let events = apply(
+        &read_only,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&planned),
+    );
+    assert_eq!(of_type(&events, "error").len(), 1, "403: {events:?}");
+    assert_eq!(user.state().as_str(), "enabled");
+    let outcome = journal_lines(&path).into_iter().find(|l| l["type"] == "outcome").unwrap();
+    assert_eq!(outcome["refused"], true);
+
+    // The helpdesk enforces the user; then, with the permission fixed, the run is resumed.
+    user.apply_patch(graph_sim::tenant::MfaState::Enforced);
+    let session = Session::for_sim(&sim, WRITE);
+    let entry = entries(&session, &path).into_iter().next().unwrap();
+    assert_eq!((entry["status"].as_str(), entry["sent"].as_bool()), (Some("failed"), Some(false)));
+    let replanned = plan_changes(&session, vec![resume_change(&entry)]);
+    assert_eq!(of_type(&replanned, "plannedChange")[0]["action"], "change", "the refused PATCH did not land");
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "resume" }),
+        as_changes(&replanned),
+    );
+    assert_eq!(user.state().as_str(), "disabled", "the requested state is applied");
+}
+
+#[test]
+fn a_run_records_its_end_and_a_journal_without_it_reads_as_incomplete() {
+    let sim = graph_sim::spawn(SimConfig::new(40, 11)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).collect();
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&plan_users(&session, &users, "enforced")),
+    );
+    let lines = journal_lines(&path);
+    assert_eq!(lines.last().unwrap()["type"], "end");
+    let header =
+        |path: &std::path::Path| of_type(&read_journal(&session, path.to_str().unwrap()), "journalHeader")[0].clone();
+    assert_eq!(header(&path)["complete"], true);
+
+    // The last 10 lines removed at a line boundary: every line left is valid, but the end is gone.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().collect();
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, kept[..kept.len() - 10].join("\n") + "\n").unwrap();
+    let read = read_journal(&session, cut.to_str().unwrap());
+    assert!(of_type(&read, "fatal").is_empty() && of_type(&read, "warning").is_empty());
+    assert_eq!(of_type(&read, "journalHeader")[0]["complete"], false);
+
+    // Resuming it finishes the run and records a new end.
+    let pending: Vec<Value> =
+        entries(&session, &cut).iter().filter(|e| e["resumeNeeded"] == true).map(resume_change).collect();
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": cut, "journalOperation": "resume" }),
+        as_changes(&plan_changes(&session, pending)),
+    );
+    assert_eq!(header(&cut)["complete"], true);
+}
+
+#[test]
+fn a_journal_records_who_signed_in_and_refuses_another_tenant() {
+    let sim = graph_sim::spawn(SimConfig::new(20, 12)).1;
+    let session = Session::for_sim(&sim, WRITE);
+    let users: Vec<String> = sim.tenant().users.iter().map(|u| u.id.clone()).take(10).collect();
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    let ours = "aaaaaaaa-0000-4000-8000-000000000001";
+    let theirs = "bbbbbbbb-0000-4000-8000-000000000002";
+    let job = session.start(json!({
+        "operation": "applyChanges", "journalPath": path, "journalOperation": "set",
+        "tenantId": ours, "appId": "app-1", "account": "admin@contoso.com"
+    }));
+    job.push(json!({ "changes": as_changes(&plan_users(&session, &users, "enforced")) })).unwrap();
+    job.close_input();
+    job.drain();
+    let header = &journal_lines(&path)[0];
+    assert_eq!((header["tenantId"].as_str(), header["appId"].as_str()), (Some(ours), Some("app-1")));
+    assert_eq!(header["account"], "admin@contoso.com");
+    let read = |tenant: &str| {
+        let job = session.start(json!({ "operation": "readJournal", "path": path, "tenantId": tenant }));
+        job.close_input();
+        job.drain()
+    };
+    let refused = read(theirs);
+    let message = of_type(&refused, "fatal")[0]["message"].as_str().unwrap().to_string();
+    assert!(message.contains(ours) && message.contains(theirs), "{message}");
+    assert!(of_type(&refused, "journalEntry").is_empty());
+    assert_eq!(of_type(&read(&ours.to_uppercase()), "journalHeader")[0]["tenantId"], ours);
+    let resumed = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "resume", "tenantId": theirs }),
+        vec![],
+    );
+    assert!(of_type(&resumed, "fatal")[0]["message"].as_str().unwrap().contains(theirs));
+}

@@ -275,6 +275,24 @@ impl ThrottleGate {
     pub fn limit_estimate(&self, budget: Budget) -> Option<f64> {
         self.state.lock().unwrap().window(budget).limit_estimate
     }
+
+    /// For estimates that match what the gate does: how long from now until one more unit of
+    /// `budget` would be admitted (a Retry-After pause included; zero when it fits now), and the
+    /// ages of the units already in the window.
+    pub fn outlook(&self, budget: Budget) -> (Duration, Vec<Duration>) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap();
+        let paused = state.paused_until.map(|until| until.saturating_duration_since(now)).unwrap_or_default();
+        let window = state.window(budget);
+        window.prune(now);
+        let wait = window.admission_time(1, now).saturating_duration_since(now);
+        let ages = window
+            .log
+            .iter()
+            .flat_map(|&(at, units)| std::iter::repeat_n(now.duration_since(at), units as usize))
+            .collect();
+        (paused.max(wait), ages)
+    }
 }
 
 #[cfg(test)]

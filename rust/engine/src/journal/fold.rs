@@ -1,5 +1,10 @@
 //! Folding a journal's records into one entry per user: what the journal says about each user,
 //! and from that what a resumed run and an undo still have to do.
+//!
+//! Two rules keep an undo honest when a user appears more than once (the same person given
+//! twice, a PATCH resent by a resumed run): "changed" is sticky (a later "already in state" does
+//! not hide that this run changed the user), and the state before the first PATCH that may have
+//! landed is the one kept (it is what an undo restores).
 
 use std::collections::HashMap;
 
@@ -20,6 +25,8 @@ pub enum Status {
     Unchanged,
     AlreadyInState,
     Failed,
+    /// An undo left the user alone: someone else changed them since.
+    ChangedSince,
 }
 
 impl From<Outcome> for Status {
@@ -29,6 +36,7 @@ impl From<Outcome> for Status {
             Outcome::Unchanged => Status::Unchanged,
             Outcome::AlreadyInState => Status::AlreadyInState,
             Outcome::Failed => Status::Failed,
+            Outcome::ChangedSince => Status::ChangedSince,
         }
     }
 }
@@ -40,11 +48,11 @@ pub struct Entry {
     pub id: String,
     pub user_principal_name: Option<String>,
     pub display_name: Option<String>,
-    /// The state before the change: from the `sending` record when there is one (read right
-    /// before the PATCH), else from the plan or the outcome.
+    /// The state before the change: from the `sending` record of the first PATCH that may have
+    /// landed (read right before it), else from the plan or the outcome.
     pub previous_state: Option<String>,
     pub requested_state: String,
-    /// A `sending` record exists for the latest attempt: the PATCH may have gone out.
+    /// A `sending` record exists that no definite refusal answered: the PATCH may have gone out.
     pub sent: bool,
     pub status: Status,
     /// The state read back after the change.
@@ -87,8 +95,13 @@ impl Entry {
             && match self.status {
                 Status::Changed => true,
                 Status::Pending | Status::Failed => self.sent,
-                Status::Unchanged | Status::AlreadyInState => false,
+                Status::Unchanged | Status::AlreadyInState | Status::ChangedSince => false,
             }
+    }
+
+    /// This run may have changed the user: what came before is the state to keep.
+    fn may_have_changed(&self) -> bool {
+        self.status == Status::Changed || self.sent
     }
 }
 
@@ -100,15 +113,40 @@ pub struct Header {
     pub created: String,
     pub requested_state: Option<String>,
     pub undo_of: Option<String>,
+    pub tenant_id: Option<String>,
+    pub app_id: Option<String>,
+    pub account: Option<String>,
+}
+
+impl Header {
+    /// Refuses to resume or undo a run made in another tenant than the one connected now. A
+    /// journal (or a connection) that does not say which tenant it is cannot be compared.
+    pub fn ensure_same_tenant(&self, connected: Option<&str>, path: &str) -> Result<(), EngineError> {
+        match (self.tenant_id.as_deref(), connected) {
+            (Some(journal), Some(connected)) if !journal.eq_ignore_ascii_case(connected) => {
+                Err(EngineError::invalid_input(format!(
+                    "The journal '{path}' records a run in tenant {journal}{by}, and the connection is to tenant \
+                     {connected}. Nothing was read from Graph or changed. Connect to tenant {journal} \
+                     (Connect-PerUserMfa -TenantId {journal} ...), then run the command again.",
+                    by = self.account.as_deref().map(|a| format!(" by {a}")).unwrap_or_default(),
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The records folded so far: the header, one entry per user (in the order users first appear),
-/// how many runs resumed the journal.
+/// how many runs resumed the journal, whether the last run recorded its end.
 #[derive(Debug, Default)]
 pub(super) struct Fold {
     pub header: Header,
     pub entries: Vec<Entry>,
     pub resumes: usize,
+    /// The latest run (the first, or the latest resume) wrote its `end` record.
+    pub ended: bool,
+    /// The process of the latest run (it holds the lock while that run goes on).
+    pub pid: Option<u32>,
     /// Object id -> position in `entries`.
     index: HashMap<String, usize>,
 }
@@ -127,7 +165,18 @@ impl Fold {
             Ok(())
         };
         match record {
-            Record::Header { format, operation, created, requested_state, undo_of, .. } => {
+            Record::Header {
+                format,
+                operation,
+                created,
+                requested_state,
+                undo_of,
+                tenant_id,
+                app_id,
+                account,
+                pid,
+                ..
+            } => {
                 if number != 1 {
                     return Err(damaged(path, number, "a header may only be the first line"));
                 }
@@ -138,10 +187,17 @@ impl Fold {
                         &format!("the format is '{format}', and this version of PerUserMfa reads '{FORMAT}'"),
                     ));
                 }
-                self.header = Header { format, operation, created, requested_state, undo_of };
+                self.header =
+                    Header { format, operation, created, requested_state, undo_of, tenant_id, app_id, account };
+                self.pid = pid;
             }
             _ if number == 1 => return Err(damaged(path, 1, "the first line must be the journal's header")),
-            Record::Resume { .. } => self.resumes += 1,
+            Record::Resume { pid, .. } => {
+                self.resumes += 1;
+                self.ended = false;
+                self.pid = pid;
+            }
+            Record::End { .. } => self.ended = true,
             Record::Planned {
                 target,
                 id,
@@ -153,9 +209,12 @@ impl Fold {
             } => {
                 check_state(&requested_state)?;
                 let at = self.entry_for(&id, &target, &requested_state, number);
-                // A new plan for a user starts their story over: what an earlier attempt sent or
-                // recorded no longer applies.
-                self.entries[at] = Entry {
+                let entry = &mut self.entries[at];
+                if entry.may_have_changed() {
+                    // The same user planned twice (given twice): the first plan's story goes on.
+                    return Ok(());
+                }
+                *entry = Entry {
                     user_principal_name,
                     display_name,
                     previous_state: Some(previous_state),
@@ -167,11 +226,13 @@ impl Fold {
                 check_state(&requested_state)?;
                 let at = self.entry_for(&id, &target, &requested_state, number);
                 let entry = &mut self.entries[at];
-                entry.previous_state = Some(previous_state);
+                if !entry.may_have_changed() {
+                    entry.previous_state = Some(previous_state);
+                    entry.status = Status::Pending;
+                    entry.error = None;
+                }
                 entry.requested_state = requested_state;
                 entry.sent = true;
-                entry.status = Status::Pending;
-                entry.error = None;
                 entry.time = time;
                 entry.line = number;
             }
@@ -185,6 +246,7 @@ impl Fold {
                 requested_state,
                 state,
                 error,
+                refused,
                 time,
                 ..
             } => {
@@ -196,15 +258,24 @@ impl Fold {
                 if display_name.is_some() {
                     entry.display_name = display_name;
                 }
-                if previous_state.is_some() {
+                if state.is_some() {
+                    entry.state = state;
+                }
+                entry.time = time;
+                entry.line = number;
+                if entry.status == Status::Changed {
+                    // Changed stays changed, from the state it had before.
+                    return Ok(());
+                }
+                if previous_state.is_some() && !entry.sent {
                     entry.previous_state = previous_state;
+                }
+                if refused {
+                    entry.sent = false;
                 }
                 entry.requested_state = requested_state;
                 entry.status = outcome.into();
-                entry.state = state;
                 entry.error = error;
-                entry.time = time;
-                entry.line = number;
             }
         }
         Ok(())
@@ -260,5 +331,74 @@ mod tests {
         let journal = parse("j", text(&records).as_bytes()).unwrap();
         assert!(journal.entries.iter().all(|e| !e.resume_needed() && !e.undo_needed()));
         assert_eq!(journal.entries[0].target, "x@contoso.com");
+    }
+
+    #[test]
+    fn changed_is_sticky_and_the_earliest_previous_state_is_kept() {
+        // The same user given twice and worked on at once: one PATCH landed, the other worker read
+        // the state afterwards and found it already in place. The undo must still restore it.
+        let records = vec![
+            header(),
+            planned("a", "enabled"),
+            planned("a", "enabled"),
+            sending("a", "enabled"),
+            outcome("a", Outcome::Changed, "enabled", "enforced"),
+            outcome("a", Outcome::AlreadyInState, "enforced", "enforced"),
+        ];
+        let journal = parse("j", text(&records).as_bytes()).unwrap();
+        let a = &journal.entries[0];
+        assert_eq!((a.status, a.previous_state.as_deref()), (Status::Changed, Some("enabled")));
+        assert!(a.undo_needed());
+        // Both PATCHes sent: the state before the first is the one to restore.
+        let records = vec![
+            header(),
+            planned("b", "disabled"),
+            sending("b", "disabled"),
+            sending("b", "enabled"),
+            outcome("b", Outcome::Changed, "enabled", "enforced"),
+        ];
+        let journal = parse("j", text(&records).as_bytes()).unwrap();
+        assert_eq!(journal.entries[0].previous_state.as_deref(), Some("disabled"));
+    }
+
+    #[test]
+    fn a_definite_refusal_clears_sent() {
+        let mut refused = outcome("a", Outcome::Failed, "enabled", "enabled");
+        if let Record::Outcome { refused: flag, state, .. } = &mut refused {
+            *flag = true;
+            *state = None;
+        }
+        let records = vec![header(), planned("a", "enabled"), sending("a", "enabled"), refused];
+        let journal = parse("j", text(&records).as_bytes()).unwrap();
+        let a = &journal.entries[0];
+        assert_eq!((a.status, a.sent), (Status::Failed, false));
+        assert!(a.resume_needed() && !a.undo_needed(), "refused: nothing landed, nothing to undo");
+    }
+
+    #[test]
+    fn the_latest_run_is_complete_only_with_its_end_record() {
+        let end = Record::End { time: crate::utc::now_millis() };
+        let resume = Record::Resume { time: crate::utc::now_millis(), torn_line: None, engine: None, pid: Some(7) };
+        let complete = parse("j", text(&[header(), planned("a", "disabled"), end.clone()]).as_bytes()).unwrap();
+        assert!(complete.ended);
+        let resumed = parse("j", text(&[header(), end.clone(), resume.clone()]).as_bytes()).unwrap();
+        assert!(!resumed.ended && resumed.pid == Some(7));
+        assert!(
+            parse("j", text(&[header(), end, resume, Record::End { time: String::new() }]).as_bytes()).unwrap().ended
+        );
+        assert!(!parse("j", text(&[header(), planned("a", "disabled")]).as_bytes()).unwrap().ended);
+    }
+
+    #[test]
+    fn another_tenant_is_refused_naming_both() {
+        let journal = parse("j", text(&[header()]).as_bytes()).unwrap();
+        assert!(journal.header.ensure_same_tenant(Some(&TENANT.to_uppercase()), "j").is_ok());
+        assert!(journal.header.ensure_same_tenant(None, "j").is_ok());
+        let error = journal.header.ensure_same_tenant(Some("other-tenant"), "/j.jsonl").unwrap_err();
+        assert!(
+            error.message.contains(TENANT)
+                && error.message.contains("other-tenant")
+                && error.message.contains("/j.jsonl")
+        );
     }
 }

@@ -36,5 +36,5 @@ mod samples;
 
 pub use fold::{Entry, Header, Status};
 pub use read::{damaged, parse, read, Journal};
-pub use record::{seal, Outcome, Record, FORMAT};
-pub use writer::JournalWriter;
+pub use record::{seal, Connection, Outcome, Record, FORMAT};
+pub use writer::{ensure_not_in_use, lock_existing, JournalWriter};

@@ -25,6 +25,11 @@ pub struct Journal {
     pub torn_line: Option<usize>,
     /// How many runs resumed this journal.
     pub resumes: usize,
+    /// The latest run (the first, or the latest resume) recorded its end. Without it the run was
+    /// stopped, or lines at the journal's end were lost: users it changed may have no record.
+    pub ended: bool,
+    /// The process of the latest run, as its header or resume record says.
+    pub pid: Option<u32>,
 }
 
 /// The error for a journal that cannot be trusted: names the file and the line.
@@ -63,6 +68,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Journal, EngineError> {
         ends_with_newline,
         torn_line: None,
         resumes: 0,
+        ended: false,
+        pid: None,
     };
     let mut fold = Fold::default();
     // A bad line is only acceptable as the cut-off last line, or when the next record is the
@@ -110,6 +117,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Journal, EngineError> {
     journal.header = fold.header;
     journal.entries = fold.entries;
     journal.resumes = fold.resumes;
+    journal.ended = fold.ended;
+    journal.pid = fold.pid;
     Ok(journal)
 }
 
@@ -207,7 +216,7 @@ mod tests {
         let torn = &full[..full.len() - 7];
         let (line, _) = seal(
             &parse("j", torn.as_bytes()).unwrap().last_check,
-            &Record::Resume { time: utc::now_millis(), torn_line: Some(3), engine: None },
+            &Record::Resume { time: utc::now_millis(), torn_line: Some(3), engine: None, pid: None },
         );
         let wrong = format!("{torn}\n{line}");
         assert!(parse("j", wrong.as_bytes()).unwrap_err().message.contains("line 10"));

@@ -20,6 +20,8 @@ pub enum Outcome {
     AlreadyInState,
     /// The change could not be made (or not confirmed); `error` says why.
     Failed,
+    /// An undo left the user alone: someone else changed them since the run it undoes.
+    ChangedSince,
 }
 
 /// One line of the journal.
@@ -40,6 +42,18 @@ pub enum Record {
         undo_of: Option<String>,
         #[serde(default)]
         engine: Option<String>,
+        /// The tenant the run changed (a resume or an undo under another tenant is refused).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant_id: Option<String>,
+        /// The app (client id) the run signed in with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app_id: Option<String>,
+        /// The account the run signed in as (none for an app's own identity).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// The process that holds the journal's lock while the run goes on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
     },
     #[serde(rename_all = "camelCase")]
     Resume {
@@ -49,7 +63,14 @@ pub enum Record {
         torn_line: Option<usize>,
         #[serde(default)]
         engine: Option<String>,
+        /// The process that holds the journal's lock while the resumed run goes on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
     },
+    /// The run (or the resumed run) reached its end: every user it was given has an outcome. A
+    /// journal whose last run has no `end` was stopped, or lost lines at its end.
+    #[serde(rename_all = "camelCase")]
+    End { time: String },
     #[serde(rename_all = "camelCase")]
     Planned {
         target: String,
@@ -83,8 +104,21 @@ pub enum Record {
         error: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// Graph answered the PATCH with a definite refusal (a 4xx), so it did not land: the
+        /// user's earlier `sending` no longer counts as possibly sent.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refused: bool,
         time: String,
     },
+}
+
+/// Who signed in for a run: recorded in the journal's header, so a resume or an undo under
+/// another tenant is refused.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Connection {
+    pub tenant_id: Option<String>,
+    pub app_id: Option<String>,
+    pub account: Option<String>,
 }
 
 fn fnv1a(previous_check: &str, body: &str) -> String {

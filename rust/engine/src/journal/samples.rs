@@ -3,6 +3,8 @@
 use super::record::{seal_all, Outcome, Record, FORMAT};
 use crate::utc;
 
+pub const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+
 pub fn header() -> Record {
     Record::Header {
         format: FORMAT.into(),
@@ -11,6 +13,10 @@ pub fn header() -> Record {
         requested_state: Some("enforced".into()),
         undo_of: None,
         engine: None,
+        tenant_id: Some(TENANT.into()),
+        app_id: None,
+        account: None,
+        pid: Some(std::process::id()),
     }
 }
 
@@ -48,6 +54,7 @@ pub fn outcome(id: &str, outcome: Outcome, previous: &str, state: &str) -> Recor
         state: Some(state.into()),
         error: None,
         note: None,
+        refused: false,
         time: utc::now_millis(),
     }
 }

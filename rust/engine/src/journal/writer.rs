@@ -1,23 +1,28 @@
 //! Writing a journal: created with its header (never overwriting a file), or opened to append
-//! for a resumed run; every record on disk before the engine acts on it, written by one thread
-//! that commits whatever is queued with one sync.
+//! for a resumed run; locked for the whole run; every record on disk before the engine acts on
+//! it, written by one thread that commits whatever is queued with one sync; an `end` record when
+//! the run reaches its end.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
-use super::read::{read, Journal};
+use super::read::{parse, read, Journal};
 use super::record::{seal, seal_all, Record};
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorKind};
 use crate::utc;
 
 struct WriteRequest {
     records: Vec<Record>,
+    /// Close the file (and so release its lock) once these records are on disk.
+    close: bool,
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
 /// Appends records to one journal from any task; each [`JournalWriter::write`] returns once its
-/// records are on disk.
+/// records are on disk. The writer holds an exclusive OS lock on the file from the moment it opens
+/// it until [`JournalWriter::close`] (or, if the job or the process dies, until the OS closes the
+/// file), so two runs never work on one journal at once.
 #[derive(Clone)]
 pub struct JournalWriter {
     queue: std::sync::mpsc::Sender<WriteRequest>,
@@ -48,24 +53,35 @@ impl JournalWriter {
             )),
             _ => EngineError::invalid_input(format!("The journal '{shown}' cannot be created: {e}.")),
         })?;
+        lock(&file, &shown)?;
         let (line, check) = seal("", &header);
         write_durably(&mut file, &line).map_err(|e| cannot_write(&shown, e))?;
         sync_parent(path);
         Ok(JournalWriter::spawn(file, check, shown))
     }
 
-    /// Opens an existing journal to append to (a resumed run): checks it, terminates a cut-off
-    /// last line and records the resume. Returns the journal as it was.
+    /// Opens an existing journal to append to (a resumed run): takes its lock, reads it again
+    /// under the lock (another run may have finished users since it was last read), terminates a
+    /// cut-off last line and records the resume. Returns the journal as it was.
     pub fn append(path: &Path) -> Result<(JournalWriter, Journal), EngineError> {
         let shown = path.display().to_string();
-        let journal = read(path)?;
-        let mut file = OpenOptions::new().append(true).open(path).map_err(|e| {
-            EngineError::invalid_input(format!("The journal '{shown}' cannot be opened for writing: {e}."))
+        let mut file = OpenOptions::new().read(true).append(true).open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                EngineError::invalid_input(format!("The journal '{shown}' does not exist."))
+            }
+            _ => EngineError::invalid_input(format!("The journal '{shown}' cannot be opened for writing: {e}.")),
         })?;
+        lock(&file, &shown)?;
+        // Through the locked handle: Windows refuses reads through any other while the lock is held.
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| EngineError::invalid_input(format!("The journal '{shown}' could not be read: {e}.")))?;
+        let journal = parse(&shown, &bytes)?;
         let marker = Record::Resume {
             time: utc::now_millis(),
             torn_line: journal.torn_line,
             engine: Some(crate::ENGINE_VERSION.to_string()),
+            pid: Some(std::process::id()),
         };
         let (line, check) = seal(&journal.last_check, &marker);
         let text = if journal.ends_with_newline { line } else { format!("\n{line}") };
@@ -90,6 +106,16 @@ impl JournalWriter {
     /// Appends `records` and returns once they are on disk. An error means the journal can no
     /// longer be trusted: the caller must send no further change.
     pub async fn write(&self, records: Vec<Record>) -> Result<(), EngineError> {
+        self.send(records, false).await
+    }
+
+    /// Records that the run reached its end (every user it was given has an outcome), closes the
+    /// file and releases its lock before returning, so the next command can take it at once.
+    pub async fn close(self) -> Result<(), EngineError> {
+        self.send(vec![Record::End { time: utc::now_millis() }], true).await
+    }
+
+    async fn send(&self, records: Vec<Record>, close: bool) -> Result<(), EngineError> {
         let (done, written) = tokio::sync::oneshot::channel();
         let failed = |why: String| {
             EngineError::internal(format!(
@@ -99,7 +125,8 @@ impl JournalWriter {
                 self.path, self.path
             ))
         };
-        self.queue.send(WriteRequest { records, done }).map_err(|_| failed("the journal writer stopped".into()))?;
+        let request = WriteRequest { records, close, done };
+        self.queue.send(request).map_err(|_| failed("the journal writer stopped".into()))?;
         match written.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(why)) => Err(failed(why)),
@@ -108,24 +135,82 @@ impl JournalWriter {
     }
 }
 
-fn write_loop(mut file: File, mut check: String, requests: std::sync::mpsc::Receiver<WriteRequest>, path: String) {
+/// Refuses a journal another run holds: names the process its latest header or resume record
+/// gives. Nothing is read or changed.
+pub fn ensure_not_in_use(path: &Path) -> Result<(), EngineError> {
+    let shown = path.display().to_string();
+    match File::open(path) {
+        // A missing or unreadable file is the reader's to report.
+        Err(_) => Ok(()),
+        Ok(file) => lock(&file, &shown),
+    }
+}
+
+/// Opens an existing journal and takes its lock (an undo holds the lock of the journal it undoes):
+/// the lock lasts until the returned file is dropped.
+pub fn lock_existing(path: &Path) -> Result<File, EngineError> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => EngineError::invalid_input(format!("The journal '{shown}' does not exist.")),
+        _ => EngineError::invalid_input(format!("The journal '{shown}' could not be opened: {e}.")),
+    })?;
+    lock(&file, &shown)?;
+    Ok(file)
+}
+
+/// Takes the exclusive lock on an open journal, or says which process holds it.
+fn lock(file: &File, shown: &str) -> Result<(), EngineError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(in_use(shown)),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(EngineError::invalid_input(format!("The journal '{shown}' could not be locked: {e}.")))
+        }
+    }
+}
+
+fn in_use(shown: &str) -> EngineError {
+    // Another handle reads fine on Unix (the lock is advisory); on Windows the read fails and
+    // the process cannot be named.
+    let holder = read(Path::new(shown))
+        .ok()
+        .and_then(|journal| journal.pid)
+        .map(|pid| format!("process {pid}"))
+        .unwrap_or_else(|| "another process".to_string());
+    EngineError::new(
+        ErrorKind::JournalInUse,
+        format!(
+            "The journal '{shown}' is in use by {holder}: another Set-PerUserMfaState or Undo-PerUserMfaChange is \
+             working on it. Nothing was changed. Wait for that run to end (or end that process), then run the command \
+             again; it reads the journal afresh."
+        ),
+    )
+}
+
+fn write_loop(file: File, mut check: String, requests: std::sync::mpsc::Receiver<WriteRequest>, path: String) {
+    let mut file = Some(file);
     let mut broken: Option<String> = None;
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while let Ok(more) = requests.try_recv() {
             group.push(more);
         }
-        let result = match &broken {
-            Some(why) => Err(why.clone()),
-            None => {
+        let result = match (&broken, file.as_mut()) {
+            (Some(why), _) => Err(why.clone()),
+            (None, None) => Err(format!("'{path}' was already closed")),
+            (None, Some(open)) => {
                 let text = seal_all(&mut check, group.iter().flat_map(|request| &request.records));
-                write_durably(&mut file, &text).map_err(|e| {
+                write_durably(open, &text).map_err(|e| {
                     let why = format!("{e} while writing '{path}'");
                     broken = Some(why.clone());
                     why
                 })
             }
         };
+        if group.iter().any(|request| request.close) {
+            // Dropping the file releases the lock before the closer hears back.
+            file = None;
+        }
         for request in group {
             let _ = request.done.send(result.clone());
         }
@@ -231,7 +316,8 @@ mod tests {
         assert_eq!(after.entries.iter().find(|e| e.id == "c").unwrap().status, Status::Changed);
         // The cut-off text is still in the file: nothing was removed.
         assert!(std::fs::read_to_string(&path).unwrap().starts_with(&full[..full.len() - 7]));
-        // A second resume of the now valid file works as well.
+        // A second resume of the now valid file works as well, once the first has closed it.
+        writer.close().await.unwrap();
         let (again, _) = JournalWriter::append(&path).unwrap();
         again.write(vec![outcome("b", Outcome::Changed, "enabled", "enforced")]).await.unwrap();
         assert_eq!(read(&path).unwrap().resumes, 2);

@@ -1,20 +1,25 @@
 //! Bulk changes, step 2: make the pushed changes, journalled (docs/ARCHITECTURE.md §4).
 //!
-//! 1. Wait for the whole input (the host pushes the approved plan, then closes it).
-//! 2. Create the journal (or, resuming, open it to append) and write, in one synced write, a
-//!    `planned` record for every change and an `outcome` for every user that needs no request.
-//!    From here on a killed run can be resumed: every user it was going to change is on disk.
+//! 1. Wait for the whole input (the host pushes the approved plan, then closes it). The same
+//!    account given twice (a UPN and its object id) is changed once: the first is kept.
+//! 2. Create the journal (or, resuming, open it to append) and lock it for the whole job; a
+//!    resumed run reads it again under the lock and leaves out users another run finished since.
+//!    An undo locks the journal it undoes as well. Then write, in one synced write, a `planned`
+//!    record for every change and an `outcome` for every user that needs no request. From here on
+//!    a killed run can be resumed: every user it was going to change is on disk.
 //! 3. Per user, with at most `throttleLimit` in flight: read the state again (the plan may be
 //!    minutes old, the prompt may have waited); decide again ([`crate::bulk::decide`]); if a PATCH
 //!    is needed, write the `sending` record and wait until it is on disk, send the PATCH, read the
 //!    state back, and record the `outcome` before reporting it.
+//! 4. Once every user has an outcome, write the `end` record and release the lock.
 //!
 //! PATCHes go through the session's throttle gate, which paces writes to Graph's budget (3,000
 //! per 150 s per app per tenant). The job estimates the duration up front from that budget and
 //! keeps the progress bar's time left on the same schedule.
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,14 +27,14 @@ use tokio::sync::mpsc;
 
 use super::per_user::{read_state, write_state};
 use super::{naming_user, UserTasks};
-use crate::bulk::{decide, same_state, Action, ChangeItem};
+use crate::bulk::{same_state, Action, ChangeItem};
 use crate::error::{EngineError, ErrorKind};
 use crate::events::{self, Event};
 use crate::graph::batch::Batcher;
 use crate::graph::throttle::{Budget, TARGET_SHARE};
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
-use crate::journal::{self, JournalWriter, Outcome, Record};
+use crate::journal::{self, Connection, Journal, JournalWriter, Outcome, Record};
 use crate::model::MfaState;
 use crate::options::JournalOperation;
 use crate::utc;
@@ -47,6 +52,8 @@ pub struct JournalSpec {
     pub operation: JournalOperation,
     pub requested_state: Option<MfaState>,
     pub undo_of: Option<String>,
+    /// Who is signed in: recorded in a new journal's header, compared with a resumed one's.
+    pub connection: Connection,
 }
 
 pub async fn run(
@@ -60,10 +67,27 @@ pub async fn run(
         items.push(item);
     }
     context.progress.set_total(items.len() as u64);
+    let (items, duplicates) = first_of_each_account(items);
+    for (duplicate, kept) in duplicates {
+        context.events.send(Event::warning(same_account_message(&duplicate, &kept))).await;
+        context.progress.add_completed(1);
+    }
 
-    let writer = open_journal(&spec).await?;
+    // Held until the job ends: nobody resumes the journal this run undoes while it runs.
+    let _undone_lock = lock_undone_journal(&spec).await?;
+    let (writer, reread) = open_journal(&spec).await?;
+    let items = match reread {
+        Some(journal) => {
+            let (items, finished) = still_to_resume(items, &journal);
+            if finished > 0 {
+                context.events.send(Event::information(finished_by_another_run_message(finished))).await;
+                context.progress.add_completed(finished as u64);
+            }
+            items
+        }
+        None => items,
+    };
     let resume_hint = resume_hint(writer.path());
-
     // One synced write before any request: the plan of every change, the outcome of the rest.
     let now = utc::now_millis();
     let mut first = Vec::new();
@@ -101,8 +125,12 @@ pub async fn run(
 
     let pace = Arc::new(Pace::new(work.len() as u64));
     if !work.is_empty() {
+        // From what the session measured: the budget the gate learnt and the writes already in
+        // its window (an earlier run in this session may have used most of it).
         let allowed = write_allowance(&context);
-        let seconds = schedule_seconds(&[], work.len() as u64, allowed, WRITE_WINDOW_SECONDS, ASSUMED_UNPACED_RATE);
+        let (_, in_window) = context.client.gate.outlook(Budget::Write);
+        let ages: Vec<f64> = in_window.iter().map(Duration::as_secs_f64).collect();
+        let seconds = schedule_seconds(&ages, work.len() as u64, allowed, WRITE_WINDOW_SECONDS, ASSUMED_UNPACED_RATE);
         context.events.send(Event::information(estimate_message(work.len(), allowed, seconds))).await;
     }
     let ticker = {
@@ -112,7 +140,8 @@ pub async fn run(
             loop {
                 tick.tick().await;
                 let allowed = write_allowance(&context);
-                let (at, note) = pace.finish_estimate(allowed);
+                let (wait, _) = context.client.gate.outlook(Budget::Write);
+                let (at, note) = pace.finish_estimate(allowed, wait);
                 context.progress.set_finish_estimate(at, note);
             }
         })
@@ -133,10 +162,86 @@ pub async fn run(
     }
     tasks.finish().await;
     ticker.abort();
-    Ok(())
+    if context.abort.is_cancelled() {
+        // A job that failed (or was stopped) did not reach its end: the journal says so.
+        return Ok(());
+    }
+    writer.close().await
 }
 
-async fn open_journal(spec: &JournalSpec) -> Result<JournalWriter, EngineError> {
+/// The items with each account once (by object id, the first given kept), and each duplicate
+/// with the item it duplicates.
+fn first_of_each_account(items: Vec<ChangeItem>) -> (Vec<ChangeItem>, Vec<(ChangeItem, ChangeItem)>) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut kept: Vec<ChangeItem> = Vec::new();
+    let mut duplicates = Vec::new();
+    for item in items {
+        let key = item.id.to_ascii_lowercase();
+        match first.get(&key) {
+            Some(&at) => duplicates.push((item, kept[at].clone())),
+            None => {
+                first.insert(key, kept.len());
+                kept.push(item);
+            }
+        }
+    }
+    (kept, duplicates)
+}
+
+fn same_account_message(duplicate: &ChangeItem, kept: &ChangeItem) -> String {
+    format!(
+        "'{}' is the same account as '{}' (object id {}): it is changed once.",
+        duplicate.display_target(),
+        kept.display_target(),
+        kept.id
+    )
+}
+
+/// A resumed run, with the journal read again under its lock: the items whose user still needs
+/// the run (another run may have finished some since this one read the journal), each with what
+/// the journal now says about a PATCH already sent; and how many were finished meanwhile.
+fn still_to_resume(items: Vec<ChangeItem>, journal: &Journal) -> (Vec<ChangeItem>, usize) {
+    let entries: HashMap<&str, &journal::Entry> = journal.entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    let mut finished = 0;
+    let mut left = Vec::new();
+    for mut item in items {
+        match entries.get(item.id.as_str()) {
+            Some(entry) if !entry.resume_needed() => finished += 1,
+            Some(entry) => {
+                if entry.sent != item.sent {
+                    // The plan is stale: decide again from what the journal says now.
+                    item.sent = entry.sent;
+                    item.previous_state = entry.previous_state.clone();
+                    item.action = None;
+                }
+                left.push(item);
+            }
+            None => left.push(item),
+        }
+    }
+    (left, finished)
+}
+
+fn finished_by_another_run_message(finished: usize) -> String {
+    let accounts = if finished == 1 { "1 account".to_string() } else { format!("{} accounts", group(finished as u64)) };
+    format!(
+        "{accounts} had been finished by another run of this journal since this one read it: nothing was sent for them."
+    )
+}
+
+/// An undo holds the lock of the journal it undoes, so that run cannot be resumed meanwhile.
+async fn lock_undone_journal(spec: &JournalSpec) -> Result<Option<File>, EngineError> {
+    let Some(undone) = spec.undo_of.clone().filter(|_| spec.operation == JournalOperation::Undo) else {
+        return Ok(None);
+    };
+    tokio::task::spawn_blocking(move || journal::lock_existing(Path::new(&undone)))
+        .await
+        .map_err(|e| EngineError::internal(format!("Locking the journal stopped: {e}")))?
+        .map(Some)
+}
+
+/// The journal's writer, and for a resumed run the journal as read again under its lock.
+async fn open_journal(spec: &JournalSpec) -> Result<(JournalWriter, Option<Journal>), EngineError> {
     let path = PathBuf::from(&spec.path);
     let header = Record::Header {
         format: journal::FORMAT.to_string(),
@@ -149,13 +254,20 @@ async fn open_journal(spec: &JournalSpec) -> Result<JournalWriter, EngineError> 
         requested_state: spec.requested_state.as_ref().map(|s| s.as_graph().to_string()),
         undo_of: spec.undo_of.clone(),
         engine: Some(crate::ENGINE_VERSION.to_string()),
+        tenant_id: spec.connection.tenant_id.clone(),
+        app_id: spec.connection.app_id.clone(),
+        account: spec.connection.account.clone(),
+        pid: Some(std::process::id()),
     };
     let resume = spec.operation == JournalOperation::Resume;
+    let tenant = spec.connection.tenant_id.clone();
     tokio::task::spawn_blocking(move || {
         if resume {
-            JournalWriter::append(&path).map(|(writer, _)| writer)
+            let (writer, journal) = JournalWriter::append(&path)?;
+            journal.header.ensure_same_tenant(tenant.as_deref(), writer.path())?;
+            Ok((writer, Some(journal)))
         } else {
-            JournalWriter::create(&path, header)
+            JournalWriter::create(&path, header).map(|writer| (writer, None))
         }
     })
     .await
@@ -182,6 +294,14 @@ fn settle(item: &ChangeItem, action: Action, current: &str, time: &str) -> Settl
             item.previous_state.clone().unwrap_or_else(|| current.to_string()),
             Some("The PATCH of an earlier, interrupted run had landed; it was not sent again.".to_string()),
         ),
+        Action::ChangedSince => (
+            Outcome::ChangedSince,
+            current.to_string(),
+            Some(format!(
+                "Changed since by someone else (the undone run left {}); not undone.",
+                item.expected_state.as_deref().unwrap_or("another state")
+            )),
+        ),
         _ => (Outcome::AlreadyInState, current.to_string(), None),
     };
     settled_outcome(item, outcome, &previous, current, note, time)
@@ -206,6 +326,7 @@ fn settled_outcome(
         state: Some(state.to_string()),
         error: None,
         note,
+        refused: false,
         time: time.to_string(),
     };
     let event = Event::ChangeResult {
@@ -238,10 +359,10 @@ impl Worker {
             Ok(current) => current,
             Err(error) => {
                 self.pace.skipped();
-                return self.failed(&item, None, None, naming_user(error, "read", &target)).await;
+                return self.failed(&item, None, Attempt::NotSent, naming_user(error, "read", &target)).await;
             }
         };
-        let action = decide(&current, item.previous_state.as_deref(), &item.requested_state, item.sent);
+        let action = item.decide(&current);
         if action != Action::Change {
             self.pace.skipped();
             let settled = settle(&item, action, &current, &utc::now_millis());
@@ -262,7 +383,8 @@ impl Worker {
         let sent = write_state(&self.batcher, &item.id, &item.requested_state, &target).await;
         self.pace.written();
         if let Err(error) = sent {
-            return self.failed(&item, Some(&current), None, naming_user(error, "change", &target)).await;
+            let attempt = if is_definite_refusal(&error) { Attempt::Refused } else { Attempt::MayHaveLanded };
+            return self.failed(&item, Some(&current), attempt, naming_user(error, "change", &target)).await;
         }
         match read_state(&self.batcher, &item.id, &target).await {
             Ok(state) => {
@@ -280,7 +402,7 @@ impl Worker {
                     ..error
                 };
                 // The PATCH was accepted: the journal says changed (an undo puts it back), state unknown.
-                self.failed(&item, Some(&current), Some(Outcome::Changed), error).await;
+                self.failed(&item, Some(&current), Attempt::Accepted, error).await;
             }
         }
     }
@@ -294,18 +416,19 @@ impl Worker {
         self.context.progress.add_completed(1);
     }
 
-    async fn failed(&self, item: &ChangeItem, previous: Option<&str>, outcome: Option<Outcome>, error: EngineError) {
+    async fn failed(&self, item: &ChangeItem, previous: Option<&str>, attempt: Attempt, error: EngineError) {
         let record = Record::Outcome {
             target: item.display_target(),
             id: item.id.clone(),
             user_principal_name: item.user_principal_name.clone(),
             display_name: item.display_name.clone(),
-            outcome: outcome.unwrap_or(Outcome::Failed),
+            outcome: if attempt == Attempt::Accepted { Outcome::Changed } else { Outcome::Failed },
             previous_state: previous.map(str::to_string).or(item.previous_state.clone()),
             requested_state: item.requested_state.as_graph().to_string(),
             state: None,
             error: Some(error.message.clone()),
             note: None,
+            refused: attempt == Attempt::Refused,
             time: utc::now_millis(),
         };
         if let Err(journal_error) = self.writer.write(vec![record]).await {
@@ -321,6 +444,26 @@ impl Worker {
         }
         self.context.progress.add_completed(1);
     }
+}
+
+/// How far a failed user's change got, which decides what the journal records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// Failed before a PATCH was sent (the state could not be read).
+    NotSent,
+    /// Graph refused the PATCH with a definite answer: it did not land.
+    Refused,
+    /// The PATCH may have landed (no answer, or one that does not say).
+    MayHaveLanded,
+    /// Graph accepted the PATCH, but the state could not be read back: recorded as changed (an
+    /// undo puts it back), state unknown.
+    Accepted,
+}
+
+/// A 4xx answer to a PATCH says Graph did not apply it; a timeout (408), throttling (429, after
+/// the gate's retries), a 5xx or no answer at all leave open whether it landed.
+fn is_definite_refusal(error: &EngineError) -> bool {
+    error.status.is_some_and(|status| (400..500).contains(&status) && status != 408 && status != 429)
 }
 
 /// Graph's write budget as the gate knows it, times the share the gate fills.
@@ -358,7 +501,9 @@ impl Pace {
         state.remaining = state.remaining.saturating_sub(1);
     }
 
-    fn finish_estimate(&self, allowed: f64) -> (Instant, String) {
+    /// When the job should finish, and the status note: the changes left and the pace, or, while
+    /// the gate holds writes back (`wait`), the seconds left of that wait, counting down.
+    fn finish_estimate(&self, allowed: f64, wait: Duration) -> (Instant, String) {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap();
         let window = Duration::from_secs_f64(WRITE_WINDOW_SECONDS);
@@ -370,11 +515,20 @@ impl Pace {
         let rate = if state.best_rate > 0.0 { state.best_rate } else { ASSUMED_UNPACED_RATE };
         let ages: Vec<f64> = state.answered.iter().map(|&at| now.duration_since(at).as_secs_f64()).collect();
         let seconds = schedule_seconds(&ages, state.remaining, allowed, WRITE_WINDOW_SECONDS, rate);
-        let note = format!(
-            "{} changes left, paced to Graph's write budget ({} per 150 s)",
-            group(state.remaining),
-            group(allowed as u64)
-        );
+        let note = if wait >= Duration::from_secs(1) && state.remaining > 0 {
+            format!(
+                "waiting {} s for Graph's write budget ({} per 150 s), {} changes left",
+                wait.as_secs_f64().ceil() as u64,
+                group(allowed as u64),
+                group(state.remaining)
+            )
+        } else {
+            format!(
+                "{} changes left, paced to Graph's write budget ({} per 150 s)",
+                group(state.remaining),
+                group(allowed as u64)
+            )
+        };
         (now + Duration::from_secs_f64(seconds.min(1.0e7)), note)
     }
 }

@@ -62,16 +62,26 @@ async fn run(
         JobRequest::PlanChanges { state, .. } => {
             plan_changes::run(context, state, throttle_limit, input, changes).await
         }
-        JobRequest::ApplyChanges { journal_path, journal_operation, requested_state, undo_of, .. } => {
+        JobRequest::ApplyChanges {
+            journal_path,
+            journal_operation,
+            requested_state,
+            undo_of,
+            tenant_id,
+            app_id,
+            account,
+            ..
+        } => {
             let journal = apply_changes::JournalSpec {
                 path: journal_path,
                 operation: journal_operation,
                 requested_state,
                 undo_of,
+                connection: crate::journal::Connection { tenant_id, app_id, account },
             };
             apply_changes::run(context, journal, throttle_limit, changes).await
         }
-        JobRequest::ReadJournal { path } => read_journal::run(context, path).await,
+        JobRequest::ReadJournal { path, tenant_id } => read_journal::run(context, path, tenant_id).await,
     }
 }
 

@@ -64,7 +64,7 @@ async fn plan_user(batcher: &Batcher, target: &str, state: Option<MfaState>) -> 
     let requested = state
         .ok_or_else(|| EngineError::invalid_input("A planChanges job given userIds needs 'state' in its request."))?;
     let (identity, current) = read_user(batcher, target).await?;
-    let action = decide(&current, None, &requested, false);
+    let action = decide(&current, None, &requested, false, None);
     Ok(Event::PlannedChange {
         target: target.to_string(),
         id: identity.id,
@@ -75,6 +75,7 @@ async fn plan_user(batcher: &Batcher, target: &str, state: Option<MfaState>) -> 
         requested_state: requested.as_graph().to_string(),
         action,
         sent: false,
+        expected_state: None,
     }
     .to_json())
 }
@@ -85,11 +86,11 @@ async fn plan_change(batcher: &Batcher, item: ChangeItem) -> Result<String, Engi
         return Err(EngineError::invalid_input(format!("The change for '{target}' has no object id.")));
     }
     let current = read_state(batcher, &item.id, &target).await?;
-    let action = decide(&current, item.previous_state.as_deref(), &item.requested_state, item.sent);
+    let action = item.decide(&current);
     let previous_state = match action {
         // The earlier PATCH landed: the state before it is the journal's.
         Action::Completed => item.previous_state.clone().unwrap_or_else(|| current.clone()),
-        Action::Change | Action::AlreadyInState => current.clone(),
+        Action::Change | Action::AlreadyInState | Action::ChangedSince => current.clone(),
     };
     Ok(Event::PlannedChange {
         target,
@@ -101,6 +102,7 @@ async fn plan_change(batcher: &Batcher, item: ChangeItem) -> Result<String, Engi
         requested_state: item.requested_state.as_graph().to_string(),
         action,
         sent: item.sent,
+        expected_state: item.expected_state,
     }
     .to_json())
 }

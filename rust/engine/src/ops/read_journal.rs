@@ -1,7 +1,7 @@
 //! Reading a journal for a resumed run or an undo: its header, then each user's latest status
 //! with what a resume or an undo still has to do. A cut-off last line is a warning (a killed
 //! run leaves one); a damaged line anywhere else ends the job with an error naming the file and
-//! the line. No Graph calls.
+//! the line; a journal another run holds, or one of another tenant, is refused. No Graph calls.
 
 use std::path::PathBuf;
 
@@ -10,11 +10,15 @@ use crate::events::Event;
 use crate::job::JobContext;
 use crate::journal;
 
-pub async fn run(context: JobContext, path: String) -> Result<(), EngineError> {
+pub async fn run(context: JobContext, path: String, tenant_id: Option<String>) -> Result<(), EngineError> {
     let file = PathBuf::from(&path);
-    let journal = tokio::task::spawn_blocking(move || journal::read(&file))
-        .await
-        .map_err(|e| EngineError::internal(format!("Reading the journal stopped: {e}")))??;
+    let journal = tokio::task::spawn_blocking(move || {
+        journal::ensure_not_in_use(&file)?;
+        journal::read(&file)
+    })
+    .await
+    .map_err(|e| EngineError::internal(format!("Reading the journal stopped: {e}")))??;
+    journal.header.ensure_same_tenant(tenant_id.as_deref(), &path)?;
     for warning in &journal.warnings {
         context.events.send(Event::warning(warning.clone())).await;
     }
@@ -32,6 +36,10 @@ pub async fn run(context: JobContext, path: String) -> Result<(), EngineError> {
                 undo_of: header.undo_of,
                 lines: journal.lines,
                 resumes: journal.resumes,
+                complete: journal.ended,
+                tenant_id: header.tenant_id,
+                app_id: header.app_id,
+                account: header.account,
             }
             .to_json(),
         )

@@ -203,7 +203,7 @@ mod tests {
     fn opaque_tokens_and_jobs_without_graph_calls_are_not_checked() {
         assert_eq!(warning("opaque-token", &set()), None);
         let token = test_jwt(&json!({"roles": []}));
-        assert_eq!(warning(&token, &JobRequest::ReadJournal { path: "/j".into() }), None);
+        assert_eq!(warning(&token, &JobRequest::ReadJournal { path: "/j".into(), tenant_id: None }), None);
     }
 
     #[test]
