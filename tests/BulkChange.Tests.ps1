@@ -310,8 +310,10 @@ Describe 'Damaged journals' {
         [System.IO.File]::WriteAllBytes($torn, $bytes[0..($bytes.Length - 30)])
         $warnings = $null
         Undo-PerUserMfaChange -JournalPath $torn -WhatIf -WarningVariable warnings -WarningAction SilentlyContinue
-        $cut = @($warnings | Where-Object { "$_" -like '*incomplete*' })
+        $cut = @($warnings | Where-Object { "$_" -like '*(line *) is incomplete*' })
         $cut.Count | Should -Be 1
+        # The cut also took the run's end record: the journal as a whole is incomplete too.
+        @($warnings | Where-Object { "$_" -like "*'$torn' is incomplete*" }).Count | Should -Be 1
         "$($cut[0])" | Should -BeLike "*$torn*line $($lines.Count)*incomplete*"
         # The user whose outcome was cut off counts as unfinished; the undo says how it treats them.
         @($warnings | Where-Object { "$_" -like '*was interrupted*' }).Count | Should -Be 1
