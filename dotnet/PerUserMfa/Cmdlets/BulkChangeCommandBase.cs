@@ -1,4 +1,3 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
@@ -6,7 +5,6 @@ using System.Management.Automation;
 using PerUserMfa.Bulk;
 using PerUserMfa.Connection;
 using PerUserMfa.Engine;
-using PerUserMfa.Errors;
 using PerUserMfa.Output;
 using PerUserMfa.Pipeline;
 
