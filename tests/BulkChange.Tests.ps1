@@ -306,26 +306,29 @@ Describe 'Damaged journals' {
     }
 
     It 'tolerates a last line cut mid-way (as a kill leaves it) with a warning' {
+        # A run killed while writing its last outcome: no end record, the outcome cut mid-way.
+        $body = [System.Text.Encoding]::UTF8.GetBytes((($lines | Select-Object -SkipLast 1) -join "`n") + "`n")
+        $kept = $body[0..($body.Length - 30)]
         $torn = New-JournalPath 'torn'
-        [System.IO.File]::WriteAllBytes($torn, $bytes[0..($bytes.Length - 30)])
+        [System.IO.File]::WriteAllBytes($torn, $kept)
         $warnings = $null
         Undo-PerUserMfaChange -JournalPath $torn -WhatIf -WarningVariable warnings -WarningAction SilentlyContinue
         $cut = @($warnings | Where-Object { "$_" -like '*(line *) is incomplete*' })
         $cut.Count | Should -Be 1
-        # The cut also took the run's end record: the journal as a whole is incomplete too.
+        "$($cut[0])" | Should -BeLike "*$torn*line $($lines.Count - 1)*incomplete*"
+        # Without its end record the journal as a whole is incomplete too, and the undo says what that means.
         @($warnings | Where-Object { "$_" -like "*'$torn' is incomplete*" }).Count | Should -Be 1
-        "$($cut[0])" | Should -BeLike "*$torn*line $($lines.Count)*incomplete*"
         # The user whose outcome was cut off counts as unfinished; the undo says how it treats them.
         @($warnings | Where-Object { "$_" -like '*was interrupted*' }).Count | Should -Be 1
 
-        # Resuming terminates the cut line (the file stays append-only) and finishes that user.
+        # Resuming terminates the cut line (the file stays append-only), finishes that user and ends the run.
         Reset-SimStats -Sim $sim
         Set-PerUserMfaState -ResumeJournal $torn -Force -WarningAction SilentlyContinue
         (Get-SimStats -Sim $sim).patches | Should -Be 0 -Because 'the cut-off user was already changed'
         $warnings = $null
         Undo-PerUserMfaChange -JournalPath $torn -WhatIf -WarningVariable warnings
         $warnings.Count | Should -Be 0
-        [System.IO.File]::ReadAllBytes($torn)[0..($bytes.Length - 30)] | Should -Be $bytes[0..($bytes.Length - 30)]
+        [System.IO.File]::ReadAllBytes($torn)[0..($kept.Length - 1)] | Should -Be $kept
     }
 
     It 'refuses a journal edited in the middle with an error naming the file and the line' -TestCases @(
