@@ -7,12 +7,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::bulk::ChangeItem;
 use crate::error::EngineError;
@@ -94,7 +97,7 @@ pub struct JobContext {
 impl JobContext {
     /// Ends the job with `error` as its terminating error (the first one wins).
     pub fn fail(&self, error: EngineError) {
-        let mut fatal = self.fatal.lock().unwrap();
+        let mut fatal = self.fatal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if fatal.is_none() {
             *fatal = Some(error);
         }
@@ -215,6 +218,19 @@ impl Drop for Job {
     }
 }
 
+/// A task that lives only as long as its handle: the job's helpers (the progress reporter, the
+/// apply ticker) end with the job however it ends (finished, failed, panicked or cancelled), so
+/// an aborted job leaves nothing running that holds its client and credential.
+pub fn spawn_helper(task: impl Future<Output = ()> + Send + 'static) -> AbortOnDropHandle<()> {
+    AbortOnDropHandle::new(tokio::spawn(task))
+}
+
+/// Runs `future`, turning a panic inside it into an `Internal` error, so a bug in one operation
+/// or one user's task becomes an error event instead of a silent loss or a hung job.
+pub async fn catch_panic<T>(future: impl Future<Output = Result<T, EngineError>>) -> Result<T, EngineError> {
+    AssertUnwindSafe(future).catch_unwind().await.unwrap_or_else(|panic| Err(EngineError::from_panic(panic)))
+}
+
 /// Runs the operation, then ends the job with its terminating error, if any, and a last
 /// progress event.
 async fn drive(
@@ -225,10 +241,33 @@ async fn drive(
     input: mpsc::UnboundedReceiver<String>,
     changes: mpsc::UnboundedReceiver<ChangeItem>,
 ) {
-    let progress_ticker = {
+    let operation = {
+        let context = context.clone();
+        async move {
+            // Pre-flight: name the permissions the token lacks for this job before Graph refuses.
+            if let Some(warning) = context
+                .client
+                .credential()
+                .current()
+                .and_then(|t| crate::signin::preflight::warning(t.secret.expose(), &request))
+            {
+                context.events.send(Event::warning(warning)).await;
+            }
+            run(context, request, throttle_limit, input, changes).await
+        }
+    };
+    run_to_end(context, operation).await;
+}
+
+/// Runs `operation` with the progress reporter beside it; a panic in the operation becomes the
+/// job's `Internal` error. Every path (done, failed, panicked) ends with the reporter stopped and
+/// a last event, and once the driver is gone nothing holds the event queue open, so the host
+/// always sees the job end; an aborted driver (cancel) takes the reporter with it.
+async fn run_to_end(context: JobContext, operation: impl Future<Output = Result<(), EngineError>>) {
+    let reporter = {
         let progress = context.progress.clone();
         let events = context.events.clone();
-        tokio::spawn(async move {
+        spawn_helper(async move {
             let mut tick = tokio::time::interval(PROGRESS_EVERY);
             tick.tick().await;
             loop {
@@ -237,24 +276,153 @@ async fn drive(
             }
         })
     };
-    // Pre-flight: name the permissions the token lacks for this job before Graph refuses.
-    if let Some(warning) = context
-        .client
-        .credential()
-        .current()
-        .and_then(|t| crate::signin::preflight::warning(t.secret.expose(), &request))
-    {
-        context.events.send(Event::warning(warning)).await;
-    }
-    let operation = run(context.clone(), request, throttle_limit, input, changes);
     let outcome = tokio::select! {
-        outcome = operation => outcome,
+        outcome = catch_panic(operation) => outcome,
         _ = context.abort.cancelled() => Ok(()),
     };
-    progress_ticker.abort();
-    let fatal = context.fatal.lock().unwrap().take();
+    drop(reporter);
+    let fatal = context.fatal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
     match (outcome, fatal) {
         (_, Some(error)) | (Err(error), None) => context.events.send(events::fatal(&error, "")).await,
         (Ok(()), None) => context.events.send(context.progress.snapshot().to_json()).await,
+    }
+}
+
+#[cfg(test)]
+impl JobContext {
+    /// A context whose client points at a closed port, and the receiving end of its events.
+    pub(crate) fn for_tests() -> (JobContext, mpsc::Receiver<String>) {
+        let credential =
+            crate::graph::auth::Credential::access_token(crate::secret::Secret::new("opaque-test-token".into()))
+                .unwrap();
+        let base = url::Url::parse("http://127.0.0.1:9").unwrap();
+        let client = Arc::new(GraphClient::new(base, credential, "PerUserMfa-tests").unwrap());
+        let (events, receiver) = mpsc::channel(EVENT_QUEUE);
+        let context = JobContext {
+            client,
+            events: EventSink(events),
+            progress: Arc::new(Progress::new("tests")),
+            abort: CancellationToken::new(),
+            fatal: Arc::new(Mutex::new(None)),
+        };
+        (context, receiver)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::auth::Credential;
+    use crate::secret::Secret;
+    use serde_json::{json, Value};
+
+    /// A listener that accepts connections and never answers: every request hangs.
+    fn silent_server() -> (url::Url, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().take(16) {
+                held.push(stream);
+            }
+        });
+        (url, thread)
+    }
+
+    fn client(base: url::Url) -> Arc<GraphClient> {
+        let credential = Credential::access_token(Secret::new("opaque-test-token".into())).unwrap();
+        Arc::new(GraphClient::new(base, credential, "PerUserMfa-tests").unwrap())
+    }
+
+    async fn drain(mut receiver: mpsc::Receiver<String>) -> Vec<Value> {
+        let mut events = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(event) = receiver.recv().await {
+                events.push(serde_json::from_str::<Value>(&event).unwrap());
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "the event queue was still open 5 s after the job ended: {events:?}");
+        events
+    }
+
+    #[tokio::test]
+    async fn a_panicking_operation_ends_the_job_with_an_internal_error() {
+        let (context, receiver) = JobContext::for_tests();
+        tokio::spawn(run_to_end(context, async { panic!("the operation broke") }));
+        let events = drain(receiver).await;
+        let last = events.last().expect("a last event");
+        assert_eq!(last["type"], "fatal");
+        assert_eq!(last["errorId"], "Internal");
+        assert!(last["message"].as_str().unwrap().contains("the operation broke"), "{last}");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_job_leaves_no_reporter_holding_its_events_open() {
+        let (context, receiver) = JobContext::for_tests();
+        let driver = tokio::spawn(run_to_end(context, std::future::pending()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        driver.abort();
+        drain(receiver).await;
+    }
+
+    #[tokio::test]
+    async fn a_panicking_user_task_is_that_users_error_and_the_others_complete() {
+        let (context, receiver) = JobContext::for_tests();
+        let mut tasks = crate::ops::InputTasks::new(&context, 4);
+        tasks.spawn("adele@contoso.com".into(), async { panic!("parsing broke") }).await;
+        tasks.spawn("bob@contoso.com".into(), async { Ok(Event::verbose("bob read")) }).await;
+        tasks.finish().await;
+        drop(context);
+        let events = drain(receiver).await;
+        let errors: Vec<&Value> = events.iter().filter(|e| e["type"] == "error").collect();
+        assert_eq!(errors.len(), 1, "{events:?}");
+        assert_eq!(errors[0]["target"], "adele@contoso.com");
+        assert_eq!(errors[0]["errorId"], "Internal");
+        assert!(events.iter().any(|e| e["message"] == "bob read"), "{events:?}");
+    }
+
+    #[test]
+    fn a_cancelled_apply_job_lets_go_of_its_client() {
+        let (url, _server) = silent_server();
+        let runtime = Arc::new(EngineRuntime::new().unwrap());
+        let client = {
+            let _entered = runtime.get().enter();
+            client(url)
+        };
+        let folder = std::env::temp_dir().join(format!("pumfa-job-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let request = json!({
+            "operation": "applyChanges",
+            "journalPath": folder.join("run.jsonl").to_string_lossy(),
+            "journalOperation": "set",
+            "requestedState": "enforced",
+        });
+        let job =
+            Job::start(runtime.clone(), client.clone(), JobRequest::parse(&request.to_string()).unwrap(), crate::ops::operation)
+                .unwrap();
+        let change = json!({"changes": [{"target": "a@contoso.com", "id": "00000000-0000-4000-8000-000000000001", "requestedState": "enforced"}]});
+        job.push(&change.to_string()).unwrap();
+        job.close_input();
+        // The journal's first write is done once the run reaches its requests (which hang).
+        let journal = folder.join("run.jsonl");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&journal).map(|m| m.len()).unwrap_or(0) == 0 {
+            assert!(std::time::Instant::now() < deadline, "the run never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        job.cancel();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&client) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "5 s after cancel, {} holders of the client remain",
+                Arc::strong_count(&client) - 1
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(job);
+        let _ = std::fs::remove_dir_all(&folder);
     }
 }

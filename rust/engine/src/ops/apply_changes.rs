@@ -135,7 +135,7 @@ pub async fn run(
     }
     let ticker = {
         let (pace, context) = (pace.clone(), context.clone());
-        tokio::spawn(async move {
+        crate::job::spawn_helper(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
             loop {
                 tick.tick().await;
@@ -149,7 +149,7 @@ pub async fn run(
 
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
-    let mut tasks = UserTasks::new(throttle_limit);
+    let mut tasks = UserTasks::new(&context, throttle_limit);
     for item in work {
         let worker = Worker {
             context: context.clone(),
@@ -161,7 +161,7 @@ pub async fn run(
         tasks.spawn(async move { worker.change(item).await }).await;
     }
     tasks.finish().await;
-    ticker.abort();
+    drop(ticker);
     if context.abort.is_cancelled() {
         // A job that failed (or was stopped) did not reach its end: the journal says so.
         return Ok(());

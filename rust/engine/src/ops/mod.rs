@@ -4,10 +4,12 @@
 mod apply_changes;
 mod get_states;
 mod listing;
+mod patience;
 mod per_user;
 mod plan_changes;
 mod read_journal;
 mod report;
+mod report_per_user;
 mod report_sources;
 
 use std::future::Future;
@@ -19,7 +21,7 @@ use tokio::task::JoinSet;
 use crate::bulk::ChangeItem;
 use crate::error::{EngineError, ErrorKind};
 use crate::events;
-use crate::job::{JobContext, Operation, OperationFuture};
+use crate::job::{catch_panic, JobContext, Operation, OperationFuture};
 use crate::options::{JobRequest, Scope};
 
 /// The operation table the session hands to each job: what runs `request`, its progress
@@ -87,25 +89,54 @@ async fn run(
 
 /// An error message that names the user: Graph's answers mostly do; a lost connection does not.
 pub(crate) fn naming_user(mut error: EngineError, doing: &str, target: &str) -> EngineError {
-    if !target.is_empty() && !error.message.contains(target) {
-        error.message = format!("Could not {doing} '{target}': {}", error.message);
+    let shown = crate::error::shown(target);
+    if !target.is_empty() && !error.message.contains(shown.as_ref()) {
+        error.message = format!("Could not {doing} '{shown}': {}", error.message);
     }
     error
 }
 
 /// Runs one task per user with at most `limit` at a time. Spawning waits for a free slot, so a
-/// producer (the listing, the pipeline) never runs far ahead and memory stays flat.
+/// producer (the listing, the pipeline) never runs far ahead and memory stays flat. A task that
+/// panics is never lost silently: [`UserTasks::spawn_user`] reports it as that user's error,
+/// [`UserTasks::spawn`] as the job's terminating error.
 pub(crate) struct UserTasks {
+    context: JobContext,
     slots: Arc<Semaphore>,
     tasks: JoinSet<()>,
 }
 
 impl UserTasks {
-    pub fn new(limit: usize) -> UserTasks {
-        UserTasks { slots: Arc::new(Semaphore::new(limit.max(1))), tasks: JoinSet::new() }
+    pub fn new(context: &JobContext, limit: usize) -> UserTasks {
+        UserTasks { context: context.clone(), slots: Arc::new(Semaphore::new(limit.max(1))), tasks: JoinSet::new() }
     }
 
+    /// Runs a task that reports its own outcome; a panic in it ends the job with an `Internal` error.
     pub async fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        let context = self.context.clone();
+        self.spawn_raw(async move {
+            if let Err(error) = catch_panic(async move { Ok(task.await) }).await {
+                context.fail(error);
+            }
+        })
+        .await;
+    }
+
+    /// Runs `work` for `target` and reports its outcome (a panic in it is that user's error).
+    pub async fn spawn_user(
+        &mut self,
+        target: String,
+        work: impl Future<Output = Result<String, EngineError>> + Send + 'static,
+    ) {
+        let context = self.context.clone();
+        self.spawn_raw(async move {
+            let outcome = catch_panic(work).await;
+            send_outcome(&context, &target, outcome).await;
+        })
+        .await;
+    }
+
+    async fn spawn_raw(&mut self, task: impl Future<Output = ()> + Send + 'static) {
         let slot = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
         while self.tasks.try_join_next().is_some() {}
         self.tasks.spawn(async move {
@@ -129,7 +160,7 @@ pub(crate) struct InputTasks {
 
 impl InputTasks {
     pub fn new(context: &JobContext, limit: usize) -> InputTasks {
-        InputTasks { context: context.clone(), tasks: UserTasks::new(limit), count: 0 }
+        InputTasks { context: context.clone(), tasks: UserTasks::new(context, limit), count: 0 }
     }
 
     /// Waits for a free slot, then runs `work` and reports its outcome for `target`.
@@ -140,13 +171,7 @@ impl InputTasks {
     ) {
         self.count += 1;
         self.context.progress.add_pending(1);
-        let context = self.context.clone();
-        self.tasks
-            .spawn(async move {
-                let outcome = work.await;
-                send_outcome(&context, &target, outcome).await;
-            })
-            .await;
+        self.tasks.spawn_user(target, work).await;
     }
 
     /// Sets the total and waits for every task.
