@@ -9,7 +9,7 @@ use std::fmt;
 use std::io;
 use std::process::{Output, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
@@ -81,8 +81,7 @@ impl TokenSource for AzureCli {
         let now = SystemTime::now();
         match self.credential.get_token(&[self.scope.as_str()], None).await {
             Ok(token) => {
-                let expires =
-                    u64::try_from(token.expires_on.unix_timestamp()).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s));
+                let expires = u64::try_from(token.expires_on.unix_timestamp()).ok().and_then(super::unix_time);
                 Ok(Token::new(Secret::new(token.token.secret().to_string()), expires, now))
             }
             Err(error) => Err(explain(&entra::strip_troubleshooting(&entra::chain(&error)), &self.context)),

@@ -3,7 +3,7 @@
 //! can judge the token; the engine reads it to tell the admin what is missing before Graph
 //! refuses. An opaque (non-JWT) token gives `None` and is used as it is.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -107,8 +107,7 @@ impl Claims {
     }
 
     pub fn expires_on(&self) -> Option<SystemTime> {
-        let exp = u64::try_from(self.exp?).ok()?;
-        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
+        super::unix_time(u64::try_from(self.exp?).ok()?)
     }
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use reqwest::Url;
@@ -379,7 +379,8 @@ impl ManagedIdentity {
             )
         })?;
         let now = SystemTime::now();
-        let secret = match parsed["access_token"].take() {
+        // `get_mut`, not `["access_token"]`: indexing a JSON array or string with a key panics.
+        let secret = match parsed.get_mut("access_token").map(Value::take).unwrap_or_default() {
             Value::String(token) if !token.is_empty() => Secret::new(token),
             _ => {
                 return Err(EngineError::new(
@@ -392,7 +393,7 @@ impl ManagedIdentity {
             let seconds = parsed["expires_in"]
                 .as_u64()
                 .or_else(|| parsed["expires_in"].as_str().and_then(|s| s.trim().parse().ok()))?;
-            Some(now + Duration::from_secs(seconds))
+            super::seconds_after(now, seconds)
         });
         Ok(Token::new(secret, expires_on, now))
     }
@@ -440,7 +441,7 @@ pub fn parse_expires_on(value: &Value) -> Option<SystemTime> {
         _ => return None,
     };
     if let Ok(seconds) = text.parse::<u64>() {
-        return Some(UNIX_EPOCH + Duration::from_secs(seconds));
+        return super::unix_time(seconds);
     }
     // 09/14/2017 00:00:00 PM +00:00
     let parts: Vec<&str> = text.split_whitespace().collect();
@@ -466,14 +467,21 @@ pub fn parse_expires_on(value: &Value) -> Option<SystemTime> {
         })
         .unwrap_or(0);
     let days = days_from_civil(date[2], date[0] as u32, date[1] as u32);
-    let seconds = days * 86_400 + hour * 3600 + time[1] * 60 + time[2] - offset_minutes * 60;
-    u64::try_from(seconds).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    // Every part comes from the endpoint's text: checked, so a year like 99999999999999 is None.
+    let seconds = days
+        .checked_mul(86_400)?
+        .checked_add(hour.checked_mul(3600)?)?
+        .checked_add(time[1].checked_mul(60)?)?
+        .checked_add(time[2])?
+        .checked_sub(offset_minutes.checked_mul(60)?)?;
+    super::unix_time(u64::try_from(seconds).ok()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::UNIX_EPOCH;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -525,6 +533,29 @@ mod tests {
         )
         .is_err());
         assert!(detect(&[("IDENTITY_ENDPOINT", "not a url")], "h", Some("IDENTITY_HEADER")).is_err());
+    }
+
+    #[test]
+    fn absurd_lifetimes_read_as_unknown_instead_of_panicking() {
+        let identity =
+            detect(&[("IDENTITY_ENDPOINT", "http://127.0.0.1:4000/msi/token")], "h", Some("IDENTITY_HEADER")).unwrap();
+        for body in [
+            json!({"access_token": "t", "expires_in": u64::MAX}),
+            json!({"access_token": "t", "expires_in": u64::MAX.to_string()}),
+            json!({"access_token": "t", "expires_on": u64::MAX}),
+            json!({"access_token": "t", "expires_on": "09/14/99999999999999 12:00:00 PM +00:00"}),
+            json!({"access_token": "t", "expires_on": "09/14/2017 12:00:00 PM +99999999999999:00"}),
+        ] {
+            let token = identity.token_from(body.to_string().as_bytes()).unwrap();
+            assert_eq!(token.expires_on, None, "{body}");
+            assert!(!token.needs_refresh(SystemTime::now()));
+        }
+        let token = identity.token_from(br#"{"access_token":"t","expires_in":3599}"#).unwrap();
+        assert!(token.expires_on.is_some());
+        for body in [&b"[]"[..], b"\"token\"", b"7"] {
+            let error = identity.token_from(body).err().expect("no token in a body that is not an object");
+            assert_eq!(error.kind, ErrorKind::SignInFailed);
+        }
     }
 
     #[test]

@@ -308,8 +308,32 @@ impl TokenSource for EntraSource {
             .get_token(&[self.scope.as_str()], None)
             .await
             .map_err(|e| entra::from_azure(&e, &self.context))?;
-        let expires =
-            u64::try_from(token.expires_on.unix_timestamp()).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        let expires = u64::try_from(token.expires_on.unix_timestamp()).ok().and_then(unix_time);
         Ok(Token::new(Secret::new(token.token.secret().to_string()), expires, now))
+    }
+}
+
+/// `UNIX_EPOCH` plus `seconds`, or None when the platform's clock cannot hold that moment. Token
+/// lifetimes come from sign-in endpoints and tokens: a hostile or broken one (`expires_in` =
+/// u64::MAX) must read as "expiry unknown", never overflow `SystemTime + Duration` (a panic).
+pub fn unix_time(seconds: u64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// `now` plus `seconds`, or None when the clock cannot hold it (see [`unix_time`]).
+pub fn seconds_after(now: SystemTime, seconds: u64) -> Option<SystemTime> {
+    now.checked_add(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_past_the_clock_are_unknown_not_a_panic() {
+        assert_eq!(unix_time(1_700_000_000), Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+        assert_eq!(unix_time(u64::MAX), None);
+        assert_eq!(seconds_after(SystemTime::now(), u64::MAX), None);
+        assert!(seconds_after(SystemTime::now(), 3600).is_some());
     }
 }
