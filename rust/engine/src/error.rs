@@ -4,6 +4,7 @@
 //! user, the cause and what to do; they never contain a token or secret.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -63,6 +64,18 @@ impl ErrorKind {
     }
 }
 
+/// The longest input text a message repeats whole; longer text is cut (a 10 MB -UserId must
+/// not come back as a 10 MB error message).
+pub const SHOWN_CHARS: usize = 256;
+
+/// `text` as a message shows it: whole up to [`SHOWN_CHARS`] characters, else its start and its length.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}... ({} characters)", &text[..end], text.chars().count())),
+    }
+}
+
 /// What the engine was doing when Graph answered; it decides which permission a 403 names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -74,6 +87,7 @@ pub enum Operation {
 
 impl Operation {
     fn describe(self, target: &str) -> String {
+        let target = shown(target);
         match self {
             Operation::ListUsers => "list the tenant's users".to_string(),
             Operation::ReadUser => format!("read user '{target}'"),
@@ -161,6 +175,7 @@ impl EngineError {
     ) -> EngineError {
         let code = graph_code.clone().unwrap_or_else(|| status_reason(status).to_string());
         let what = operation.describe(target);
+        let target = shown(target);
         let graph_says = graph_message.filter(|m| !m.is_empty()).map(|m| format!(": {m}")).unwrap_or_default();
         let (kind, text) = match status {
             401 => (
@@ -304,6 +319,19 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::UserNotFound);
         assert_eq!(e.kind.category(), "ObjectNotFound");
         assert!(e.message.contains("does not exist"));
+    }
+
+    #[test]
+    fn long_input_is_cut_in_messages() {
+        let huge = "x".repeat(10 * 1024 * 1024);
+        let e = EngineError::from_graph(404, None, None, None, Operation::ReadUser, &huge);
+        assert!(e.message.len() < 1024, "{} bytes", e.message.len());
+        assert!(e.message.contains("(10485760 characters)"));
+        let e = EngineError::from_graph(403, None, None, None, Operation::ReadState, &huge);
+        assert!(e.message.len() < 2048);
+        assert_eq!(shown("adele@contoso.com"), "adele@contoso.com");
+        let accented = "é".repeat(SHOWN_CHARS + 1);
+        assert!(shown(&accented).starts_with(&"é".repeat(SHOWN_CHARS)));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! of states per request). Users a page returns without the property are read one by one
 //! through `$batch` instead, with no action from the admin; `-Verbose` says which path ran.
 
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{fetch_page, first_page_url, listing_error};
+use super::listing::{first_page_url, identity_of, listing_error, missing_id, page_or_outage, NextLinks};
+use super::patience::Patience;
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
 use super::{send_outcome, InputTasks, UserTasks};
 use crate::error::EngineError;
@@ -24,13 +26,15 @@ pub async fn for_input(
 ) -> Result<(), EngineError> {
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let patience = Patience::new(&context);
     let mut tasks = InputTasks::new(&context, throttle_limit);
     while let Some(target) = input.recv().await {
-        let batcher = batcher.clone();
+        let (batcher, patience) = (batcher.clone(), patience.clone());
         let user = target.clone();
         tasks
             .spawn(target, async move {
-                read_user(&batcher, &user).await.map(|(identity, state)| user_state(&user, identity, state))
+                let (identity, state) = patience.read(|| read_user(&batcher, &user)).await?;
+                Ok(user_state(&user, identity, state))
             })
             .await;
     }
@@ -42,17 +46,20 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
     let notify = context.notify();
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
-    let mut tasks = UserTasks::new(throttle_limit);
+    let mut tasks = UserTasks::new(&context, throttle_limit);
     let what = match scope {
         Scope::LicensedMembers => "licensed member accounts",
         _ => "all users",
     };
     let bulk_select = format!("{IDENTITY_SELECT},perUserMfaState");
     let mut next = Some(first_page_url(&context.client, scope, &bulk_select));
+    let mut links = NextLinks::default();
     let mut first_page = true;
+    let mut pages = 0u32;
     let (mut bulk, mut per_user) = (0u64, 0u64);
+    let patience = Patience::new(&context);
     while let Some(url) = next.take() {
-        let page = match fetch_page(&context.client, &url, notify.as_ref()).await? {
+        let page = match patience.read(|| page_or_outage(&context.client, &url, notify.as_ref())).await? {
             Ok(page) => page,
             // A Graph that refuses the undocumented property outright: list without it.
             Err((400, _, _)) if first_page => {
@@ -65,6 +72,7 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
             }
             Err((status, body, request_id)) => return Err(listing_error(status, &body, request_id)),
         };
+        pages += 1;
         if first_page {
             let path = if page.users.iter().any(|u| u.get("perUserMfaState").is_some()) {
                 "bulk read: one request per page of up to 999 users"
@@ -77,31 +85,34 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
         if let Some(count) = page.count {
             context.progress.set_total(count);
         }
-        for mut user in page.users {
-            let state = user.get_mut("perUserMfaState").and_then(|v| v.as_str().map(str::to_string));
-            let identity: UserIdentity = serde_json::from_value(user).unwrap_or_default();
+        for (position, user) in page.users.into_iter().enumerate() {
+            let Some(identity) = identity_of(&user) else {
+                let (target, error) = missing_id(&user, pages, position);
+                send_outcome(&context, &target, Err(error)).await;
+                continue;
+            };
             let target = identity.id.clone();
-            match state {
-                Some(state) => {
+            match user.get("perUserMfaState") {
+                Some(Value::String(state)) => {
                     bulk += 1;
-                    send_outcome(&context, &target, Ok(user_state(&target, identity, state))).await;
+                    send_outcome(&context, &target, Ok(user_state(&target, identity, state.clone()))).await;
                 }
-                None => {
+                _ => {
                     per_user += 1;
-                    let context = context.clone();
-                    let batcher = batcher.clone();
+                    let (batcher, patience) = (batcher.clone(), patience.clone());
                     tasks
-                        .spawn(async move {
-                            let outcome = read_state(&batcher, &identity.id, &target)
-                                .await
-                                .map(|state| user_state(&target, identity, state));
-                            send_outcome(&context, &target, outcome).await;
+                        .spawn_user(target.clone(), async move {
+                            let state = patience.read(|| read_state(&batcher, &identity.id, &target)).await?;
+                            Ok(user_state(&target, identity, state))
                         })
                         .await;
                 }
             }
         }
         next = page.next_link;
+        if let Some(link) = &next {
+            links.follow(link, &format!("list {what}"))?;
+        }
     }
     tasks.finish().await;
     context

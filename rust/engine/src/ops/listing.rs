@@ -1,5 +1,7 @@
 //! Paging through `/users`, following `@odata.nextLink` as an opaque URL.
 
+use std::collections::HashSet;
+
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::Value;
@@ -8,6 +10,7 @@ use crate::error::{EngineError, ErrorKind, Operation};
 use crate::graph::client::{GraphClient, Request};
 use crate::graph::throttle::Budget;
 use crate::graph::{ApiVersion, Notify};
+use crate::model::UserIdentity;
 use crate::options::Scope;
 
 /// The filter admins' scripts use for "licensed member accounts".
@@ -30,12 +33,15 @@ pub struct Page {
     pub next_link: Option<String>,
 }
 
+/// Graph's refusal of a page: status, body and request id.
+pub type Refusal = (u16, Value, Option<String>);
+
 /// Fetches one page. `Ok(Err(answer))` is Graph's refusal (status, body) for the caller to judge.
 pub async fn fetch_page(
     client: &GraphClient,
     url: &str,
     notify: &dyn Notify,
-) -> Result<Result<Page, (u16, Value, Option<String>)>, EngineError> {
+) -> Result<Result<Page, Refusal>, EngineError> {
     let request = Request {
         method: Method::GET,
         url: url.to_string(),
@@ -49,7 +55,8 @@ pub async fn fetch_page(
         let request_id = crate::graph::client::request_id(&response.meta, &response.body);
         return Ok(Err((response.status, response.body, request_id)));
     }
-    let users = match response.body["value"].take() {
+    // `get_mut`, not `["value"]`: indexing a JSON array or string with a key panics.
+    let users = match response.body.get_mut("value").map(Value::take).unwrap_or_default() {
         Value::Array(users) => users,
         _ => return Err(EngineError::new(ErrorKind::GraphError, "Graph's users page had no 'value' array.")),
     };
@@ -65,8 +72,102 @@ pub async fn fetch_page(
     Ok(Ok(Page { users, count: response.body["@odata.count"].as_u64(), next_link }))
 }
 
+/// One page; Graph's 5xx after every retry is an error (for `Patience` to wait out), any other
+/// refusal comes back for the caller to judge.
+pub async fn page_or_outage(
+    client: &GraphClient,
+    url: &str,
+    notify: &dyn Notify,
+) -> Result<Result<Page, Refusal>, EngineError> {
+    match fetch_page(client, url, notify).await? {
+        Err((status, body, request_id)) if status >= 500 => Err(listing_error(status, &body, request_id)),
+        page => Ok(page),
+    }
+}
+
 /// Graph's refusal of a listing as the job's error.
 pub fn listing_error(status: u16, body: &Value, request_id: Option<String>) -> EngineError {
     let (code, message) = crate::graph::client::graph_error(body);
     EngineError::from_graph(status, code, message, request_id, Operation::ListUsers, "")
+}
+
+/// The `@odata.nextLink`s a paged read has followed. Graph (or a proxy in front of it) that hands
+/// back a link already followed would make the read loop forever, emitting the same users again
+/// and again; the read stops with an error instead.
+#[derive(Default)]
+pub struct NextLinks(HashSet<String>);
+
+impl NextLinks {
+    /// Records `link` as followed; an error naming the read if it was followed before.
+    pub fn follow(&mut self, link: &str, read: &str) -> Result<(), EngineError> {
+        if self.0.insert(link.to_string()) {
+            return Ok(());
+        }
+        Err(EngineError::new(
+            ErrorKind::GraphError,
+            format!(
+                "Graph's answer to the request to {read} repeated an @odata.nextLink already followed (after {} pages), \
+                 so paging would never end; stopped. Run the command again; if it repeats, Graph is returning a \
+                 broken page and Microsoft support can trace it.",
+                self.0.len()
+            ),
+        ))
+    }
+}
+
+/// The identity of a listed user: its id must be a non-empty string (a user without one cannot
+/// be read, changed or told apart); names that are not strings are left out.
+pub fn identity_of(user: &Value) -> Option<UserIdentity> {
+    let text = |name: &str| user.get(name).and_then(Value::as_str).map(str::to_string);
+    let id = text("id").filter(|id| !id.trim().is_empty())?;
+    Some(UserIdentity { id, user_principal_name: text("userPrincipalName"), display_name: text("displayName") })
+}
+
+/// The error for a listed user without a usable id, naming the user as well as the answer allows.
+pub fn missing_id(user: &Value, page: u32, position: usize) -> (String, EngineError) {
+    let name = ["userPrincipalName", "displayName"].iter().find_map(|n| user.get(*n).and_then(Value::as_str));
+    let target = match name {
+        Some(name) => crate::error::shown(name).into_owned(),
+        None => format!("users listing page {page}, entry {}", position + 1),
+    };
+    let error = EngineError::new(
+        ErrorKind::GraphError,
+        format!(
+            "Graph listed a user without an id ({target}); it cannot be read or changed. \
+             Look the account up in the Entra admin center."
+        ),
+    );
+    (target, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_repeated_next_link_is_refused() {
+        let mut links = NextLinks::default();
+        links.follow("https://graph/users?$skiptoken=a", "list users").unwrap();
+        links.follow("https://graph/users?$skiptoken=b", "list users").unwrap();
+        let error = links.follow("https://graph/users?$skiptoken=a", "list users").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::GraphError);
+        assert!(error.message.contains("list users") && error.message.contains("repeated"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_user_needs_a_string_id() {
+        assert!(identity_of(&json!({"id": 7, "userPrincipalName": "a@contoso.com"})).is_none());
+        assert!(identity_of(&json!({"id": " ", "userPrincipalName": "a@contoso.com"})).is_none());
+        assert!(identity_of(&json!({"userPrincipalName": "a@contoso.com"})).is_none());
+        let identity = identity_of(&json!({"id": "1", "userPrincipalName": 5, "displayName": "A"})).unwrap();
+        assert_eq!(
+            (identity.id.as_str(), identity.user_principal_name, identity.display_name.as_deref()),
+            ("1", None, Some("A"))
+        );
+        let (target, error) = missing_id(&json!({"id": null, "userPrincipalName": "a@contoso.com"}), 3, 4);
+        assert_eq!(target, "a@contoso.com");
+        assert!(error.message.contains("a@contoso.com"));
+        assert_eq!(missing_id(&json!({}), 3, 4).0, "users listing page 3, entry 5");
+    }
 }

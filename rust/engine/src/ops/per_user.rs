@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::listing::identity_of;
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::graph::batch::{Batcher, SubRequest, SubResponse};
 use crate::graph::client::{graph_error, request_id};
@@ -21,11 +22,24 @@ pub fn check(answer: SubResponse, operation: Operation, target: &str) -> Result<
     Err(EngineError::from_graph(answer.status, code, message, request_id, operation, target))
 }
 
-fn validate_target(target: &str) -> Result<(), EngineError> {
+/// The longest user id sent to Graph: an object id has 36 characters and a user principal name
+/// at most 113 before the '@' and 256 after it (a guest's `#EXT#` name included); anything longer
+/// cannot name a user, so it is refused without a request.
+pub const MAX_USER_ID_CHARS: usize = 1024;
+
+pub fn validate_target(target: &str) -> Result<(), EngineError> {
     if target.trim().is_empty() {
         return Err(EngineError::invalid_input(
             "An empty user id was given. Pass an object id or a user principal name.",
         ));
+    }
+    let length = target.chars().count();
+    if length > MAX_USER_ID_CHARS {
+        return Err(EngineError::invalid_input(format!(
+            "The user id '{}' is too long to be an object id or a user principal name (at most {MAX_USER_ID_CHARS} \
+             characters); nothing was sent for it. Check the input.",
+            crate::error::shown(target)
+        )));
     }
     Ok(())
 }
@@ -33,8 +47,11 @@ fn validate_target(target: &str) -> Result<(), EngineError> {
 /// A user's identity and current state, read together (both requests usually share a batch).
 pub async fn read_user(batcher: &Batcher, target: &str) -> Result<(UserIdentity, String), EngineError> {
     let (user, state) = read_user_with(batcher, target, IDENTITY_SELECT).await?;
-    let identity: UserIdentity = serde_json::from_value(user).map_err(|e| {
-        EngineError::new(ErrorKind::GraphError, format!("Graph's answer for user '{target}' could not be read: {e}."))
+    let identity = identity_of(&user).ok_or_else(|| {
+        EngineError::new(
+            ErrorKind::GraphError,
+            format!("Graph's answer for user '{}' had no id.", crate::error::shown(target)),
+        )
     })?;
     Ok((identity, state))
 }
@@ -66,6 +83,9 @@ pub async fn write_state(batcher: &Batcher, id: &str, state: &MfaState, target: 
 
 fn state_of(answer: &SubResponse, target: &str) -> Result<String, EngineError> {
     answer.body["perUserMfaState"].as_str().map(str::to_string).ok_or_else(|| {
-        EngineError::new(ErrorKind::GraphError, format!("Graph's answer for '{target}' had no perUserMfaState value."))
+        EngineError::new(
+            ErrorKind::GraphError,
+            format!("Graph's answer for '{}' had no perUserMfaState value.", crate::error::shown(target)),
+        )
     })
 }
