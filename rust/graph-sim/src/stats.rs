@@ -29,6 +29,11 @@ pub struct Stats {
     pub token_requests: AtomicU64,
     /// Tokens those routes issued.
     pub tokens_issued: AtomicU64,
+    /// Requests (and sub-requests) to the report sources, answered or not: registration
+    /// details, the sign-in logs, and users reads that select signInActivity.
+    pub registration_requests: AtomicU64,
+    pub sign_in_log_requests: AtomicU64,
+    pub sign_in_activity_requests: AtomicU64,
 }
 
 /// A point-in-time copy, serialised as the `/_sim/stats` body.
@@ -52,6 +57,9 @@ pub struct StatsSnapshot {
     pub max_in_flight: u64,
     pub token_requests: u64,
     pub tokens_issued: u64,
+    pub registration_requests: u64,
+    pub sign_in_log_requests: u64,
+    pub sign_in_activity_requests: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -76,6 +84,9 @@ impl Stats {
             max_in_flight: get(&self.max_in_flight),
             token_requests: get(&self.token_requests),
             tokens_issued: get(&self.tokens_issued),
+            registration_requests: get(&self.registration_requests),
+            sign_in_log_requests: get(&self.sign_in_log_requests),
+            sign_in_activity_requests: get(&self.sign_in_activity_requests),
         }
     }
 
@@ -95,6 +106,9 @@ impl Stats {
             &self.dropped,
             &self.token_requests,
             &self.tokens_issued,
+            &self.registration_requests,
+            &self.sign_in_log_requests,
+            &self.sign_in_activity_requests,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

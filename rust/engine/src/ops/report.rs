@@ -19,10 +19,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{fetch_page, first_page_url, listing_error};
+use super::listing::{first_page_url, identity_of, listing_error, missing_id, page_or_outage, NextLinks};
+use super::patience::Patience;
 use super::per_user::{check, read_state, read_user_with};
 use super::report_sources::{self as sources, Activities, MfaSignIns, Registrations, SourceFailure, SourceResult};
-use super::{naming_user, send_outcome, InputTasks, UserTasks};
+use super::{naming_user, report_per_user, send_outcome, InputTasks, UserTasks};
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
 use crate::graph::batch::{Batcher, SubRequest};
@@ -34,27 +35,28 @@ use crate::options::{ReportOptions, Scope, MAX_SIGN_IN_DAYS};
 use crate::utc;
 
 /// The directory properties the report reads from the users listing (no extra permission).
-const DIRECTORY_SELECT: &str = "id,userPrincipalName,displayName,userType,accountEnabled,assignedLicenses,\
+pub(super) const DIRECTORY_SELECT: &str = "id,userPrincipalName,displayName,userType,accountEnabled,assignedLicenses,\
 lastPasswordChangeDateTime,passwordPolicies,signInSessionsValidFromDateTime";
 
-const REGISTRATION_COLUMNS: &str =
+pub(super) const REGISTRATION_COLUMNS: &str =
     "IsAdmin, IsMfaRegistered, IsMfaCapable, MethodsRegistered, DefaultMfaMethod, PreferredMfaMethod";
-const ACTIVITY_COLUMNS: &str = "LastSignIn, LastSuccessfulSignIn, DaysSinceLastSignIn, DaysSinceLastSuccessfulSignIn";
-const MFA_COLUMNS: &str = "LastMfaSignIn, DaysSinceLastMfaSignIn";
+pub(super) const ACTIVITY_COLUMNS: &str =
+    "LastSignIn, LastSuccessfulSignIn, DaysSinceLastSignIn, DaysSinceLastSuccessfulSignIn";
+pub(super) const MFA_COLUMNS: &str = "LastMfaSignIn, DaysSinceLastMfaSignIn";
 
 /// The joined sources, shared by the workers.
-struct Sources {
-    registrations: Option<Registrations>,
-    activities: Option<Activities>,
-    mfa: Option<MfaSignIns>,
-    mfa_requested: bool,
-    methods_requested: bool,
-    now: i64,
+pub(super) struct Sources {
+    pub(super) registrations: Option<Registrations>,
+    pub(super) activities: Option<Activities>,
+    pub(super) mfa: Option<MfaSignIns>,
+    pub(super) mfa_requested: bool,
+    pub(super) methods_requested: bool,
+    pub(super) now: i64,
 }
 
 impl Sources {
     /// Builds a user's row from a users-listing object and the user's state.
-    fn row(&self, target: &str, user: &Value, state: String, methods: Option<Option<String>>) -> UserReport {
+    pub(super) fn row(&self, target: &str, user: &Value, state: String, methods: Option<Option<String>>) -> UserReport {
         let text = |name: &str| user[name].as_str().map(str::to_string);
         let id = text("id").unwrap_or_default();
         let key = sources::user_key(&id);
@@ -110,13 +112,25 @@ pub async fn run(
     scope: Scope,
     options: ReportOptions,
     throttle_limit: usize,
-    input: mpsc::UnboundedReceiver<String>,
+    mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
     if !(1..=MAX_SIGN_IN_DAYS).contains(&options.sign_in_days) {
         return Err(EngineError::invalid_input(format!(
             "-SignInDays {} is out of range: give a number from 1 to {MAX_SIGN_IN_DAYS} (Graph keeps sign-in logs for 30 days).",
             options.sign_in_days
         )));
+    }
+    let mut asked = Vec::new();
+    if scope == Scope::Input {
+        // Few users read per user; the tenant-wide sources pay off only for many (report_per_user.rs).
+        let closed = gather(&mut input, &mut asked, report_per_user::MOST_USERS_PER_USER).await;
+        if closed && report_per_user::worth_reading_per_user(&context, asked.len()).await {
+            let methods = options.method_details.then(|| MethodReader::new(&context, throttle_limit));
+            if let Some(methods) = &methods {
+                methods.warn_duration(&context, Some(asked.len() as u64)).await;
+            }
+            return report_per_user::run(context, options, methods, throttle_limit, asked).await;
+        }
     }
     let notify = context.notify();
     let client = context.client.clone();
@@ -159,9 +173,20 @@ pub async fn run(
     });
     let methods = options.method_details.then(|| MethodReader::new(&context, throttle_limit));
     match scope {
-        Scope::Input => for_input(context, sources, methods, throttle_limit, input).await,
+        Scope::Input => for_input(context, sources, methods, throttle_limit, asked, input).await,
         _ => for_listing(context, scope, sources, methods, throttle_limit).await,
     }
+}
+
+/// Moves pipeline input into `asked` until the input closes (true) or holds more than `most` users (false).
+async fn gather(input: &mut mpsc::UnboundedReceiver<String>, asked: &mut Vec<String>, most: usize) -> bool {
+    while asked.len() <= most {
+        match input.recv().await {
+            Some(user) => asked.push(user),
+            None => return true,
+        }
+    }
+    false
 }
 
 /// A source's map, or None with its failure noted; a fatal error (401) ends the job.
@@ -182,7 +207,7 @@ fn keep<T>(
 
 /// One warning per cause: a missing permission (naming it and what it would add), a tenant
 /// without Entra ID P1/P2, or another failure of one source.
-fn failure_warnings(failures: &[(&'static str, SourceFailure)]) -> Vec<String> {
+pub(super) fn failure_warnings(failures: &[(&'static str, SourceFailure)]) -> Vec<String> {
     let mut warnings = Vec::new();
     let mut permissions: Vec<&'static str> = Vec::new();
     for (_, failure) in failures {
@@ -223,7 +248,7 @@ fn failure_warnings(failures: &[(&'static str, SourceFailure)]) -> Vec<String> {
 
 /// `-IncludeMethodDetails`: one `/authentication/methods` request per user through `$batch`.
 #[derive(Clone)]
-struct MethodReader {
+pub(super) struct MethodReader {
     batcher: Batcher,
     _guard: Arc<crate::graph::batch::BatcherGuard>,
     denied: Arc<AtomicBool>,
@@ -265,7 +290,7 @@ impl MethodReader {
     }
 
     /// The user's methods as one line; None when Graph refused (warned once per job).
-    async fn read(&self, context: &JobContext, id: &str) -> Result<Option<String>, EngineError> {
+    pub(super) async fn read(&self, context: &JobContext, id: &str) -> Result<Option<String>, EngineError> {
         if self.denied.load(Ordering::SeqCst) {
             return Ok(None);
         }
@@ -321,12 +346,15 @@ async fn for_listing(
     let notify = context.notify();
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
-    let mut tasks = UserTasks::new(throttle_limit);
+    let mut tasks = UserTasks::new(&context, throttle_limit);
     let bulk_select = format!("{DIRECTORY_SELECT},perUserMfaState");
     let mut next = Some(first_page_url(&context.client, scope, &bulk_select));
+    let mut links = NextLinks::default();
     let mut first_page = true;
+    let mut pages = 0u32;
+    let patience = Patience::new(&context);
     while let Some(url) = next.take() {
-        let page = match fetch_page(&context.client, &url, notify.as_ref()).await? {
+        let page = match patience.read(|| page_or_outage(&context.client, &url, notify.as_ref())).await? {
             Ok(page) => page,
             Err((400, _, _)) if first_page => {
                 first_page = false;
@@ -336,43 +364,46 @@ async fn for_listing(
             Err((status, body, request_id)) => return Err(listing_error(status, &body, request_id)),
         };
         first_page = false;
+        pages += 1;
         if let Some(count) = page.count {
             context.progress.set_total(count);
         }
         if let Some(methods) = &methods {
             methods.warn_duration(&context, page.count).await;
         }
-        for mut user in page.users {
+        for (position, mut user) in page.users.into_iter().enumerate() {
+            let Some(identity) = identity_of(&user) else {
+                let (target, error) = missing_id(&user, pages, position);
+                send_outcome(&context, &target, Err(error)).await;
+                continue;
+            };
             let state = user.get_mut("perUserMfaState").and_then(|v| v.as_str().map(str::to_string));
-            let id = user["id"].as_str().unwrap_or_default().to_string();
+            let id = identity.id;
             if state.is_some() && methods.is_none() {
                 let row = sources.row(&id, &user, state.unwrap_or_default(), None);
                 send_outcome(&context, &id, Ok(Event::UserReport(Box::new(row)).to_json())).await;
                 continue;
             }
-            let (context, sources, batcher, methods) =
-                (context.clone(), sources.clone(), batcher.clone(), methods.clone());
+            let (context, sources, batcher, methods, patience) =
+                (context.clone(), sources.clone(), batcher.clone(), methods.clone(), patience.clone());
             tasks
-                .spawn(async move {
-                    let outcome = async {
-                        let state = match state {
-                            Some(state) => state,
-                            None => read_state(&batcher, &id, &id).await?,
-                        };
-                        let details = match &methods {
-                            Some(reader) => Some(reader.read(&context, &id).await?),
-                            None => None,
-                        };
-                        Ok::<_, EngineError>(
-                            Event::UserReport(Box::new(sources.row(&id, &user, state, details))).to_json(),
-                        )
-                    }
-                    .await;
-                    send_outcome(&context, &id, outcome).await;
+                .spawn_user(id.clone(), async move {
+                    let state = match state {
+                        Some(state) => state,
+                        None => patience.read(|| read_state(&batcher, &id, &id)).await?,
+                    };
+                    let details = match &methods {
+                        Some(reader) => Some(reader.read(&context, &id).await?),
+                        None => None,
+                    };
+                    Ok(Event::UserReport(Box::new(sources.row(&id, &user, state, details))).to_json())
                 })
                 .await;
         }
         next = page.next_link;
+        if let Some(link) = &next {
+            links.follow(link, "list users for the report")?;
+        }
     }
     tasks.finish().await;
     Ok(())
@@ -383,6 +414,7 @@ async fn for_input(
     sources: Arc<Sources>,
     methods: Option<MethodReader>,
     throttle_limit: usize,
+    asked: Vec<String>,
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
     let (batcher, _batcher_guard) =
@@ -391,16 +423,29 @@ async fn for_input(
         methods.warn_duration(&context, None).await;
     }
     let mut tasks = InputTasks::new(&context, throttle_limit);
-    while let Some(target) = input.recv().await {
+    let mut asked = asked.into_iter();
+    loop {
+        let target = match asked.next() {
+            Some(target) => target,
+            None => match input.recv().await {
+                Some(target) => target,
+                None => break,
+            },
+        };
         let (context, sources, batcher, methods) = (context.clone(), sources.clone(), batcher.clone(), methods.clone());
         let user = target.clone();
         tasks
             .spawn(target, async move {
                 let row = async {
                     let (properties, state) = read_user_with(&batcher, &user, DIRECTORY_SELECT).await?;
-                    let id = properties["id"].as_str().unwrap_or_default().to_string();
+                    let identity = identity_of(&properties).ok_or_else(|| {
+                        EngineError::new(
+                            ErrorKind::GraphError,
+                            format!("Graph's answer for user '{}' had no id.", crate::error::shown(&user)),
+                        )
+                    })?;
                     let details = match &methods {
-                        Some(reader) => Some(reader.read(&context, &id).await?),
+                        Some(reader) => Some(reader.read(&context, &identity.id).await?),
                         None => None,
                     };
                     Ok(Event::UserReport(Box::new(sources.row(&user, &properties, state, details))).to_json())

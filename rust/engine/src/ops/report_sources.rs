@@ -18,7 +18,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::listing::LICENSED_MEMBERS_FILTER;
+use super::listing::{NextLinks, LICENSED_MEMBERS_FILTER};
 use crate::error::{EngineError, ErrorKind};
 use crate::graph::client::{graph_error, request_id, GraphClient, Request};
 use crate::graph::throttle::Budget;
@@ -112,6 +112,7 @@ async fn page_through(
     mut row: impl FnMut(&Value),
 ) -> Result<u32, Result<SourceFailure, EngineError>> {
     let mut next = Some(first);
+    let mut links = NextLinks::default();
     let mut pages = 0;
     while let Some(url) = next.take() {
         let request = Request {
@@ -157,12 +158,55 @@ async fn page_through(
                     "Graph's @odata.nextLink points to another host; the engine will not send the token there.".into(),
                 )));
             }
+            links
+                .follow(link, describe)
+                .map_err(|e| Ok(SourceFailure::Other(e.message.trim_end_matches('.').to_string())))?;
         }
     }
     Ok(pages)
 }
 
 pub type SourceResult<T> = Result<T, Result<SourceFailure, EngineError>>;
+
+/// One `userRegistrationDetails` row as the report keeps it; None without a string `id`.
+pub fn registration_of(row: &Value, interner: &mut Interner) -> Option<(UserKey, Registration)> {
+    let id = row["id"].as_str()?;
+    let methods: Vec<&str> =
+        row["methodsRegistered"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let mut text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| interner.get(s));
+    let default_mfa_method = text(&row["defaultMfaMethod"]);
+    let preferred_mfa_method = text(&row["userPreferredMethodForSecondaryAuthentication"]);
+    let registration = Registration {
+        is_admin: row["isAdmin"].as_bool(),
+        is_mfa_registered: row["isMfaRegistered"].as_bool(),
+        is_mfa_capable: row["isMfaCapable"].as_bool(),
+        methods_registered: interner.get(&methods.join(", ")),
+        default_mfa_method,
+        preferred_mfa_method,
+    };
+    Some((user_key(id), registration))
+}
+
+/// One user's `signInActivity` (from a listing row or a single user); None without a string `id`.
+pub fn activity_of(row: &Value) -> Option<(UserKey, SignInActivity)> {
+    let id = row["id"].as_str()?;
+    let activity = &row["signInActivity"];
+    Some((
+        user_key(id),
+        SignInActivity {
+            last_sign_in: date(&activity["lastSignInDateTime"]),
+            last_successful: date(&activity["lastSuccessfulSignInDateTime"]),
+        },
+    ))
+}
+
+/// The filter of successful MFA sign-ins since `since` (Unix seconds).
+pub fn mfa_filter(since: i64) -> String {
+    format!(
+        "createdDateTime ge {} and status/errorCode eq 0 and authenticationRequirement eq 'multiFactorAuthentication'",
+        utc::format(since)
+    )
+}
 
 /// Registration details of every enabled user (Graph has no rows for disabled accounts).
 pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceResult<Registrations> {
@@ -178,23 +222,9 @@ pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceR
         AUDIT_LOG_READ,
         notify,
         |row| {
-            let Some(id) = row["id"].as_str() else { return };
-            let methods: Vec<&str> = row["methodsRegistered"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let mut text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| interner.get(s));
-            let default_mfa_method = text(&row["defaultMfaMethod"]);
-            let preferred_mfa_method = text(&row["userPreferredMethodForSecondaryAuthentication"]);
-            let registration = Registration {
-                is_admin: row["isAdmin"].as_bool(),
-                is_mfa_registered: row["isMfaRegistered"].as_bool(),
-                is_mfa_capable: row["isMfaCapable"].as_bool(),
-                methods_registered: interner.get(&methods.join(", ")),
-                default_mfa_method,
-                preferred_mfa_method,
-            };
-            map.insert(user_key(id), registration);
+            if let Some((key, registration)) = registration_of(row, &mut interner) {
+                map.insert(key, registration);
+            }
         },
     )
     .await?;
@@ -219,15 +249,9 @@ pub async fn activities(client: &GraphClient, scope: Scope, notify: &dyn Notify)
     let url = client.url(ApiVersion::V1, &format!("/users?{query}"));
     let cost = vec![(Budget::SignInActivity, 1), (Budget::Read, 1)];
     let pages = page_through(client, url, cost, "list users' sign-in activity", AUDIT_LOG_READ, notify, |row| {
-        let Some(id) = row["id"].as_str() else { return };
-        let activity = &row["signInActivity"];
-        map.insert(
-            user_key(id),
-            SignInActivity {
-                last_sign_in: date(&activity["lastSignInDateTime"]),
-                last_successful: date(&activity["lastSuccessfulSignInDateTime"]),
-            },
-        );
+        if let Some((key, activity)) = activity_of(row) {
+            map.insert(key, activity);
+        }
     })
     .await?;
     notify.verbose(format!(
@@ -240,10 +264,7 @@ pub async fn activities(client: &GraphClient, scope: Scope, notify: &dyn Notify)
 
 /// The URL of the window scan: every successful MFA sign-in since `since`, newest first.
 pub fn mfa_scan_url(client: &GraphClient, since: i64) -> String {
-    let filter = format!(
-        "createdDateTime ge {} and status/errorCode eq 0 and authenticationRequirement eq 'multiFactorAuthentication'",
-        utc::format(since)
-    );
+    let filter = mfa_filter(since);
     client.url(
         ApiVersion::Beta,
         &format!("/auditLogs/signIns?$filter={}&$top=1000", utf8_percent_encode(&filter, NON_ALPHANUMERIC)),

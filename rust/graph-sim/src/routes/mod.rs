@@ -28,6 +28,7 @@ use crate::auth::AuthError;
 use crate::config::ThrottleMode;
 use crate::faults::{self, Fault};
 use crate::odata::{error_body, GraphError, QueryOptions};
+use crate::report_throttle::ReportBudget;
 use crate::stats::bump;
 use crate::throttle::{limit_percentage, Admission, Cost};
 use crate::SimState;
@@ -234,8 +235,7 @@ impl Route {
     }
 
     /// The report budget this request counts against (`report_throttle.rs`), if any.
-    fn report_budget(&self, query: &QueryOptions) -> Option<crate::report_throttle::ReportBudget> {
-        use crate::report_throttle::ReportBudget;
+    fn report_budget(&self, query: &QueryOptions) -> Option<ReportBudget> {
         match self {
             Route::RegistrationDetails => Some(ReportBudget::Reports),
             Route::SignIns => Some(ReportBudget::SignInLogs),
@@ -316,6 +316,12 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
         Ok(query) => query,
         Err(error) => return ids.error(&error),
     };
+    match route.report_budget(&query) {
+        Some(ReportBudget::Reports) => bump(&sim.stats.registration_requests),
+        Some(ReportBudget::SignInLogs) => bump(&sim.stats.sign_in_log_requests),
+        Some(ReportBudget::SignInActivity) => bump(&sim.stats.sign_in_activity_requests),
+        None => {}
+    }
     let runtime = sim.runtime();
     let now = Instant::now();
     if sim.throttle.arrived_during_retry_after(&principal.app_id, timing.arrived) {

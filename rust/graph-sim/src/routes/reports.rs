@@ -53,9 +53,17 @@ pub fn registration_details(
     query: &QueryOptions,
 ) -> Result<GraphResponse, GraphError> {
     check_premium_source(sim, principal)?;
-    if query.filter.is_some() || !query.unsupported.is_empty() || query.skip.is_some() {
+    let only_id = match query.filter.as_deref() {
+        None => None,
+        Some(filter) => Some(id_filter(filter).ok_or_else(|| {
+            GraphError::unsupported_query(
+                "The simulator implements only $filter=id eq '<id>' on userRegistrationDetails.",
+            )
+        })?),
+    };
+    if !query.unsupported.is_empty() || query.skip.is_some() {
         return Err(GraphError::unsupported_query(
-            "The simulator does not implement query options on userRegistrationDetails other than $top.",
+            "The simulator does not implement query options on userRegistrationDetails other than $top and $filter.",
         ));
     }
     let tenant = sim.tenant();
@@ -64,8 +72,15 @@ pub fn registration_details(
         query,
         tenant.generation,
         &tenant.users,
-        |user| user.account_enabled,
+        |user| user.account_enabled && only_id.as_ref().map_or(true, |id| user.id.eq_ignore_ascii_case(id)),
         |user| activity::registration_row(user, &user.activity, tenant.anchor),
     )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
+}
+
+/// The id of `id eq '<id>'` (one user's row, as a per-user report asks for it).
+fn id_filter(filter: &str) -> Option<String> {
+    let rest = filter.trim().strip_prefix("id")?.trim_start().strip_prefix("eq")?.trim();
+    let quoted = rest.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(quoted.replace("''", "'"))
 }
