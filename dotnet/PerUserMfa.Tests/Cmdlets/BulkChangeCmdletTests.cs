@@ -29,7 +29,7 @@ namespace PerUserMfa.Tests.Cmdlets
             _engine.Current["b@contoso.com"] = "enabled";
             _engine.Current["c@contoso.com"] = "enforced";
             _session = new FakeEngineSession { Configure = BulkEngine.Configure(_engine) };
-            ConnectionContext.Replace(_session);
+            _runspace.Connection.ReplaceSession(_session);
         }
 
         public void Dispose()

@@ -17,14 +17,14 @@ namespace PerUserMfa.Tests.Cmdlets
     [CollectionDefinition(Name, DisableParallelization = true)]
     public sealed class ConnectionStateCollection
     {
-        /// <summary>Tests that touch the process-wide connection run alone.</summary>
+        /// <summary>Tests that swap the process-wide <see cref="Connector.OpenSession"/> run alone.</summary>
         public const string Name = "Process-wide connection";
     }
 
     /// <summary>
-    /// A real runspace with the module's cmdlets, made per test. It starts with no connection and, when
-    /// disposed, puts <see cref="Connector.OpenSession"/> back and disconnects: both are process-wide, so
-    /// a test class that uses it belongs to the <see cref="ConnectionStateCollection"/>.
+    /// A real runspace with the module's cmdlets, made per test. It starts with no connection (connections
+    /// are per runspace) and, when disposed, puts the process-wide <see cref="Connector.OpenSession"/> back
+    /// and disconnects, so a test class that uses it belongs to the <see cref="ConnectionStateCollection"/>.
     /// </summary>
     internal sealed class CmdletRunspace : IDisposable
     {
@@ -33,7 +33,6 @@ namespace PerUserMfa.Tests.Cmdlets
         /// <param name="host">A host that answers prompts and records host output; null for the default host.</param>
         public CmdletRunspace(PSHost? host = null)
         {
-            ConnectionContext.Disconnect();
             var state = InitialSessionState.CreateDefault();
             foreach (var (name, type) in ModuleCmdlets())
             {
@@ -45,6 +44,9 @@ namespace PerUserMfa.Tests.Cmdlets
         }
 
         public Runspace Runspace { get; }
+
+        /// <summary>This runspace's connection (what its cmdlets use).</summary>
+        public ConnectionContext Connection => ConnectionContext.For(Runspace);
 
         public void SetVariable(string name, object value) => Runspace.SessionStateProxy.SetVariable(name, value);
 
@@ -94,7 +96,7 @@ namespace PerUserMfa.Tests.Cmdlets
         public void Dispose()
         {
             Connector.OpenSession = _originalOpener;
-            ConnectionContext.Disconnect();
+            Connection.DisconnectSession();
             Runspace.Dispose();
         }
 

@@ -21,10 +21,10 @@ namespace PerUserMfa.Tests.Cmdlets
 
         public void Dispose() => _runspace.Dispose();
 
-        private static FakeEngineSession Connect(Action<FakeEngineJob>? configure = null)
+        private FakeEngineSession Connect(Action<FakeEngineJob>? configure = null)
         {
             var session = new FakeEngineSession { Configure = configure };
-            ConnectionContext.Replace(session);
+            _runspace.Connection.ReplaceSession(session);
             return session;
         }
 
@@ -50,8 +50,9 @@ namespace PerUserMfa.Tests.Cmdlets
         }
 
         [Fact]
-        public void The_process_wide_connection_starts_empty_for_each_test()
+        public void A_new_runspace_starts_without_a_connection()
         {
+            Assert.Null(_runspace.Connection.Session);
             Assert.Null(ConnectionContext.Current);
             var sink = new RecordingSink();
             var e = Assert.Throws<TerminatedException>(() => PerUserMfa.Pipeline.JobPump.RequireSession(sink));
@@ -321,7 +322,7 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.Equal("accessToken", ((JsonObject)options["auth"]!)["kind"]);
             Assert.Matches(@"^PerUserMfa/\d+\.\d+\.\d+\S* \(PowerShell 7\.\d+\.\d+\S*; (Linux|Windows|macOS)\)$", (string)options["userAgent"]!);
             Assert.Equal("Connected to http://127.0.0.1:5000", Assert.IsType<VerboseRecord>(Assert.Single(output).BaseObject).Message);
-            Assert.Equal("http://127.0.0.1:5000", ConnectionContext.Current!.GraphEndpoint);
+            Assert.Equal("http://127.0.0.1:5000", _runspace.Connection.Session!.GraphEndpoint);
         }
 
         [Fact]
@@ -349,7 +350,7 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.Equal(2, sessions.Count);
             Assert.True(sessions[0].Disposed);
             Assert.False(sessions[1].Disposed);
-            Assert.Same(sessions[1], ConnectionContext.Current);
+            Assert.Same(sessions[1], _runspace.Connection.Session);
         }
 
         [Fact]
@@ -365,7 +366,7 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.StartsWith("PerUserMfa.InvalidEndpoint,", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
             Assert.Contains("loopback", error.Exception.Message);
-            Assert.Same(previous, ConnectionContext.Current);
+            Assert.Same(previous, _runspace.Connection.Session);
             Assert.False(previous.Disposed);
         }
 
@@ -402,7 +403,7 @@ namespace PerUserMfa.Tests.Cmdlets
             var session = Connect();
             var output = _runspace.Run("Disconnect-PerUserMfa -Verbose 4>&1");
             Assert.True(session.Disposed);
-            Assert.Null(ConnectionContext.Current);
+            Assert.Null(_runspace.Connection.Session);
             Assert.Equal("Disconnected from https://graph.microsoft.com", ((VerboseRecord)Assert.Single(output).BaseObject).Message);
 
             Assert.Empty(_runspace.Run("Disconnect-PerUserMfa; Disconnect-PerUserMfa -Verbose 4>&1"));

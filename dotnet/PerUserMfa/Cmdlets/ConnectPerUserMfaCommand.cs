@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using System.Security;
+using System.Threading;
 using PerUserMfa.Connection;
 using PerUserMfa.Errors;
 using PerUserMfa.Json;
@@ -12,8 +13,11 @@ namespace PerUserMfa.Cmdlets
     /// <summary>Connect-PerUserMfa: opens the session the other cmdlets use, one parameter set per way to
     /// sign in; sign-in itself happens in the engine. User help: docs/help/Connect-PerUserMfa.md.</summary>
     [Cmdlet(VerbsCommunications.Connect, "PerUserMfa", DefaultParameterSetName = GraphSessionSet)]
-    public sealed class ConnectPerUserMfaCommand : PSCmdlet
+    public sealed class ConnectPerUserMfaCommand : PSCmdlet, IDisposable
     {
+        /// <summary>Set by Ctrl+C: a sign-in still waiting for its authority is abandoned.</summary>
+        private readonly ManualResetEventSlim _stopping = new ManualResetEventSlim(false);
+
         private const string GraphSessionSet = "GraphSession";
         private const string AccessTokenSet = "AccessToken";
         private const string ClientSecretSet = "ClientSecret";
@@ -92,6 +96,10 @@ namespace PerUserMfa.Cmdlets
         [Parameter]
         [ValidateNotNull]
         public Uri? AuthorityHost { get; set; }
+
+        protected override void StopProcessing() => _stopping.Set();
+
+        public void Dispose() => _stopping.Dispose();
 
         protected override void EndProcessing()
         {
@@ -192,7 +200,7 @@ namespace PerUserMfa.Cmdlets
         {
             var endpoint = SignInOptions.GraphEndpointFor(environment, GraphEndpoint);
             var options = SignInOptions.Build(endpoint, environment, AuthorityHost, auth, userAgent);
-            Connector.Connect(sink, endpoint, options, secret);
+            Connector.Connect(sink, endpoint, options, secret, _stopping.WaitHandle);
         }
     }
 }

@@ -1,5 +1,7 @@
 using System;
 using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
 using PerUserMfa.Engine;
 using PerUserMfa.Errors;
 using PerUserMfa.Pipeline;
@@ -19,14 +21,14 @@ namespace PerUserMfa.Connection
         /// sign-in method's <paramref name="secret"/>, and makes it current. A method that gets its own
         /// tokens signs in here, so a wrong secret or a missing identity stops Connect-PerUserMfa with
         /// the engine's message (AADSTS code and what to fix). A failed connect leaves the previous
-        /// connection as it was.
+        /// connection as it was. <paramref name="stopping"/> is set by StopProcessing (Ctrl+C).
         /// </summary>
-        public static void Connect(IPipelineSink sink, string endpoint, string optionsJson, SecureString? secret)
+        public static void Connect(IPipelineSink sink, string endpoint, string optionsJson, SecureString? secret, WaitHandle stopping)
         {
             IEngineSession session;
             try
             {
-                session = OpenSession(endpoint, optionsJson, secret);
+                session = OpenUnlessStopped(endpoint, optionsJson, secret, stopping);
             }
             catch (EngineException e)
             {
@@ -46,6 +48,39 @@ namespace PerUserMfa.Connection
             {
                 sink.WriteVerbose(info.Describe());
             }
+        }
+
+        /// <summary>
+        /// Opens the session on a worker thread and waits for it or for <paramref name="stopping"/>: signing
+        /// in can wait on an authority or identity endpoint that does not answer (up to the engine's
+        /// timeouts), and Ctrl+C must end Connect-PerUserMfa at once. A sign-in that completes after the
+        /// stop is closed, never made current; one that fails is dropped.
+        /// </summary>
+        private static IEngineSession OpenUnlessStopped(string endpoint, string optionsJson, SecureString? secret, WaitHandle stopping)
+        {
+            var opening = Task.Run(() => OpenSession(endpoint, optionsJson, secret));
+            var finished = ((IAsyncResult)opening).AsyncWaitHandle;
+            if (WaitHandle.WaitAny(new[] { finished, stopping }) == 1 && !opening.IsCompleted)
+            {
+                opening.ContinueWith(
+                    abandoned =>
+                    {
+                        if (abandoned.Status == TaskStatus.RanToCompletion)
+                        {
+                            abandoned.Result.Dispose();
+                        }
+                        else
+                        {
+                            _ = abandoned.Exception;
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.None,
+                    TaskScheduler.Default);
+                throw new PipelineStoppedException();
+            }
+
+            return opening.GetAwaiter().GetResult();
         }
 
         public static void Disconnect(IPipelineSink sink)
