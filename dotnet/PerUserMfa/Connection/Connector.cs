@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;

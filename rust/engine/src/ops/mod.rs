@@ -115,7 +115,12 @@ impl UserTasks {
     pub async fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
         let context = self.context.clone();
         self.spawn_raw(async move {
-            if let Err(error) = catch_panic(async move { Ok(task.await) }).await {
+            let ended = catch_panic(async move {
+                task.await;
+                Ok(())
+            })
+            .await;
+            if let Err(error) = ended {
                 context.fail(error);
             }
         })

@@ -72,7 +72,7 @@ pub fn registration_details(
         query,
         tenant.generation,
         &tenant.users,
-        |user| user.account_enabled && only_id.as_ref().map_or(true, |id| user.id.eq_ignore_ascii_case(id)),
+        |user| user.account_enabled && only_id.as_ref().is_none_or(|id| user.id.eq_ignore_ascii_case(id)),
         |user| activity::registration_row(user, &user.activity, tenant.anchor),
     )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
