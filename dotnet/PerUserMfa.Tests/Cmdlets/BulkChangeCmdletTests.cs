@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using PerUserMfa.Cmdlets;
-using PerUserMfa.Connection;
 using PerUserMfa.Json;
 using PerUserMfa.Tests.Fakes;
 using Xunit;
