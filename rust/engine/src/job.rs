@@ -6,8 +6,8 @@
 //! every worker and batch in flight: nothing keeps running once it returns.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -398,9 +398,13 @@ mod tests {
             "journalOperation": "set",
             "requestedState": "enforced",
         });
-        let job =
-            Job::start(runtime.clone(), client.clone(), JobRequest::parse(&request.to_string()).unwrap(), crate::ops::operation)
-                .unwrap();
+        let job = Job::start(
+            runtime.clone(),
+            client.clone(),
+            JobRequest::parse(&request.to_string()).unwrap(),
+            crate::ops::operation,
+        )
+        .unwrap();
         let change = json!({"changes": [{"target": "a@contoso.com", "id": "00000000-0000-4000-8000-000000000001", "requestedState": "enforced"}]});
         job.push(&change.to_string()).unwrap();
         job.close_input();
