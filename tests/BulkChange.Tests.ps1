@@ -506,7 +506,8 @@ Get-Content -LiteralPath $UsersFile | Set-PerUserMfaState -State Disabled -Force
             try { Undo-PerUserMfaChange -JournalPath $journal -Force } catch { $err = $_ }
             $err.FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.JournalInUse*'
             $err.CategoryInfo.Category | Should -Be 'ResourceBusy'
-            if (-not $IsWindows) {
+            # $IsWindows does not exist on Windows PowerShell 5.1 (it came with PowerShell 6).
+            if (-not ($PSVersionTable.PSEdition -eq 'Desktop' -or $IsWindows)) {
                 # Ctrl+C in the console the child runs in.
                 & kill -s INT $process.Id
                 $process.WaitForExit(60000) | Should -BeTrue
@@ -514,7 +515,7 @@ Get-Content -LiteralPath $UsersFile | Set-PerUserMfaState -State Disabled -Force
             }
         }
         finally {
-            if (-not $process.HasExited) { $process.Kill($true) }
+            if (-not $process.HasExited) { $process.Kill() }
             $process.WaitForExit()
             $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = 0 }
         }
