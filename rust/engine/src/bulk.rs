@@ -94,7 +94,8 @@ pub fn reached(current: &str, requested: &str) -> bool {
 /// PATCH (only meaningful when `sent`); `expected` the state an undone run left the user in.
 ///
 /// - A PATCH may already have gone out (`sent`), the state is no longer the one recorded before
-///   it, and it is the requested one (or `enforced` for `enabled`): that PATCH landed. Never send
+///   it, and it is the requested one (or `enforced` for `enabled`, which counts even when it was
+///   the state before: Graph keeps a user with MFA methods Enforced): that PATCH landed. Never send
 ///   it twice: [`Action::Completed`]. A state that is neither means someone else changed the user
 ///   meanwhile, and the requested state still has to be set.
 /// - Otherwise the user already in the requested state needs nothing: [`Action::AlreadyInState`].
@@ -109,7 +110,13 @@ pub fn decide(
     expected: Option<&str>,
 ) -> Action {
     let requested = requested.as_graph();
-    if sent && previous.is_some_and(|previous| !same_state(current, previous)) && reached(current, requested) {
+    // Enforced for a requested Enabled counts as landed even when it was the state before: Graph
+    // keeps a user with MFA methods Enforced, so the state cannot tell, and a resend is not sent.
+    let landed_elsewhere = !same_state(current, requested);
+    if sent
+        && reached(current, requested)
+        && (landed_elsewhere || previous.is_some_and(|previous| !same_state(current, previous)))
+    {
         return Action::Completed;
     }
     if same_state(current, requested) {
@@ -153,6 +160,8 @@ mod tests {
         assert_eq!(decide("enforced", Some("enabled"), &MfaState::Disabled, true, None), Action::Change);
         assert_eq!(decide("disabled", Some("enforced"), &MfaState::Enabled, true, None), Action::Change);
         assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enabled, true, None), Action::Completed);
+        // An undo to Enabled of a user Graph keeps Enforced, killed after its PATCH: not sent again.
+        assert_eq!(decide("enforced", Some("enforced"), &MfaState::Enabled, true, None), Action::Completed);
     }
 
     #[test]
