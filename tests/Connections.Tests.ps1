@@ -19,7 +19,8 @@ BeforeAll {
         }
     }
     foreach ($tenant in $tenants) {
-        foreach ($user in Get-SimUser -Sim $tenant.Sim) { $tenant.Truth[$user.id] = $user }
+        # Get-SimUser writes the users as one array: the first ForEach-Object unrolls it.
+        Get-SimUser -Sim $tenant.Sim | ForEach-Object { $_ } | ForEach-Object { $tenant.Truth[$_.id] = $_ }
     }
 }
 
@@ -60,6 +61,9 @@ Describe 'One connection per runspace' {
     }
 
     It 'leaves a new runspace unconnected' {
-X
+        $module = $env:PUMFA_TEST_MODULE
+        $answer = Start-ThreadJob { Import-Module $using:module; try { Get-PerUserMfaState -All; 'read' } catch { $_.FullyQualifiedErrorId } } |
+            Receive-Job -Wait -AutoRemoveJob
+        $answer | Should -BeLike 'PerUserMfa.NotConnected*'
     }
 }

@@ -35,7 +35,8 @@ if (-not $BulkState) { $simArguments += '--no-bulk-state' }
 $sim = Start-GraphSim -Users $Users -Seed $Seed -SimulatorPath (Resolve-Path $SimulatorPath).Path -ExtraArguments $simArguments
 try {
     $truth = @{}
-    foreach ($user in Get-SimUser -Sim $sim) { $truth[$user.id] = $user.perUserMfaState }
+    # Get-SimUser writes the users as one array: the first ForEach-Object unrolls it.
+    Get-SimUser -Sim $sim | ForEach-Object { $_ } | ForEach-Object { $truth[$_.id] = $_.perUserMfaState }
     Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles)) -GraphEndpoint $sim.Url
 
     # The outage runs beside the read, on the simulator's clock of the script.
