@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock;
 use crate::rng::SimRng;
+use crate::routes::ApiVersion;
 use crate::tenant::{MfaState, User, UserType};
 
 const DAY: i64 = 86_400;
@@ -145,10 +146,14 @@ fn iso(time: Option<i64>) -> Value {
     time.map(|t| Value::String(clock::iso_utc(t))).unwrap_or(Value::Null)
 }
 
+/// A version-4-shaped GUID from two numbers. `b`'s low 48 bits fill the first six bytes, which the
+/// version and variant bits leave alone, so GUIDs with the same `a` and different `b` (below
+/// 2^48, e.g. a sequence number) never collide; `a` fills the rest.
 fn guid_from(a: u64, b: u64) -> String {
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&a.to_le_bytes());
-    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    bytes[..6].copy_from_slice(&b.to_le_bytes()[..6]);
+    bytes[6..8].copy_from_slice(&(b >> 48).to_le_bytes()[..2]);
+    bytes[8..].copy_from_slice(&a.to_le_bytes());
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
@@ -180,6 +185,9 @@ pub fn methods_registered(activity: &Activity) -> Vec<&'static str> {
     ] {
         if activity.methods & flag != 0 {
             out.push(name);
+        }
+        if flag == SOFTWARE_OATH && has_hardware_oath(activity) {
+            out.push("hardwareOneTimePasscode");
         }
     }
     out
@@ -218,12 +226,13 @@ pub fn preferred_secondary(activity: &Activity) -> &'static str {
     preferred_second_factor(activity).map_or("none", |factor| factor.preferred_secondary)
 }
 
-/// One `userRegistrationDetails` row (Graph has none for disabled accounts).
-pub fn registration_row(user: &User, activity: &Activity, anchor: i64) -> Value {
+/// One `userRegistrationDetails` row (Graph has none for disabled accounts), in the shape of
+/// `version`: `defaultMfaMethod` is a beta-only property.
+pub fn registration_row(user: &User, activity: &Activity, anchor: i64, version: ApiVersion) -> Value {
     let registered = is_mfa_registered(activity);
     let methods = methods_registered(activity);
     let system_preferred: Vec<&str> = if registered { vec![default_mfa_method(activity)] } else { vec![] };
-    json!({
+    let mut row = json!({
         "id": user.id,
         "userPrincipalName": user.user_principal_name,
         "userDisplayName": user.display_name,
@@ -241,7 +250,13 @@ pub fn registration_row(user: &User, activity: &Activity, anchor: i64) -> Value 
         "systemPreferredAuthenticationMethods": system_preferred,
         "userPreferredMethodForSecondaryAuthentication": preferred_secondary(activity),
         "lastUpdatedDateTime": clock::iso_utc(anchor - (activity.detail_seed % (20 * DAY as u64)) as i64),
-    })
+    });
+    if version == ApiVersion::V1 {
+        if let Some(row) = row.as_object_mut() {
+            row.remove("defaultMfaMethod");
+        }
+    }
+    row
 }
 
 const DEVICES: &[&str] = &["iPhone 15", "Pixel 8", "Galaxy S24", "iPhone 13 mini", "Surface Duo"];
@@ -252,8 +267,11 @@ const KEYS: &[(&str, &str)] = &[
 ];
 const FREE_MAIL: &[&str] = &["outlook.example", "mail.example", "proton.example"];
 
-/// The authentication methods a user registered, with Graph's shape for each type.
-pub fn methods_json(user: &User, activity: &Activity) -> Vec<Value> {
+/// The authentication methods a user registered, with Graph's shape for each type in `version`:
+/// passkeys are `fido2AuthenticationMethod`s with a `passkeyType` (Graph has no
+/// `passkeyAuthenticationMethod`), and a hardware OATH token (`hardwareOathAuthenticationMethod`)
+/// exists only in beta.
+pub fn methods_json(user: &User, activity: &Activity, version: ApiVersion) -> Vec<Value> {
     let s = activity.detail_seed;
     let part = |shift: u32, n: u64| ((s >> shift) % n) as usize;
     let created = clock::iso_utc(user.created + (s % (200 * DAY as u64)) as i64);
@@ -301,6 +319,8 @@ pub fn methods_json(user: &User, activity: &Activity) -> Vec<Value> {
             "model": model,
             "aaGuid": aaguid,
             "attestationLevel": "attested",
+            "attestationCertificates": [],
+            "passkeyType": "deviceBound",
             "createdDateTime": created,
         }));
     }
@@ -309,6 +329,13 @@ pub fn methods_json(user: &User, activity: &Activity) -> Vec<Value> {
             "@odata.type": "#microsoft.graph.softwareOathAuthenticationMethod",
             "id": guid_from(s, 3),
             "secretKey": null,
+        }));
+    }
+    if has_hardware_oath(activity) && version == ApiVersion::Beta {
+        out.push(json!({
+            "@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethod",
+            "id": guid_from(s, 7),
+            "createdDateTime": created,
         }));
     }
     if activity.methods & HELLO != 0 {
@@ -336,6 +363,12 @@ pub fn methods_json(user: &User, activity: &Activity) -> Vec<Value> {
     out
 }
 
+/// Whether the user also has a hardware OATH token (a beta-only method type): some users with a
+/// software OATH token, drawn from the detail seed so the tenant's other data stays unchanged.
+pub fn has_hardware_oath(activity: &Activity) -> bool {
+    activity.methods & SOFTWARE_OATH != 0 && (activity.detail_seed >> 52) % 2 == 0
+}
+
 /// The phone number of a phone method: `+1 206 555 NNNN` (never one of the directory's numbers).
 pub fn phone_number(activity: &Activity) -> String {
     format!("+1 206 555 {:04}", (activity.detail_seed >> 32) % 10_000)
@@ -347,14 +380,27 @@ pub fn email_address(activity: &Activity) -> String {
     format!("recovery{:05}@{}", (s >> 40) % 100_000, FREE_MAIL[((s >> 12) % FREE_MAIL.len() as u64) as usize])
 }
 
-/// One sign-in as `auditLogs/signIns` returns it.
-pub fn sign_in_json(entry: &SignIn, user: &User, seed: u64) -> Value {
-    let policies: Vec<Value> = match entry.provider {
-        "" => vec![],
-        "user" => vec![json!({"requirementProvider": "user", "detail": "Per-user MFA"})],
-        "securityDefaults" => vec![json!({"requirementProvider": "securityDefaults", "detail": "Security defaults"})],
-        other => vec![json!({"requirementProvider": other, "detail": "Conditional Access"})],
-    };
+/// The Conditional Access policy that asks for MFA in the simulated tenant's sign-ins.
+const CA_POLICY_ID: &str = "6b0b0b2e-0f4c-4a8e-9b57-4e3c7d1a2f10";
+const EXCHANGE_ONLINE: &str = "00000002-0000-0ff1-ce00-000000000000";
+const USER_AGENT: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+const CITIES: &[(&str, &str, &str, f64, f64)] = &[
+    ("Redmond", "Washington", "US", 47.674, -122.1215),
+    ("Dublin", "Dublin", "IE", 53.3498, -6.2603),
+    ("Berlin", "Berlin", "DE", 52.52, 13.405),
+    ("Sydney", "New South Wales", "AU", -33.8688, 151.2093),
+];
+
+/// The sign-in's id: unique per entry (`sequence` numbers the whole log).
+pub fn sign_in_id(entry: &SignIn, seed: u64) -> String {
+    guid_from(seed ^ 0x51_61_1f, entry.sequence as u64)
+}
+
+/// One sign-in as `auditLogs/signIns` returns it, in `version`'s shape: v1.0 has every property
+/// of its `signIn` type (metadata `clean_v10_metadata`), beta adds `authenticationRequirement`,
+/// `authenticationRequirementPolicies`, `signInEventTypes` and `userType`.
+pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, version: ApiVersion) -> Value {
     let failure = match entry.error_code {
         0 => "Other.",
         50074 => "Strong Authentication is required.",
@@ -362,30 +408,92 @@ pub fn sign_in_json(entry: &SignIn, user: &User, seed: u64) -> Value {
         50140 => "This error occurred due to 'Keep me signed in' interrupt when the user was signing in.",
         _ => "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.",
     };
+    let by_ca = entry.provider == "multiConditionalAccess";
+    let applied_policies: Vec<Value> = if by_ca {
+        vec![json!({
+            "id": CA_POLICY_ID,
+            "displayName": "Require multifactor authentication for all users",
+            "enforcedGrantControls": ["Mfa"],
+            "enforcedSessionControls": [],
+            "result": if entry.error_code == 50074 { "failure" } else { "success" },
+        })]
+    } else {
+        vec![]
+    };
+    let (city, state, country, latitude, longitude) = CITIES[entry.sequence as usize % CITIES.len()];
     let mut map = Map::new();
-    map.insert("id".into(), Value::String(guid_from(seed ^ 0x51_61_1f, entry.sequence as u64)));
+    map.insert("id".into(), Value::String(sign_in_id(entry, seed)));
     map.insert("createdDateTime".into(), Value::String(clock::iso_utc(entry.time)));
     map.insert("userDisplayName".into(), Value::String(user.display_name.clone()));
     map.insert("userPrincipalName".into(), Value::String(user.user_principal_name.clone()));
     map.insert("userId".into(), Value::String(user.id.clone()));
-    map.insert("appId".into(), json!("00000002-0000-0ff1-ce00-000000000000"));
+    map.insert("appId".into(), json!(EXCHANGE_ONLINE));
     map.insert("appDisplayName".into(), json!("Office 365 Exchange Online"));
     map.insert("ipAddress".into(), Value::String(format!("203.0.113.{}", entry.sequence % 250 + 1)));
     map.insert("clientAppUsed".into(), json!("Browser"));
+    map.insert("userAgent".into(), json!(USER_AGENT));
+    map.insert("correlationId".into(), Value::String(guid_from(seed ^ 0xc0_44e1, entry.sequence as u64)));
     map.insert("isInteractive".into(), Value::Bool(entry.interactive));
+    map.insert("appliedConditionalAccessPolicies".into(), Value::Array(applied_policies));
+    map.insert("conditionalAccessStatus".into(), json!(if by_ca { "success" } else { "notApplied" }));
+    map.insert("authenticationAppDeviceDetails".into(), Value::Null);
     map.insert(
-        "authenticationRequirement".into(),
-        json!(if entry.mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" }),
+        "deviceDetail".into(),
+        json!({
+            "browser": "Edge 131.0.0",
+            "deviceId": "",
+            "displayName": "",
+            "isCompliant": false,
+            "isManaged": false,
+            "operatingSystem": "Windows10",
+            "trustType": "",
+        }),
     );
-    map.insert("authenticationRequirementPolicies".into(), Value::Array(policies));
     map.insert(
-        "conditionalAccessStatus".into(),
-        json!(if entry.provider == "multiConditionalAccess" { "success" } else { "notApplied" }),
+        "location".into(),
+        json!({
+            "city": city,
+            "state": state,
+            "countryOrRegion": country,
+            "geoCoordinates": {"altitude": null, "latitude": latitude, "longitude": longitude},
+        }),
     );
+    map.insert("homeTenantId".into(), json!(tenant_id));
+    map.insert("resourceTenantId".into(), json!(tenant_id));
+    map.insert("resourceDisplayName".into(), json!("Office 365 Exchange Online"));
+    map.insert("resourceId".into(), json!(EXCHANGE_ONLINE));
+    map.insert("riskDetail".into(), json!("none"));
+    map.insert("riskEventTypes".into(), json!([]));
+    map.insert("riskEventTypes_v2".into(), json!([]));
+    map.insert("riskLevelAggregated".into(), json!("none"));
+    map.insert("riskLevelDuringSignIn".into(), json!("none"));
+    map.insert("riskState".into(), json!("none"));
+    map.insert("servicePrincipalId".into(), json!(""));
+    map.insert("servicePrincipalName".into(), Value::Null);
     map.insert(
         "status".into(),
         json!({"errorCode": entry.error_code, "failureReason": failure, "additionalDetails": null}),
     );
+    if version == ApiVersion::Beta {
+        let policies: Vec<Value> = match entry.provider {
+            "" => vec![],
+            "user" => vec![json!({"requirementProvider": "user", "detail": "Per-user MFA"})],
+            "securityDefaults" => {
+                vec![json!({"requirementProvider": "securityDefaults", "detail": "Security defaults"})]
+            }
+            other => vec![json!({"requirementProvider": other, "detail": "Conditional Access"})],
+        };
+        map.insert(
+            "authenticationRequirement".into(),
+            json!(if entry.mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" }),
+        );
+        map.insert("authenticationRequirementPolicies".into(), Value::Array(policies));
+        map.insert(
+            "signInEventTypes".into(),
+            json!([if entry.interactive { "interactiveUser" } else { "nonInteractiveUser" }]),
+        );
+        map.insert("userType".into(), json!(if user.user_type == UserType::Guest { "guest" } else { "member" }));
+    }
     Value::Object(map)
 }
 
@@ -406,7 +514,8 @@ pub fn truth_json(user: &User, activity: &Activity) -> Map<String, Value> {
     map.insert("methodsRegistered".into(), json!(methods_registered(activity)));
     map.insert("defaultMfaMethod".into(), json!(default_mfa_method(activity)));
     map.insert("userPreferredMethodForSecondaryAuthentication".into(), json!(preferred_secondary(activity)));
-    map.insert("authenticationMethods".into(), Value::Array(methods_json(user, activity)));
+    map.insert("authenticationMethods".into(), Value::Array(methods_json(user, activity, ApiVersion::V1)));
+    map.insert("authenticationMethodsBeta".into(), Value::Array(methods_json(user, activity, ApiVersion::Beta)));
     let mut private = Vec::new();
     if activity.methods & PHONE != 0 {
         private.push(Value::String(phone_number(activity)));

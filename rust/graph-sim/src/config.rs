@@ -75,8 +75,15 @@ impl SimConfig {
         self
     }
 
+    /// `true`: `$select=perUserMfaState` is served; `false`: it is ignored (see [`BulkStateMode`]).
     pub fn with_bulk_state(mut self, bulk_state: bool) -> Self {
-        self.runtime.bulk_state = bulk_state;
+        self.runtime.schema.bulk_state = if bulk_state { BulkStateMode::Served } else { BulkStateMode::Ignored };
+        self
+    }
+
+    /// How the simulator answers where Graph's behaviour is undocumented ([`SchemaModes`]).
+    pub fn with_schema(mut self, schema: SchemaModes) -> Self {
+        self.runtime.schema = schema;
         self
     }
 
@@ -105,14 +112,14 @@ pub struct RuntimeConfig {
     pub read_budget: Option<u32>,
     /// Writes per 150 s per app; `None` = 3,000.
     pub write_budget: Option<u32>,
-    /// Whether `$select=perUserMfaState` on users returns the state.
-    pub bulk_state: bool,
     /// An Entra ID Free tenant: premium report sources answer 403
     /// `Authentication_RequestFromNonPremiumTenantOrB2CTenant`.
     pub free_tenant: bool,
     pub fault503: f64,
     pub fault504: f64,
     pub drop_rate: f64,
+    /// Answers to requests whose outcome Graph does not document.
+    pub schema: SchemaModes,
 }
 
 impl Default for RuntimeConfig {
@@ -124,12 +131,153 @@ impl Default for RuntimeConfig {
             throttle: ThrottleMode::Off,
             read_budget: None,
             write_budget: None,
-            bulk_state: true,
             free_tenant: false,
             fault503: 0.0,
             fault504: 0.0,
             drop_rate: 0.0,
+            schema: SchemaModes::default(),
         }
+    }
+}
+
+// ---- Schema modes: where Graph's answer is undocumented or has been seen to vary, the
+// simulator can give each answer a client may meet, so the engine's fallbacks are tested.
+// The defaults are the kind answers; `SchemaModes::HARSH` is every unkind one at once.
+
+/// How `GET /users?$select=...,perUserMfaState` is answered. The property is not in Graph's
+/// published schema, yet tenants have been seen to return it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BulkStateMode {
+    /// Returned when selected (with a Policy permission).
+    #[default]
+    Served,
+    /// Silently left out of every row.
+    Ignored,
+    /// 400 `Request_BadRequest` "Could not find a property named 'perUserMfaState' …".
+    Refused,
+}
+
+/// How `$top` on `userRegistrationDetails` is answered (Graph does not document it there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistrationTopMode {
+    #[default]
+    Accepted,
+    /// 400 `BadRequest` for any `$top`.
+    Refused,
+}
+
+/// How `$select=signInActivity` is answered in advanced-query mode (`ConsistencyLevel: eventual`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignInActivityAdvancedMode {
+    #[default]
+    Served,
+    /// `signInActivity` comes back null for every user, as Graph has answered.
+    Empty,
+}
+
+/// The simulator's answers where Graph's behaviour is undocumented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchemaModes {
+    pub bulk_state: BulkStateMode,
+    pub registration_top: RegistrationTopMode,
+    pub sign_in_activity_advanced: SignInActivityAdvancedMode,
+}
+
+impl SchemaModes {
+    /// Every unkind answer at once: no bulk state (refused), `$top` refused on registration
+    /// details, empty `signInActivity` under advanced query.
+    pub const HARSH: SchemaModes = SchemaModes {
+        bulk_state: BulkStateMode::Refused,
+        registration_top: RegistrationTopMode::Refused,
+        sign_in_activity_advanced: SignInActivityAdvancedMode::Empty,
+    };
+}
+
+impl BulkStateMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkStateMode::Served => "served",
+            BulkStateMode::Ignored => "ignored",
+            BulkStateMode::Refused => "refused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BulkStateMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "served" => Some(BulkStateMode::Served),
+            "ignored" => Some(BulkStateMode::Ignored),
+            "refused" => Some(BulkStateMode::Refused),
+            _ => None,
+        }
+    }
+}
+
+impl RegistrationTopMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationTopMode::Accepted => "accepted",
+            RegistrationTopMode::Refused => "refused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RegistrationTopMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "accepted" => Some(RegistrationTopMode::Accepted),
+            "refused" => Some(RegistrationTopMode::Refused),
+            _ => None,
+        }
+    }
+}
+
+impl SignInActivityAdvancedMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInActivityAdvancedMode::Served => "served",
+            SignInActivityAdvancedMode::Empty => "empty",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SignInActivityAdvancedMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "served" => Some(SignInActivityAdvancedMode::Served),
+            "empty" => Some(SignInActivityAdvancedMode::Empty),
+            _ => None,
+        }
+    }
+}
+
+impl SchemaModes {
+    /// Applies one `/_sim/config` key; `Ok(false)` when the key is not a schema mode.
+    fn apply(&mut self, key: &str, value: &Value) -> Result<bool, String> {
+        let text = || value.as_str().unwrap_or_default();
+        match key {
+            // `true`/`false` keep the older boolean form: served or ignored.
+            "bulkState" => {
+                self.bulk_state = match value {
+                    Value::Bool(true) => BulkStateMode::Served,
+                    Value::Bool(false) => BulkStateMode::Ignored,
+                    _ => BulkStateMode::parse(text()).ok_or_else(|| {
+                        format!("'{key}' must be true, false, \"served\", \"ignored\" or \"refused\"")
+                    })?,
+                }
+            }
+            "registrationTop" => {
+                self.registration_top = RegistrationTopMode::parse(text())
+                    .ok_or_else(|| format!("'{key}' must be \"accepted\" or \"refused\""))?
+            }
+            "signInActivityAdvanced" => {
+                self.sign_in_activity_advanced = SignInActivityAdvancedMode::parse(text())
+                    .ok_or_else(|| format!("'{key}' must be \"served\" or \"empty\""))?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn write_json(&self, map: &mut Map<String, Value>) {
+        map.insert("bulkState".into(), json!(self.bulk_state.as_str()));
+        map.insert("registrationTop".into(), json!(self.registration_top.as_str()));
+        map.insert("signInActivityAdvanced".into(), json!(self.sign_in_activity_advanced.as_str()));
     }
 }
 
@@ -169,9 +317,6 @@ impl RuntimeConfig {
                 "fault503" => next.fault503 = as_rate(key, value)?,
                 "fault504" => next.fault504 = as_rate(key, value)?,
                 "dropRate" => next.drop_rate = as_rate(key, value)?,
-                "bulkState" => {
-                    next.bulk_state = value.as_bool().ok_or_else(|| format!("'{key}' must be true or false"))?
-                }
                 "throttle" => {
                     next.throttle = match value {
                         Value::String(text) => ThrottleMode::parse(text),
@@ -186,10 +331,11 @@ impl RuntimeConfig {
                 }
                 "readBudget" => next.read_budget = as_budget(key, value)?,
                 "writeBudget" => next.write_budget = as_budget(key, value)?,
+                _ if next.schema.apply(key, value)? => {}
                 _ => {
                     return Err(format!(
                         "unknown setting '{key}' (known: latencyMs, jitterMs, pageMs, fault503, fault504, dropRate, \
-                         bulkState, freeTenant, throttle, readBudget, writeBudget)"
+                         bulkState, registrationTop, signInActivityAdvanced, freeTenant, throttle, readBudget, writeBudget)"
                     ))
                 }
             }
@@ -233,7 +379,7 @@ pub fn config_json(config: &SimConfig, runtime: &RuntimeConfig, port: u16) -> Va
     map.insert("writeBudget".into(), json!(runtime.write_budget));
     map.insert("effectiveReadBudget".into(), json!(runtime.effective_read_budget(config.users)));
     map.insert("effectiveWriteBudget".into(), json!(runtime.effective_write_budget()));
-    map.insert("bulkState".into(), json!(runtime.bulk_state));
+    runtime.schema.write_json(&mut map);
     map.insert("freeTenant".into(), json!(runtime.free_tenant));
     map.insert("fault503".into(), json!(runtime.fault503));
     map.insert("fault504".into(), json!(runtime.fault504));

@@ -47,7 +47,9 @@ use tokio::sync::{watch, Notify};
 use tower::ServiceExt as _;
 
 pub use auth::{IssuedToken, TokenRequest};
-pub use config::{RuntimeConfig, SimConfig, ThrottleMode};
+pub use config::{
+    BulkStateMode, RegistrationTopMode, RuntimeConfig, SchemaModes, SignInActivityAdvancedMode, SimConfig, ThrottleMode,
+};
 pub use stats::StatsSnapshot;
 pub use tenant::{MfaState, Tenant, User};
 

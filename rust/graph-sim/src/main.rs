@@ -4,7 +4,10 @@
 use std::io::Write as _;
 
 use clap::Parser;
-use graph_sim::{RuntimeConfig, SimConfig, Simulator, ThrottleMode};
+use graph_sim::{
+    BulkStateMode, RegistrationTopMode, RuntimeConfig, SchemaModes, SignInActivityAdvancedMode, SimConfig, Simulator,
+    ThrottleMode,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "graph-sim", version, about = "A Microsoft Graph simulator on 127.0.0.1 for PerUserMfa's tests")]
@@ -36,9 +39,22 @@ struct Cli {
     /// Writes per 150 s per app (default 3000).
     #[arg(long)]
     write_budget: Option<u32>,
-    /// Never return perUserMfaState from $select on users.
+    /// Never return perUserMfaState from $select on users (the same as --bulk-state ignored).
     #[arg(long)]
     no_bulk_state: bool,
+    /// `$select=perUserMfaState` on users: served, ignored (left out) or refused (400).
+    #[arg(long, value_parser = parse_bulk_state)]
+    bulk_state: Option<BulkStateMode>,
+    /// `$top` on userRegistrationDetails: accepted or refused (400).
+    #[arg(long, default_value = "accepted", value_parser = parse_registration_top)]
+    registration_top: RegistrationTopMode,
+    /// `$select=signInActivity` with `ConsistencyLevel: eventual`: served or empty (null for every user).
+    #[arg(long, default_value = "served", value_parser = parse_sign_in_activity_advanced)]
+    sign_in_activity_advanced: SignInActivityAdvancedMode,
+    /// Every unkind schema answer at once: bulk state refused, registration $top refused,
+    /// signInActivity empty under advanced query (the three flags above override it).
+    #[arg(long)]
+    harsh_schema: bool,
     /// An Entra ID Free tenant: registration details, sign-in logs and signInActivity answer 403.
     #[arg(long)]
     free_tenant: bool,
@@ -64,8 +80,40 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_bulk_state(text: &str) -> Result<BulkStateMode, String> {
+    BulkStateMode::parse(text).ok_or_else(|| format!("'{text}' is not served, ignored or refused"))
+}
+
+fn parse_registration_top(text: &str) -> Result<RegistrationTopMode, String> {
+    RegistrationTopMode::parse(text).ok_or_else(|| format!("'{text}' is not accepted or refused"))
+}
+
+fn parse_sign_in_activity_advanced(text: &str) -> Result<SignInActivityAdvancedMode, String> {
+    SignInActivityAdvancedMode::parse(text).ok_or_else(|| format!("'{text}' is not served or empty"))
+}
+
+/// The schema modes the flags ask for: `--harsh-schema` first, then each flag that differs from
+/// its default.
+fn schema_modes(cli: &Cli) -> SchemaModes {
+    let mut schema = if cli.harsh_schema { SchemaModes::HARSH } else { SchemaModes::default() };
+    if cli.no_bulk_state {
+        schema.bulk_state = BulkStateMode::Ignored;
+    }
+    if let Some(mode) = cli.bulk_state {
+        schema.bulk_state = mode;
+    }
+    if cli.registration_top != RegistrationTopMode::default() {
+        schema.registration_top = cli.registration_top;
+    }
+    if cli.sign_in_activity_advanced != SignInActivityAdvancedMode::default() {
+        schema.sign_in_activity_advanced = cli.sign_in_activity_advanced;
+    }
+    schema
+}
+
 fn main() {
     let cli = Cli::parse();
+    let schema = schema_modes(&cli);
     let config = SimConfig {
         port: cli.port,
         users: cli.users,
@@ -77,11 +125,11 @@ fn main() {
             throttle: cli.throttle,
             read_budget: cli.read_budget.map(|b| b.max(1)),
             write_budget: cli.write_budget.map(|b| b.max(1)),
-            bulk_state: !cli.no_bulk_state,
             free_tenant: cli.free_tenant,
             fault503: cli.fault_503,
             fault504: cli.fault_504,
             drop_rate: cli.drop_rate,
+            schema,
         },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

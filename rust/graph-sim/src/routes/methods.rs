@@ -27,7 +27,7 @@ pub fn list(
         200,
         json!({
             "@odata.context": format!("https://graph.microsoft.com/{version}/$metadata#users('{}')/authentication/methods", user.id),
-            "value": Value::Array(activity::methods_json(user, &user.activity)),
+            "value": Value::Array(activity::methods_json(user, &user.activity, request.version)),
         }),
     ))
 }

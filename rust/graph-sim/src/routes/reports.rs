@@ -1,11 +1,15 @@
 //! `GET /reports/authenticationMethods/userRegistrationDetails`: one row per enabled user
 //! (Graph has no rows for disabled accounts), paged with `$top` (1..999, default 100) and
 //! `$skiptoken`. Needs AuditLog.Read.All and a premium (Entra ID P1/P2) tenant.
+//!
+//! Each version has its own shape: `defaultMfaMethod` exists only in beta. Graph does not
+//! document `$top` here; with `registrationTop: refused` any `$top` answers 400.
 
 use serde_json::Value;
 
 use crate::activity;
 use crate::auth::Principal;
+use crate::config::RegistrationTopMode;
 use crate::odata::{GraphError, QueryOptions};
 use crate::routes::paging::Collection;
 use crate::routes::{GraphRequest, GraphResponse};
@@ -66,14 +70,18 @@ pub fn registration_details(
             "The simulator does not implement query options on userRegistrationDetails other than $top and $filter.",
         ));
     }
+    if query.top.is_some() && sim.runtime().schema.registration_top == RegistrationTopMode::Refused {
+        return Err(GraphError::bad_request("Query option '$top' is not allowed on this resource."));
+    }
     let tenant = sim.tenant();
+    let version = request.version;
     let body = REGISTRATION_DETAILS.page(
         request,
         query,
         tenant.generation,
         &tenant.users,
         |user| user.account_enabled && only_id.as_ref().is_none_or(|id| user.id.eq_ignore_ascii_case(id)),
-        |user| activity::registration_row(user, &user.activity, tenant.anchor),
+        |user| activity::registration_row(user, &user.activity, tenant.anchor, version),
     )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
 }

@@ -1,7 +1,8 @@
 //! `GET /auditLogs/signIns` (v1.0 and beta): the tenant's sign-in log, newest first.
 //!
 //! `$filter`: clauses joined by `and` on `userId eq '…'`, `userPrincipalName eq '…'`,
-//! `status/errorCode eq|ne N`, `authenticationRequirement eq '…'`,
+//! `status/errorCode eq|ne N`, `authenticationRequirement eq '…'` (beta only: v1.0's `signIn` has
+//! no such property, and answers 400 as Graph does),
 //! `createdDateTime ge|gt|le|lt 2026-11-01T00:00:00Z`; anything else answers 400. `$top` 1..1000
 //! (default 1000), `$skiptoken` paging. Needs AuditLog.Read.All and a premium tenant.
 
@@ -12,7 +13,7 @@ use crate::auth::Principal;
 use crate::odata::{GraphError, QueryOptions};
 use crate::routes::paging::Collection;
 use crate::routes::reports::check_premium_source;
-use crate::routes::{GraphRequest, GraphResponse};
+use crate::routes::{ApiVersion, GraphRequest, GraphResponse};
 use crate::tenant::Tenant;
 use crate::SimState;
 
@@ -42,7 +43,16 @@ fn quoted(value: &str, clause: &str) -> Result<String, GraphError> {
     }
 }
 
-fn parse_filter(text: &str) -> Result<Vec<Clause>, GraphError> {
+/// Graph's answer to a filter on a property the version's `signIn` type does not have.
+fn no_such_property(name: &str) -> GraphError {
+    GraphError::new(
+        400,
+        "BadRequest",
+        format!("Could not find a property named '{name}' on type 'microsoft.graph.signIn'."),
+    )
+}
+
+fn parse_filter(text: &str, version: ApiVersion) -> Result<Vec<Clause>, GraphError> {
     let mut clauses = Vec::new();
     let lower = text.to_ascii_lowercase();
     let mut pieces = Vec::new();
@@ -75,7 +85,10 @@ fn parse_filter(text: &str) -> Result<Vec<Clause>, GraphError> {
             ("status/errorcode", "eq" | "ne") => {
                 Clause::ErrorCode(op == "eq", value.trim().parse().map_err(|_| unsupported(clause))?)
             }
-            ("authenticationrequirement", "eq") => Clause::Requirement(quoted(value, clause)?),
+            ("authenticationrequirement", "eq") if version == ApiVersion::Beta => {
+                Clause::Requirement(quoted(value, clause)?)
+            }
+            ("authenticationrequirement", _) => return Err(no_such_property("authenticationRequirement")),
             ("createddatetime", "ge" | "gt" | "le" | "lt") => {
                 let at = activity::parse_iso(value.trim()).ok_or_else(|| unsupported(clause))?;
                 let op: &'static str = match op.as_str() {
@@ -127,7 +140,7 @@ pub fn list(
         ));
     }
     let clauses = match query.filter.as_deref() {
-        Some(text) if !text.trim().is_empty() => parse_filter(text)?,
+        Some(text) if !text.trim().is_empty() => parse_filter(text, request.version)?,
         _ => Vec::new(),
     };
     let tenant = sim.tenant();
@@ -137,7 +150,9 @@ pub fn list(
         tenant.generation,
         &tenant.sign_ins,
         |entry| matches(&clauses, entry, &tenant),
-        |entry| activity::sign_in_json(entry, &tenant.users[entry.user as usize], tenant.seed),
+        |entry| {
+            activity::sign_in_json(entry, &tenant.users[entry.user as usize], &tenant.id, tenant.seed, request.version)
+        },
     )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
 }
@@ -148,15 +163,15 @@ mod tests {
 
     #[test]
     fn filters_parse() {
-        let c = parse_filter(
-            "createdDateTime ge 2026-10-01T00:00:00Z and status/errorCode eq 0 and authenticationRequirement eq 'multiFactorAuthentication'",
-        )
-        .unwrap();
+        let text = "createdDateTime ge 2026-10-01T00:00:00Z and status/errorCode eq 0 and authenticationRequirement eq 'multiFactorAuthentication'";
+        let c = parse_filter(text, ApiVersion::Beta).unwrap();
         assert_eq!(c.len(), 3);
         assert!(matches!(c[1], Clause::ErrorCode(true, 0)));
-        assert!(parse_filter("userId eq 'a' and startswith(userPrincipalName,'a')").is_err());
+        let v1 = parse_filter(text, ApiVersion::V1).unwrap_err();
+        assert!(v1.message.contains("'authenticationRequirement'"), "{}", v1.message);
+        assert!(parse_filter("userId eq 'a' and startswith(userPrincipalName,'a')", ApiVersion::Beta).is_err());
         assert_eq!(
-            parse_filter("userPrincipalName eq 'miriam.o''brien@contoso.com'").unwrap(),
+            parse_filter("userPrincipalName eq 'miriam.o''brien@contoso.com'", ApiVersion::V1).unwrap(),
             vec![Clause::Upn("miriam.o'brien@contoso.com".into())]
         );
     }

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::auth::{Principal, POLICY_READ, USER_READ};
+use crate::config::{BulkStateMode, SignInActivityAdvancedMode};
 use crate::odata::{parse_select, Filter, GraphError, QueryOptions};
 use crate::routes::{paging, ApiVersion, GraphRequest, GraphResponse};
 use crate::stats::bump;
@@ -11,37 +12,47 @@ use crate::SimState;
 
 const METADATA: &str = "https://graph.microsoft.com";
 
-/// Which properties to return, and whether `perUserMfaState` may be filled in.
+/// Which properties to return, whether `perUserMfaState` may be filled in, and whether
+/// `signInActivity` comes back empty (advanced query in [`SignInActivityAdvancedMode::Empty`]).
 struct Projection {
     properties: Vec<Property>,
     selected: bool,
     include_state: bool,
+    empty_sign_in_activity: bool,
 }
 
 impl Projection {
     fn new(
         sim: &SimState,
-        version: ApiVersion,
+        request: &GraphRequest,
         principal: &Principal,
         query: &QueryOptions,
     ) -> Result<Projection, GraphError> {
         match query.select.as_deref() {
             Some(select) => {
                 let properties = parse_select(select)?;
+                let schema = sim.runtime().schema;
+                let wants_state = properties.contains(&Property::PerUserMfaState);
+                if wants_state && schema.bulk_state == BulkStateMode::Refused {
+                    return Err(GraphError::request_bad_request(
+                        "Could not find a property named 'perUserMfaState' on type 'microsoft.graph.user'.",
+                    ));
+                }
                 if properties.contains(&Property::SignInActivity) {
                     crate::routes::reports::check_premium_source(sim, principal)?;
                 }
-                let include_state = properties.contains(&Property::PerUserMfaState)
-                    && sim.runtime().bulk_state
-                    && principal.has_any(POLICY_READ);
-                Ok(Projection { properties, selected: true, include_state })
+                let include_state =
+                    wants_state && schema.bulk_state == BulkStateMode::Served && principal.has_any(POLICY_READ);
+                let empty_sign_in_activity =
+                    advanced_query(request) && schema.sign_in_activity_advanced == SignInActivityAdvancedMode::Empty;
+                Ok(Projection { properties, selected: true, include_state, empty_sign_in_activity })
             }
             None => {
-                let properties = match version {
+                let properties = match request.version {
                     ApiVersion::V1 => Property::DEFAULT_V1.to_vec(),
                     ApiVersion::Beta => Property::DEFAULT_BETA.to_vec(),
                 };
-                Ok(Projection { properties, selected: false, include_state: false })
+                Ok(Projection { properties, selected: false, include_state: false, empty_sign_in_activity: false })
             }
         }
     }
@@ -61,9 +72,18 @@ impl Projection {
             if *property == Property::PerUserMfaState && !self.include_state {
                 continue;
             }
+            if *property == Property::SignInActivity && self.empty_sign_in_activity {
+                into.insert(property.name().to_owned(), Value::Null);
+                continue;
+            }
             into.insert(property.name().to_owned(), property.value(user));
         }
     }
+}
+
+/// A request in advanced-query mode (`ConsistencyLevel: eventual`).
+fn advanced_query(request: &GraphRequest) -> bool {
+    request.header("consistencylevel").is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"))
 }
 
 fn check_unsupported(query: &QueryOptions) -> Result<(), GraphError> {
@@ -91,7 +111,7 @@ pub async fn list(
     check_unsupported(query)?;
     let page_size = query.page_size()?;
     let count = query.count_requested()?;
-    let eventual = request.header("consistencylevel").is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
+    let eventual = advanced_query(request);
     let filter = match query.filter.as_deref() {
         Some(text) if !text.trim().is_empty() => Filter::parse(text)?,
         _ => Filter::default(),
@@ -102,7 +122,7 @@ pub async fn list(
     if count && !eventual {
         return Err(GraphError::request_bad_request("$count is not currently supported."));
     }
-    let projection = Projection::new(sim, request.version, principal, query)?;
+    let projection = Projection::new(sim, request, principal, query)?;
     if projection.properties.contains(&Property::SignInActivity) && page_size > 500 {
         return Err(GraphError::request_bad_request(format!(
             "Invalid page size specified: '{page_size}'. Must be between 1 and 500 inclusive when signInActivity is selected."
@@ -148,7 +168,7 @@ pub fn get(
         return Err(GraphError::insufficient_privileges());
     }
     check_unsupported(query)?;
-    let projection = Projection::new(sim, request.version, principal, query)?;
+    let projection = Projection::new(sim, request, principal, query)?;
     let tenant = sim.tenant();
     let user = tenant.find(key).ok_or_else(|| GraphError::not_found(key))?;
     let mut body = Map::new();
