@@ -3,9 +3,17 @@
 //!
 //! | source | request | budget |
 //! |---|---|---|
-//! | registration | `GET /v1.0/reports/authenticationMethods/userRegistrationDetails?$top=999` | reports: 5 per 10 s |
+//! | registration | `GET /beta/reports/authenticationMethods/userRegistrationDetails?$top=999` | reports: 5 per 10 s |
 //! | sign-in activity | `GET /v1.0/users?$select=id,signInActivity&$top=500` | signInActivity: 10 per 60 s (and 1 read unit) |
 //! | MFA sign-ins | `GET /beta/auditLogs/signIns?$filter=createdDateTime ge … and status/errorCode eq 0 and authenticationRequirement eq 'multiFactorAuthentication'&$top=1000` | sign-in logs: 5 per 10 s |
+//!
+//! Registration details come from beta because `defaultMfaMethod` exists only in beta's
+//! `userRegistrationDetails`. Graph does not document `$top` there: a first page refused with 400
+//! is asked again without it, from the same source. Sign-in activity is listed without advanced
+//! query (no `ConsistencyLevel: eventual`), under which Graph has answered `signInActivity` empty;
+//! for licensed members that means listing every member (`userType eq 'Member'` is a default
+//! query) and keeping the rows the report needs. The MFA sign-ins are interactive sign-ins only,
+//! Graph's default for `auditLogs/signIns` (`authenticationRequirement` is beta only).
 //!
 //! A source Graph refuses (a missing permission, an Entra ID Free tenant, an error that outlived
 //! the retries) comes back as [`SourceFailure`]: the report goes on with those columns empty.
@@ -18,7 +26,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::listing::{NextLinks, LICENSED_MEMBERS_FILTER};
+use super::listing::NextLinks;
 use crate::error::{EngineError, ErrorKind};
 use crate::graph::client::{graph_error, request_id, GraphClient, Request};
 use crate::graph::throttle::Budget;
@@ -100,18 +108,26 @@ pub fn date(value: &Value) -> Option<i64> {
     value.as_str().and_then(utc::parse).filter(|&t| t > 0)
 }
 
-/// Pages through `first`, handing every row to `row`; `Err(Err)` ends the job (401, cancelled),
-/// `Err(Ok(failure))` ends only this source.
+/// Where a source's listing starts.
+struct FirstPage {
+    url: String,
+    /// Asked instead when Graph refuses `url` with 400 (an undocumented query option).
+    without_optional_query: Option<String>,
+}
+
+/// Pages through the listing from `first`, handing every row to `row`; `Err(Err)` ends the job
+/// (401, cancelled), `Err(Ok(failure))` ends only this source.
 async fn page_through(
     client: &GraphClient,
-    first: String,
+    first: FirstPage,
     cost: Vec<(Budget, u32)>,
     describe: &str,
     permission: &'static str,
     notify: &dyn Notify,
     mut row: impl FnMut(&Value),
 ) -> Result<u32, Result<SourceFailure, EngineError>> {
-    let mut next = Some(first);
+    let mut next = Some(first.url);
+    let mut fallback = first.without_optional_query;
     let mut links = NextLinks::default();
     let mut pages = 0;
     while let Some(url) = next.take() {
@@ -119,7 +135,7 @@ async fn page_through(
             method: Method::GET,
             url,
             body: None,
-            eventual_consistency: true,
+            eventual_consistency: false,
             cost: cost.clone(),
             describe: describe.to_string(),
         };
@@ -127,6 +143,17 @@ async fn page_through(
             ErrorKind::Unauthorized | ErrorKind::Cancelled => Err(e),
             _ => Ok(SourceFailure::Other(e.message)),
         })?;
+        if response.status == 400 && pages == 0 {
+            if let Some(url) = fallback.take() {
+                let (code, _) = graph_error(&response.body);
+                notify.verbose(format!(
+                    "Graph refused the request to {describe} ({}); asking again without the optional query options.",
+                    code.unwrap_or_else(|| "400".into())
+                ));
+                next = Some(url);
+                continue;
+            }
+        }
         if !response.is_success() {
             let (code, message) = graph_error(&response.body);
             let code_text = code.clone().unwrap_or_default();
@@ -213,10 +240,14 @@ pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceR
     let started = Instant::now();
     let mut map = Registrations::new();
     let mut interner = Interner::default();
-    let url = client.url(ApiVersion::V1, "/reports/authenticationMethods/userRegistrationDetails?$top=999");
+    let path = "/reports/authenticationMethods/userRegistrationDetails";
+    let first = FirstPage {
+        url: client.url(ApiVersion::Beta, &format!("{path}?$top=999")),
+        without_optional_query: Some(client.url(ApiVersion::Beta, path)),
+    };
     let pages = page_through(
         client,
-        url,
+        first,
         vec![(Budget::Reports, 1)],
         "read authentication-method registration details",
         AUDIT_LOG_READ,
@@ -236,19 +267,28 @@ pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceR
     Ok(map)
 }
 
-/// `signInActivity` of every user in `scope`, from a listing that selects only it (pages of 500,
-/// the most Graph allows with it).
+/// The users listing that reads `signInActivity` for `scope`: a default query (never advanced:
+/// Graph has answered `signInActivity` empty under `ConsistencyLevel: eventual`), in pages of
+/// 500, the most Graph allows with it. Licensed members cannot be told apart without advanced
+/// query, so that scope lists every member.
+pub fn activity_url(client: &GraphClient, scope: Scope) -> String {
+    let mut query = "$select=id,signInActivity&$top=500".to_string();
+    if scope == Scope::LicensedMembers {
+        query = format!("$filter={}&{query}", utf8_percent_encode(MEMBERS_FILTER, NON_ALPHANUMERIC));
+    }
+    client.url(ApiVersion::V1, &format!("/users?{query}"))
+}
+
+/// A default-query filter (no `ConsistencyLevel` needed) that holds every licensed member.
+const MEMBERS_FILTER: &str = "userType eq 'Member'";
+
+/// `signInActivity` of every user in `scope` ([`activity_url`]).
 pub async fn activities(client: &GraphClient, scope: Scope, notify: &dyn Notify) -> SourceResult<Activities> {
     let started = Instant::now();
     let mut map = Activities::new();
-    let mut query = "$select=id,signInActivity&$top=500".to_string();
-    if scope == Scope::LicensedMembers {
-        query =
-            format!("$filter={}&$count=true&{query}", utf8_percent_encode(LICENSED_MEMBERS_FILTER, NON_ALPHANUMERIC));
-    }
-    let url = client.url(ApiVersion::V1, &format!("/users?{query}"));
+    let first = FirstPage { url: activity_url(client, scope), without_optional_query: None };
     let cost = vec![(Budget::SignInActivity, 1), (Budget::Read, 1)];
-    let pages = page_through(client, url, cost, "list users' sign-in activity", AUDIT_LOG_READ, notify, |row| {
+    let pages = page_through(client, first, cost, "list users' sign-in activity", AUDIT_LOG_READ, notify, |row| {
         if let Some((key, activity)) = activity_of(row) {
             map.insert(key, activity);
         }
@@ -278,10 +318,10 @@ pub async fn mfa_sign_ins(client: &GraphClient, days: u32, notify: &dyn Notify) 
     let mut map = MfaSignIns::new();
     let mut rows = 0u64;
     let since = utc::now() - i64::from(days) * utc::DAY;
-    let url = mfa_scan_url(client, since);
+    let first = FirstPage { url: mfa_scan_url(client, since), without_optional_query: None };
     let pages = page_through(
         client,
-        url,
+        first,
         vec![(Budget::SignInLogs, 1)],
         "read the sign-in logs",
         AUDIT_LOG_READ,
@@ -324,13 +364,20 @@ pub fn describe_methods(body: &Value) -> String {
             "microsoftAuthenticatorAuthenticationMethod" => {
                 with("Microsoft Authenticator", text("displayName").map(str::to_string))
             }
+            // Passkeys are FIDO2 methods with a `passkeyType` (Graph has no passkey type of its own).
             "fido2AuthenticationMethod" => {
                 let detail = match (text("model"), text("displayName")) {
                     (Some(model), Some(name)) if name != model => Some(format!("{model} ({name})")),
                     (Some(model), _) => Some(model.to_string()),
                     (None, name) => name.map(str::to_string),
                 };
-                with("FIDO2 security key", detail)
+                let label = match text("passkeyType") {
+                    Some("deviceBound") => "Passkey (device-bound)",
+                    Some("synced") => "Passkey (synced)",
+                    Some(_) => "Passkey",
+                    None => "FIDO2 security key",
+                };
+                with(label, detail)
             }
             "softwareOathAuthenticationMethod" => "Software OATH token".to_string(),
             "hardwareOathAuthenticationMethod" => "Hardware OATH token".to_string(),
@@ -341,7 +388,10 @@ pub fn describe_methods(body: &Value) -> String {
             "platformCredentialAuthenticationMethod" => {
                 with("Platform credential", text("displayName").map(str::to_string))
             }
-            "passkeyAuthenticationMethod" => with("Passkey", text("displayName").map(str::to_string)),
+            "externalAuthenticationMethod" => {
+                with("External authentication method", text("displayName").map(str::to_string))
+            }
+            "qrCodePinAuthenticationMethod" => "QR code with PIN".to_string(),
             "" => continue,
             other => other.trim_end_matches("AuthenticationMethod").to_string(),
         };
@@ -379,6 +429,22 @@ mod tests {
             describe_methods(&body),
             "Password; Phone (mobile): +1 206 555 0100; Email: a@b.example; Microsoft Authenticator: Pixel 8; \
              FIDO2 security key: YubiKey 5 NFC (Security key); Windows Hello for Business: DESKTOP-1"
+        );
+    }
+
+    #[test]
+    fn passkeys_and_newer_method_types_have_readable_names() {
+        let body = json!({"value": [
+            {"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "model": "YubiKey 5 NFC", "passkeyType": "deviceBound"},
+            {"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "model": "Microsoft Authenticator", "displayName": "iPhone", "passkeyType": "synced"},
+            {"@odata.type": "#microsoft.graph.externalAuthenticationMethod", "displayName": "Contoso MFA", "configurationId": "x"},
+            {"@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethod"},
+            {"@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethod"},
+        ]});
+        assert_eq!(
+            describe_methods(&body),
+            "Passkey (device-bound): YubiKey 5 NFC; Passkey (synced): Microsoft Authenticator (iPhone); \
+             External authentication method: Contoso MFA; QR code with PIN; Hardware OATH token"
         );
     }
 }
