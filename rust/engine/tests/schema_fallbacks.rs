@@ -135,7 +135,7 @@ fn registration_details_without_top_keep_their_source() {
     let schema = SchemaModes { registration_top: RegistrationTopMode::Refused, ..SchemaModes::default() };
     let sim = start_sim(SimConfig::new(130, 17).with_schema(schema));
     let session = Session::for_sim(&sim, ALL);
-    let events = run(&session, json!({"operation": "getStates", "scope": "all", "report": {}}));
+    let events = run(&session, json!({"operation": "getStates", "scope": "all", "report": {"mfaSignIns": true}}));
     assert_report_sources_filled(&sim, &events, None);
 }
 
