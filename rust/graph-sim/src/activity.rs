@@ -366,7 +366,7 @@ pub fn methods_json(user: &User, activity: &Activity, version: ApiVersion) -> Ve
 /// Whether the user also has a hardware OATH token (a beta-only method type): some users with a
 /// software OATH token, drawn from the detail seed so the tenant's other data stays unchanged.
 pub fn has_hardware_oath(activity: &Activity) -> bool {
-    activity.methods & SOFTWARE_OATH != 0 && (activity.detail_seed >> 52) % 2 == 0
+    activity.methods & SOFTWARE_OATH != 0 && (activity.detail_seed >> 52) & 1 == 0
 }
 
 /// The phone number of a phone method: `+1 206 555 NNNN` (never one of the directory's numbers).
