@@ -152,7 +152,8 @@ impl Reader {
         );
         let activity_path = format!("/users/{segment}?$select=id,signInActivity");
         let (registration, activity, mfa, methods) = tokio::join!(
-            self.source(&self.v1, REGISTRATION_COLUMNS, registration_path, Budget::Reports, target),
+            // Beta: only beta's registration details have defaultMfaMethod.
+            self.source(&self.beta, REGISTRATION_COLUMNS, registration_path, Budget::Reports, target),
             self.source(&self.v1, ACTIVITY_COLUMNS, activity_path, Budget::SignInActivity, target),
             async {
                 if !self.options.mfa_sign_ins {
