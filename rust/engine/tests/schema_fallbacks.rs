@@ -92,7 +92,7 @@ fn assert_report_sources_filled(sim: &SimHandle, events: &[Value], scope_ids: Op
         let t = &truth[row["id"].as_str().unwrap()];
         if t["hasRegistrationDetails"] == true {
             assert_eq!(row["defaultMfaMethod"], t["defaultMfaMethod"], "{}", t["userPrincipalName"]);
-            assert_eq!(row["methodsRegistered"].is_string(), true);
+            assert!(row["methodsRegistered"].is_string());
             defaults += 1;
         }
         assert_eq!(row["lastSignIn"], t["lastSignInDateTime"], "{}", t["userPrincipalName"]);
