@@ -93,6 +93,22 @@ impl SimConfig {
         self
     }
 
+    /// Graph-like round trips: `network_ms` per HTTP request, `server_ms` median server time per
+    /// request with `tail_rate` of them 5-10x slower, and `batch_overhead_ms` per `$batch`.
+    pub fn with_round_trips(mut self, network_ms: u64, server_ms: u64, tail_rate: f64, batch_overhead_ms: u64) -> Self {
+        self.runtime.latency_ms = network_ms;
+        self.runtime.server_ms = server_ms;
+        self.runtime.tail_rate = tail_rate;
+        self.runtime.batch_overhead_ms = batch_overhead_ms;
+        self
+    }
+
+    /// Another client of the same app spending `units` read units per 10 s (see `throttle.rs`).
+    pub fn with_other_client(mut self, units: u32) -> Self {
+        self.runtime.other_client_units = units;
+        self
+    }
+
     pub fn with_faults(mut self, fault503: f64, fault504: f64, drop_rate: f64) -> Self {
         self.runtime.fault503 = fault503;
         self.runtime.fault504 = fault504;
@@ -101,12 +117,40 @@ impl SimConfig {
     }
 }
 
+/// The routes whose server time can be set one by one (`routeMs`), by name.
+pub const ROUTE_NAMES: [&str; 7] =
+    ["listUsers", "user", "requirements", "batch", "registrationDetails", "signIns", "methods"];
+
 /// Settings read on every request; small and `Copy` so a request takes a snapshot.
+///
+/// Round trips (`faults::latency`, `faults::server_time`): every top-level HTTP request costs the
+/// network round trip `latency_ms ± jitter_ms`; every request (top-level or inside a `$batch`)
+/// costs server time, `server_ms` (or its route's `route_ms`) for most, 5-10x that for a
+/// `tail_rate` share; a `$batch` costs `batch_overhead_ms` plus its slowest request's server time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RuntimeConfig {
+    /// Network round trip per top-level HTTP request.
     pub latency_ms: u64,
     pub jitter_ms: u64,
+    /// Extra server time of a users list page.
     pub page_ms: u64,
+    /// Median server time per request, top-level or inside a `$batch`.
+    pub server_ms: u64,
+    /// Server time per route ([`ROUTE_NAMES`]), instead of `server_ms`.
+    pub route_ms: [Option<u64>; 7],
+    /// Share of requests (0..1) whose server time is 5-10x the median.
+    pub tail_rate: f64,
+    /// Server time of a `$batch` envelope on top of its slowest request.
+    pub batch_overhead_ms: u64,
+    /// Read units per 10 s that another client of the same app spends (delegated sessions share
+    /// the Graph PowerShell app with every admin of the tenant).
+    pub other_client_units: u32,
+    /// Requests per 10 s per app for `/users/{id}/authentication/methods`; `None` = unthrottled
+    /// beyond the read budget (Graph documents no figure; it may be as strict as its reports).
+    pub methods_budget: Option<u32>,
+    /// Answer a `$batch` whose requests include a 429 with a 424 envelope (carrying every answer)
+    /// instead of 200, as Graph has been seen to.
+    pub envelope_424: bool,
     pub throttle: ThrottleMode,
     /// Resource units per 10 s per app; `None` = by tenant size (3,500 / 5,000 / 8,000).
     pub read_budget: Option<u32>,
@@ -128,6 +172,13 @@ impl Default for RuntimeConfig {
             latency_ms: 0,
             jitter_ms: 0,
             page_ms: 0,
+            server_ms: 0,
+            route_ms: [None; 7],
+            tail_rate: 0.0,
+            batch_overhead_ms: 0,
+            other_client_units: 0,
+            methods_budget: None,
+            envelope_424: false,
             throttle: ThrottleMode::Off,
             read_budget: None,
             write_budget: None,
@@ -314,6 +365,18 @@ impl RuntimeConfig {
                 "latencyMs" => next.latency_ms = as_u64(key, value)?,
                 "jitterMs" => next.jitter_ms = as_u64(key, value)?,
                 "pageMs" => next.page_ms = as_u64(key, value)?,
+                "serverMs" => next.server_ms = as_u64(key, value)?,
+                "tailRate" => next.tail_rate = as_rate(key, value)?,
+                "batchOverheadMs" => next.batch_overhead_ms = as_u64(key, value)?,
+                "routeMs" => next.route_ms = as_route_ms(key, value, next.route_ms)?,
+                "otherClientUnits" => {
+                    next.other_client_units =
+                        u32::try_from(as_u64(key, value)?).map_err(|_| format!("'{key}' is too large"))?
+                }
+                "methodsBudget" => next.methods_budget = as_budget(key, value)?,
+                "envelope424" => {
+                    next.envelope_424 = value.as_bool().ok_or_else(|| format!("'{key}' must be true or false"))?
+                }
                 "fault503" => next.fault503 = as_rate(key, value)?,
                 "fault504" => next.fault504 = as_rate(key, value)?,
                 "dropRate" => next.drop_rate = as_rate(key, value)?,
@@ -334,8 +397,10 @@ impl RuntimeConfig {
                 _ if next.schema.apply(key, value)? => {}
                 _ => {
                     return Err(format!(
-                        "unknown setting '{key}' (known: latencyMs, jitterMs, pageMs, fault503, fault504, dropRate, \
-                         bulkState, registrationTop, signInActivityAdvanced, freeTenant, throttle, readBudget, writeBudget)"
+                        "unknown setting '{key}' (known: latencyMs, jitterMs, pageMs, serverMs, tailRate, \
+                         batchOverheadMs, routeMs, otherClientUnits, methodsBudget, envelope424, fault503, fault504, \
+                         dropRate, bulkState, registrationTop, signInActivityAdvanced, freeTenant, throttle, readBudget, \
+                         writeBudget)"
                     ))
                 }
             }
@@ -346,6 +411,37 @@ impl RuntimeConfig {
 
 fn as_u64(key: &str, value: &Value) -> Result<u64, String> {
     value.as_u64().ok_or_else(|| format!("'{key}' must be a whole number >= 0"))
+}
+
+/// `{"requirements": 250, "batch": null}`: per-route server times (null: back to `serverMs`).
+fn as_route_ms(key: &str, value: &Value, mut current: [Option<u64>; 7]) -> Result<[Option<u64>; 7], String> {
+    let object = value.as_object().ok_or_else(|| format!("'{key}' must be an object of route names to ms"))?;
+    for (route, ms) in object {
+        let index = route_index(route)
+            .ok_or_else(|| format!("'{key}': unknown route '{route}' (known: {})", ROUTE_NAMES.join(", ")))?;
+        current[index] = match ms {
+            Value::Null => None,
+            _ => Some(ms.as_u64().ok_or_else(|| format!("'{key}.{route}' must be a whole number >= 0 or null"))?),
+        };
+    }
+    Ok(current)
+}
+
+/// The index of a route name in [`ROUTE_NAMES`] (case-insensitive).
+pub fn route_index(name: &str) -> Option<usize> {
+    ROUTE_NAMES.iter().position(|n| n.eq_ignore_ascii_case(name.trim()))
+}
+
+/// `requirements=250,batch=40` (the `--route-ms` flag) into per-route server times.
+pub fn parse_route_ms(text: &str) -> Result<[Option<u64>; 7], String> {
+    let mut routes = [None; 7];
+    for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (route, ms) = pair.split_once('=').ok_or_else(|| format!("'{pair}' is not route=ms"))?;
+        let index =
+            route_index(route).ok_or_else(|| format!("unknown route '{route}' (known: {})", ROUTE_NAMES.join(", ")))?;
+        routes[index] = Some(ms.trim().parse::<u64>().map_err(|_| format!("'{ms}' is not a whole number of ms"))?);
+    }
+    Ok(routes)
 }
 
 fn as_rate(key: &str, value: &Value) -> Result<f64, String> {
@@ -374,6 +470,18 @@ pub fn config_json(config: &SimConfig, runtime: &RuntimeConfig, port: u16) -> Va
     map.insert("latencyMs".into(), json!(runtime.latency_ms));
     map.insert("jitterMs".into(), json!(runtime.jitter_ms));
     map.insert("pageMs".into(), json!(runtime.page_ms));
+    map.insert("serverMs".into(), json!(runtime.server_ms));
+    map.insert(
+        "routeMs".into(),
+        Value::Object(
+            ROUTE_NAMES.iter().zip(runtime.route_ms).map(|(name, ms)| (name.to_string(), json!(ms))).collect(),
+        ),
+    );
+    map.insert("tailRate".into(), json!(runtime.tail_rate));
+    map.insert("batchOverheadMs".into(), json!(runtime.batch_overhead_ms));
+    map.insert("otherClientUnits".into(), json!(runtime.other_client_units));
+    map.insert("methodsBudget".into(), json!(runtime.methods_budget));
+    map.insert("envelope424".into(), json!(runtime.envelope_424));
     map.insert("throttle".into(), json!(runtime.throttle.as_str()));
     map.insert("readBudget".into(), json!(runtime.read_budget));
     map.insert("writeBudget".into(), json!(runtime.write_budget));
@@ -409,6 +517,11 @@ mod tests {
         let back = next.apply_json(&json!({"readBudget": null})).unwrap();
         assert_eq!(back.read_budget, None);
         assert!(base.apply_json(&json!({"fault503": 2})).is_err());
+        let routes = base.apply_json(&json!({"routeMs": {"requirements": 250}, "tailRate": 0.03})).unwrap();
+        assert_eq!(routes.route_ms[2], Some(250));
+        assert!(base.apply_json(&json!({"routeMs": {"nowhere": 1}})).is_err());
+        assert_eq!(parse_route_ms("batch=40, requirements=250").unwrap()[3], Some(40));
+        assert!(parse_route_ms("batch").is_err());
         assert!(base.apply_json(&json!({"nope": 1})).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Injected failures and latency: transient 503/504 answers, dropped connections, and simulated
-//! round-trip time. All of it applies to Graph routes only, never to `/_sim/`.
+//! round-trip time (the network's, per HTTP request, and the server's, per request with a long
+//! tail; see [`RuntimeConfig`]). All of it applies to Graph routes only, never to `/_sim/`.
 
 use std::time::Duration;
 
@@ -36,7 +37,10 @@ pub fn roll_drop(config: &RuntimeConfig) -> bool {
     config.drop_rate > 0.0 && rand::rng().random_bool(config.drop_rate.min(1.0))
 }
 
-/// Simulated server-side time for one HTTP request: `latency ± jitter`, split into the part spent
+/// The tail of the server-time distribution: this many times the median, at least and at most.
+pub const TAIL_FACTOR: (f64, f64) = (5.0, 10.0);
+
+/// Simulated network time for one HTTP request: `latency ± jitter`, split into the part spent
 /// before the request is handled and the part before the answer goes out.
 pub fn latency(config: &RuntimeConfig) -> (Duration, Duration) {
     if config.latency_ms == 0 && config.jitter_ms == 0 {
@@ -48,6 +52,31 @@ pub fn latency(config: &RuntimeConfig) -> (Duration, Duration) {
     let total = Duration::from_secs_f64(total / 1000.0);
     let before = total / 2;
     (before, total - before)
+}
+
+/// Server time of one request to the route at `route` (an index into `config::ROUTE_NAMES`):
+/// its route's time or `server_ms`, and for a `tail_rate` share of requests 5-10x that.
+pub fn server_time(config: &RuntimeConfig, route: usize) -> Duration {
+    let median = config.route_ms.get(route).copied().flatten().unwrap_or(config.server_ms);
+    if median == 0 {
+        return Duration::ZERO;
+    }
+    let mut rng = rand::rng();
+    let factor = if config.tail_rate > 0.0 && rng.random_bool(config.tail_rate.min(1.0)) {
+        rng.random_range(TAIL_FACTOR.0..=TAIL_FACTOR.1)
+    } else {
+        // Ordinary requests vary too: 0.8-1.2x the median.
+        rng.random_range(0.8..=1.2)
+    };
+    Duration::from_secs_f64(median as f64 * factor / 1000.0)
+}
+
+/// Server time of a `$batch` whose requests take `requests`: the envelope's overhead plus the
+/// slowest request (they run side by side).
+pub fn batch_server_time(config: &RuntimeConfig, requests: &[Duration]) -> Duration {
+    let overhead =
+        config.route_ms[crate::config::route_index("batch").unwrap_or(3)].unwrap_or(config.batch_overhead_ms);
+    Duration::from_millis(overhead) + requests.iter().copied().max().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -66,6 +95,21 @@ mod tests {
         assert_eq!(roll(&config), Some(Fault::GatewayTimeout));
         config.drop_rate = 1.0;
         assert!(roll_drop(&config));
+    }
+
+    #[test]
+    fn server_time_has_a_long_tail_and_a_batch_waits_for_its_slowest_request() {
+        let config =
+            RuntimeConfig { server_ms: 100, tail_rate: 0.05, batch_overhead_ms: 30, ..RuntimeConfig::default() };
+        let times: Vec<Duration> = (0..4000).map(|_| server_time(&config, 2)).collect();
+        let slow = times.iter().filter(|t| **t >= Duration::from_millis(500)).count();
+        assert!((100..=320).contains(&slow), "about 5% of 4,000 in the tail, got {slow}");
+        assert!(times.iter().all(|t| *t >= Duration::from_millis(80) && *t <= Duration::from_millis(1000)));
+        let batch = batch_server_time(&config, &times[..20]);
+        assert_eq!(batch, Duration::from_millis(30) + *times[..20].iter().max().unwrap());
+        let routed = RuntimeConfig { route_ms: [None, None, Some(7), None, None, None, None], ..config };
+        assert!(server_time(&routed, 2) <= Duration::from_millis(70));
+        assert_eq!(server_time(&RuntimeConfig::default(), 0), Duration::ZERO);
     }
 
     #[test]

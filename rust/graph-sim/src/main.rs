@@ -21,7 +21,7 @@ struct Cli {
     /// Seed of the tenant generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Simulated latency per HTTP request, in milliseconds.
+    /// Simulated network round trip per HTTP request (a $batch counts once), in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Uniform jitter (±) added to the latency, in milliseconds.
@@ -30,6 +30,30 @@ struct Cli {
     /// Extra server time per users list page, in milliseconds.
     #[arg(long, default_value_t = 0)]
     page_ms: u64,
+    /// Median server time per request, top-level or inside a $batch (a $batch waits for its
+    /// slowest request), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    server_ms: u64,
+    /// Server time per route instead of --server-ms: route=ms pairs, comma-separated (routes:
+    /// listUsers, user, requirements, batch (the envelope's overhead), registrationDetails,
+    /// signIns, methods).
+    #[arg(long, default_value = "", value_parser = graph_sim::config::parse_route_ms)]
+    route_ms: [Option<u64>; 7],
+    /// Share of requests (0..1) whose server time is 5-10x the median: the long tail.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    tail_rate: f64,
+    /// Server time of a $batch envelope on top of its slowest request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    batch_overhead_ms: u64,
+    /// Read units per 10 s that another client of the same app spends (a shared budget).
+    #[arg(long, default_value_t = 0)]
+    other_client_units: u32,
+    /// Requests per 10 s per app for /users/{id}/authentication/methods (default: no own limit).
+    #[arg(long)]
+    methods_budget: Option<u32>,
+    /// Answer a $batch with throttled requests with a 424 envelope (carrying every answer).
+    #[arg(long)]
+    envelope_424: bool,
     /// Throttling: off, or auto (Graph's identity-and-access budgets).
     #[arg(long, default_value = "off", value_parser = parse_throttle)]
     throttle: ThrottleMode,
@@ -122,6 +146,13 @@ fn main() {
             latency_ms: cli.latency_ms,
             jitter_ms: cli.jitter_ms,
             page_ms: cli.page_ms,
+            server_ms: cli.server_ms,
+            route_ms: cli.route_ms,
+            tail_rate: cli.tail_rate,
+            batch_overhead_ms: cli.batch_overhead_ms,
+            other_client_units: cli.other_client_units,
+            methods_budget: cli.methods_budget.map(|b| b.max(1)),
+            envelope_424: cli.envelope_424,
             throttle: cli.throttle,
             read_budget: cli.read_budget.map(|b| b.max(1)),
             write_budget: cli.write_budget.map(|b| b.max(1)),

@@ -5,6 +5,7 @@
 //! | `reports/authenticationMethods/*` | 5 requests per 10 s |
 //! | `auditLogs/signIns` | 5 requests per 10 s |
 //! | users listings that select `signInActivity` | 10 requests per 60 s |
+//! | `users/{id}/authentication/methods` | `methodsBudget` per 10 s, when set (Graph documents none) |
 //!
 //! Sliding windows of request arrivals; a request that does not fit is refused (429) without
 //! counting, with `Retry-After` = whole seconds until the oldest entry leaves the window.
@@ -19,6 +20,8 @@ pub enum ReportBudget {
     Reports,
     SignInLogs,
     SignInActivity,
+    /// `/users/{id}/authentication/methods`, with the configured limit.
+    Methods(usize),
 }
 
 impl ReportBudget {
@@ -26,13 +29,25 @@ impl ReportBudget {
         match self {
             ReportBudget::Reports | ReportBudget::SignInLogs => 5,
             ReportBudget::SignInActivity => 10,
+            ReportBudget::Methods(limit) => limit.max(1),
         }
     }
 
     pub fn window(self) -> Duration {
         match self {
-            ReportBudget::Reports | ReportBudget::SignInLogs => Duration::from_secs(10),
+            ReportBudget::Reports | ReportBudget::SignInLogs | ReportBudget::Methods(_) => Duration::from_secs(10),
             ReportBudget::SignInActivity => Duration::from_secs(60),
+        }
+    }
+
+    /// The family its Retry-After pauses.
+    pub fn family(self) -> crate::throttle::Family {
+        use crate::throttle::Family;
+        match self {
+            ReportBudget::Reports => Family::Reports,
+            ReportBudget::SignInLogs => Family::SignInLogs,
+            ReportBudget::SignInActivity => Family::SignInActivity,
+            ReportBudget::Methods(_) => Family::Methods,
         }
     }
 
@@ -42,13 +57,14 @@ impl ReportBudget {
             ReportBudget::Reports => "ReportsLimitExceeded",
             ReportBudget::SignInLogs => "SignInLogsLimitExceeded",
             ReportBudget::SignInActivity => "SignInActivityLimitExceeded",
+            ReportBudget::Methods(_) => "AuthenticationMethodsLimitExceeded",
         }
     }
 }
 
 #[derive(Default)]
 pub struct ReportThrottle {
-    windows: Mutex<HashMap<(String, ReportBudget), VecDeque<Instant>>>,
+    windows: Mutex<HashMap<(String, crate::throttle::Family), VecDeque<Instant>>>,
 }
 
 impl ReportThrottle {
@@ -59,7 +75,7 @@ impl ReportThrottle {
     /// `Ok(())` and counted, or `Err(retry_after_secs)`.
     pub fn admit(&self, app: &str, budget: ReportBudget, now: Instant) -> Result<(), u64> {
         let mut windows = self.windows.lock();
-        let log = windows.entry((app.to_owned(), budget)).or_default();
+        let log = windows.entry((app.to_owned(), budget.family())).or_default();
         let span = budget.window();
         while log.front().is_some_and(|&at| now.duration_since(at) >= span) {
             log.pop_front();

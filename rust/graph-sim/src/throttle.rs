@@ -7,8 +7,13 @@
 //!
 //! A request that does not fit in either window is refused (429) without consuming anything, with
 //! `Retry-After` = the whole seconds until enough of the window has expired. The simulator also
-//! remembers, per app, until when its last `Retry-After` runs, to count requests that arrive
-//! during it (`sentDuringRetryAfter`).
+//! remembers, per app and per budget family ([`Family`]), until when its last `Retry-After` runs,
+//! to count requests of that family that arrive during it (`sentDuringRetryAfter`): a Retry-After
+//! on the reports does not ask the directory reads to wait.
+//!
+//! Another client of the same app (`otherClientUnits`: delegated sessions share the Graph
+//! PowerShell app with every admin of the tenant) spends read units at a steady rate in the same
+//! window; it is accounted lazily, whenever a request of the app arrives.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -80,13 +85,54 @@ impl Window {
     }
 }
 
+/// The budgets Graph throttles, and pauses, separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Read,
+    Write,
+    Reports,
+    SignInLogs,
+    SignInActivity,
+    Methods,
+}
+
+const FAMILY_COUNT: usize = 6;
+
+/// A Retry-After sent to an app for one family: arrivals in `[notice_from, until)` ignored it.
+#[derive(Default, Clone, Copy)]
+struct RetryAfter {
+    notice_from: Option<Instant>,
+    until: Option<Instant>,
+}
+
 #[derive(Default)]
 struct AppState {
     reads: Window,
     writes: Window,
-    /// Requests arriving in `[notice_from, retry_until)` were sent while a Retry-After ran.
-    notice_from: Option<Instant>,
-    retry_until: Option<Instant>,
+    retry_after: [RetryAfter; FAMILY_COUNT],
+    /// Another client's spending: when it was last accounted, and the fraction of a unit left.
+    other_since: Option<Instant>,
+    other_carry: f64,
+}
+
+impl AppState {
+    /// Accounts what another client of the app spent since the last request, at `units` per
+    /// read window, where the window has room for it (it is throttled like anyone else).
+    fn other_client(&mut self, now: Instant, units: u32, read_limit: u32) {
+        if units == 0 {
+            self.other_since = None;
+            return;
+        }
+        let since = *self.other_since.get_or_insert(now);
+        let spent =
+            self.other_carry + units as f64 * now.duration_since(since).as_secs_f64() / READ_WINDOW.as_secs_f64();
+        self.other_since = Some(now);
+        let whole = spent.floor();
+        self.other_carry = spent - whole;
+        let room = (read_limit as u64).saturating_sub(self.reads.used);
+        let cost = (whole as u64).min(room) as u32;
+        self.reads.push(now, cost);
+    }
 }
 
 /// All apps' windows.
@@ -104,45 +150,54 @@ impl Throttle {
         self.apps.lock().clear();
     }
 
-    /// Whether a request of `app` arriving `now` ignores a Retry-After that app was given.
-    pub fn arrived_during_retry_after(&self, app: &str, now: Instant) -> bool {
+    /// Whether a request of `app` in any of `families` arriving `now` ignores a Retry-After that
+    /// app was given for one of them.
+    pub fn arrived_during_retry_after(&self, app: &str, families: &[Family], now: Instant) -> bool {
         let apps = self.apps.lock();
-        match apps.get(app) {
-            Some(state) => match (state.notice_from, state.retry_until) {
-                (Some(from), Some(until)) => now >= from && now < until,
-                _ => false,
-            },
-            None => false,
-        }
+        let Some(state) = apps.get(app) else { return false };
+        families.iter().any(|&family| match state.retry_after[family as usize] {
+            RetryAfter { notice_from: Some(from), until: Some(until) } => now >= from && now < until,
+            _ => false,
+        })
     }
 
-    /// Records a `Retry-After` of `secs` sent to `app` now, that reaches the client after
-    /// `delivery` (the remaining simulated latency). Arrivals from `now + delivery + grace` until
-    /// `now + secs` count as sent during the Retry-After.
-    pub fn note_retry_after(&self, app: &str, now: Instant, delivery: Duration, secs: u64) {
+    /// Records a `Retry-After` of `secs` for `family` sent to `app` now, that reaches the client
+    /// after `delivery` (the remaining simulated latency). Arrivals from `now + delivery + grace`
+    /// until `now + secs` count as sent during the Retry-After.
+    pub fn note_retry_after(&self, app: &str, family: Family, now: Instant, delivery: Duration, secs: u64) {
         let mut apps = self.apps.lock();
-        let state = apps.entry(app.to_owned()).or_default();
+        let state = &mut apps.entry(app.to_owned()).or_default().retry_after[family as usize];
         let until = now + Duration::from_secs(secs);
-        match state.retry_until {
+        match state.until {
             // Still inside an earlier Retry-After the client already knows about: extend it.
             Some(current) if current > now => {
                 if until > current {
-                    state.retry_until = Some(until);
+                    state.until = Some(until);
                 }
             }
             _ => {
-                state.retry_until = Some(until);
+                state.until = Some(until);
                 state.notice_from = Some(now + delivery + RETRY_AFTER_GRACE);
             }
         }
     }
 
-    /// Admits or refuses a request of `cost` for `app`.
-    pub fn admit(&self, app: &str, now: Instant, cost: Cost, read_limit: u32, write_limit: u32) -> Admission {
+    /// Admits or refuses a request of `cost` for `app`, after accounting `other_units` per read
+    /// window spent by another client of the app.
+    pub fn admit(
+        &self,
+        app: &str,
+        now: Instant,
+        cost: Cost,
+        read_limit: u32,
+        write_limit: u32,
+        other_units: u32,
+    ) -> Admission {
         let mut apps = self.apps.lock();
         let state = apps.entry(app.to_owned()).or_default();
         state.reads.prune(now, READ_WINDOW);
         state.writes.prune(now, WRITE_WINDOW);
+        state.other_client(now, other_units, read_limit);
         let read_wait = state.reads.wait_for(now, READ_WINDOW, cost.resource_units, read_limit);
         let write_wait = if cost.writes > 0 {
             state.writes.wait_for(now, WRITE_WINDOW, cost.writes, write_limit)
@@ -196,16 +251,22 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..10 {
             let at = t0 + Duration::from_millis(i * 100);
-            assert!(matches!(throttle.admit("a", at, READ, 10, 100), Admission::Allowed { .. }));
+            assert!(matches!(throttle.admit("a", at, READ, 10, 100, 0), Admission::Allowed { .. }));
         }
         // Another app has its own budget.
-        assert!(matches!(throttle.admit("b", t0 + Duration::from_secs(1), READ, 10, 100), Admission::Allowed { .. }));
-        match throttle.admit("a", t0 + Duration::from_secs(1), READ, 10, 100) {
+        assert!(matches!(
+            throttle.admit("b", t0 + Duration::from_secs(1), READ, 10, 100, 0),
+            Admission::Allowed { .. }
+        ));
+        match throttle.admit("a", t0 + Duration::from_secs(1), READ, 10, 100, 0) {
             Admission::Throttled { retry_after_secs, .. } => assert_eq!(retry_after_secs, 9),
             other => panic!("{other:?}"),
         }
         // The first entry expires at t0 + 10 s.
-        assert!(matches!(throttle.admit("a", t0 + Duration::from_secs(10), READ, 10, 100), Admission::Allowed { .. }));
+        assert!(matches!(
+            throttle.admit("a", t0 + Duration::from_secs(10), READ, 10, 100, 0),
+            Admission::Allowed { .. }
+        ));
     }
 
     #[test]
@@ -214,7 +275,7 @@ mod tests {
         let t0 = Instant::now();
         let mut last = 0.0;
         for _ in 0..5 {
-            if let Admission::Allowed { share } = throttle.admit("a", t0, WRITE, 1000, 5) {
+            if let Admission::Allowed { share } = throttle.admit("a", t0, WRITE, 1000, 5, 0) {
                 last = share;
             } else {
                 panic!("throttled too early");
@@ -223,7 +284,7 @@ mod tests {
         assert_eq!(last, 1.0);
         assert_eq!(limit_percentage(last).as_deref(), Some("1.00"));
         assert_eq!(limit_percentage(0.5), None);
-        match throttle.admit("a", t0 + Duration::from_secs(1), WRITE, 1000, 5) {
+        match throttle.admit("a", t0 + Duration::from_secs(1), WRITE, 1000, 5, 0) {
             Admission::Throttled { retry_after_secs, write_limit, .. } => {
                 assert_eq!(retry_after_secs, 149);
                 assert!(write_limit);
@@ -231,23 +292,58 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Reads still pass.
-        assert!(matches!(throttle.admit("a", t0 + Duration::from_secs(1), READ, 1000, 5), Admission::Allowed { .. }));
+        assert!(matches!(
+            throttle.admit("a", t0 + Duration::from_secs(1), READ, 1000, 5, 0),
+            Admission::Allowed { .. }
+        ));
     }
 
     #[test]
-    fn retry_after_window_counts_arrivals() {
+    fn retry_after_window_counts_arrivals_of_its_family() {
         let throttle = Throttle::new();
         let t0 = Instant::now();
-        throttle.note_retry_after("a", t0, Duration::from_millis(10), 2);
-        assert!(!throttle.arrived_during_retry_after("a", t0 + Duration::from_millis(5)));
-        assert!(!throttle.arrived_during_retry_after("a", t0 + Duration::from_millis(55)));
-        assert!(throttle.arrived_during_retry_after("a", t0 + Duration::from_millis(500)));
-        assert!(!throttle.arrived_during_retry_after("a", t0 + Duration::from_secs(2)));
-        assert!(!throttle.arrived_during_retry_after("b", t0 + Duration::from_millis(500)));
+        let read = &[Family::Read];
+        throttle.note_retry_after("a", Family::Read, t0, Duration::from_millis(10), 2);
+        assert!(!throttle.arrived_during_retry_after("a", read, t0 + Duration::from_millis(5)));
+        assert!(!throttle.arrived_during_retry_after("a", read, t0 + Duration::from_millis(55)));
+        assert!(throttle.arrived_during_retry_after("a", read, t0 + Duration::from_millis(500)));
+        assert!(!throttle.arrived_during_retry_after("a", read, t0 + Duration::from_secs(2)));
+        assert!(!throttle.arrived_during_retry_after("b", read, t0 + Duration::from_millis(500)));
+        assert!(
+            !throttle.arrived_during_retry_after("a", &[Family::Reports], t0 + Duration::from_millis(500)),
+            "a report request does not ignore a Retry-After on the reads"
+        );
         // A later 429 inside the window extends it without a new grace period.
-        throttle.note_retry_after("a", t0 + Duration::from_millis(600), Duration::ZERO, 3);
-        assert!(throttle.arrived_during_retry_after("a", t0 + Duration::from_millis(610)));
-        assert!(throttle.arrived_during_retry_after("a", t0 + Duration::from_millis(3_500)));
-        assert!(!throttle.arrived_during_retry_after("a", t0 + Duration::from_millis(3_600)));
+        throttle.note_retry_after("a", Family::Read, t0 + Duration::from_millis(600), Duration::ZERO, 3);
+        assert!(throttle.arrived_during_retry_after("a", read, t0 + Duration::from_millis(610)));
+        assert!(throttle.arrived_during_retry_after("a", read, t0 + Duration::from_millis(3_500)));
+        assert!(!throttle.arrived_during_retry_after("a", read, t0 + Duration::from_millis(3_600)));
+    }
+
+    #[test]
+    fn another_client_of_the_app_spends_the_same_read_budget() {
+        let throttle = Throttle::new();
+        let t0 = Instant::now();
+        // The other client spends 6,000 of 8,000 units per 10 s; after 10 s it holds 6,000.
+        assert!(matches!(throttle.admit("a", t0, READ, 8000, 3000, 6000), Admission::Allowed { .. }));
+        match throttle.admit("a", t0 + Duration::from_secs(10), READ, 8000, 3000, 6000) {
+            Admission::Allowed { share } => assert!((0.74..0.76).contains(&share), "{share}"),
+            other => panic!("{other:?}"),
+        }
+        for _ in 0..1999 {
+            assert!(matches!(
+                throttle.admit("a", t0 + Duration::from_secs(10), READ, 8000, 3000, 6000),
+                Admission::Allowed { .. }
+            ));
+        }
+        assert!(matches!(
+            throttle.admit("a", t0 + Duration::from_secs(10), READ, 8000, 3000, 6000),
+            Admission::Throttled { .. }
+        ));
+        // Another app has a budget of its own.
+        assert!(matches!(
+            throttle.admit("b", t0 + Duration::from_secs(10), READ, 8000, 3000, 0),
+            Admission::Allowed { .. }
+        ));
     }
 }

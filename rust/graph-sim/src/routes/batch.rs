@@ -11,8 +11,9 @@ use serde_json::{json, Map, Value};
 
 use crate::faults::{self, Fault};
 use crate::odata::GraphError;
-use crate::routes::{process, GraphRequest, GraphResponse, Ids, Timing};
+use crate::routes::{process, GraphRequest, GraphResponse, Ids, Route, Timing};
 use crate::stats::bump;
+use crate::throttle::Family;
 use crate::SimState;
 
 /// Graph's limit on requests in one batch.
@@ -190,7 +191,8 @@ pub async fn envelope(sim: &SimState, request: &GraphRequest, ids: &Ids, timing:
             Fault::ServiceUnavailable { retry_after } => {
                 bump(&sim.stats.faults_503);
                 if retry_after {
-                    sim.throttle.note_retry_after(&principal.app_id, std::time::Instant::now(), timing.delivery, 1);
+                    let now = std::time::Instant::now();
+                    sim.throttle.note_retry_after(&principal.app_id, Family::Read, now, timing.delivery, 1);
                 }
             }
             Fault::GatewayTimeout => bump(&sim.stats.faults_504),
@@ -201,6 +203,18 @@ pub async fn envelope(sim: &SimState, request: &GraphRequest, ids: &Ids, timing:
         Ok(subs) => subs,
         Err(error) => return ids.error(&error),
     };
+    // Requests run side by side: the envelope is answered after its overhead and its slowest
+    // request's server time, and every answer reaches the client only then.
+    let server_times: Vec<std::time::Duration> = subs
+        .iter()
+        .map(|sub| {
+            let path = sub.url.split(['?', '#']).next().unwrap_or("");
+            let route = Route::parse(request.version, path).map(|r| r.timing_index()).unwrap_or(0);
+            faults::server_time(&runtime, route)
+        })
+        .collect();
+    let server = faults::batch_server_time(&runtime, &server_times);
+    let timing = Timing { arrived: timing.arrived, delivery: timing.delivery + server };
     let mut responses: Vec<Value> = Vec::with_capacity(subs.len());
     if subs.iter().all(|s| s.depends_on.is_empty()) {
         let answers = futures::future::join_all(subs.iter().map(|sub| run_one(sim, request, sub, timing))).await;
@@ -226,8 +240,15 @@ pub async fn envelope(sim: &SimState, request: &GraphRequest, ids: &Ids, timing:
             responses.push(sub_response(&sub.id, answer));
         }
     }
+    if !server.is_zero() {
+        tokio::time::sleep(server).await;
+    }
     responses.shuffle(&mut rand::rng());
-    GraphResponse::json(200, json!({ "responses": responses }))
+    // With `envelope424`, a batch some of whose requests were throttled comes back 424 (Failed
+    // Dependency) as a whole, still carrying every answer.
+    let throttled = responses.iter().any(|r| r["status"] == 429);
+    let status = if runtime.envelope_424 && throttled { 424 } else { 200 };
+    GraphResponse::json(status, json!({ "responses": responses }))
 }
 
 #[cfg(test)]

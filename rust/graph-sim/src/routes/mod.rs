@@ -30,7 +30,7 @@ use crate::faults::{self, Fault};
 use crate::odata::{error_body, GraphError, QueryOptions};
 use crate::report_throttle::ReportBudget;
 use crate::stats::bump;
-use crate::throttle::{limit_percentage, Admission, Cost};
+use crate::throttle::{limit_percentage, Admission, Cost, Family};
 use crate::SimState;
 
 /// Graph API versions.
@@ -234,11 +234,25 @@ impl Route {
         }
     }
 
+    /// The index of the route's name in `config::ROUTE_NAMES` (per-route server times).
+    pub fn timing_index(&self) -> usize {
+        match self {
+            Route::ListUsers => 0,
+            Route::User(_) => 1,
+            Route::Requirements(_) => 2,
+            Route::Batch => 3,
+            Route::RegistrationDetails => 4,
+            Route::SignIns => 5,
+            Route::Methods(_) => 6,
+        }
+    }
+
     /// The report budget this request counts against (`report_throttle.rs`), if any.
-    fn report_budget(&self, query: &QueryOptions) -> Option<ReportBudget> {
+    fn report_budget(&self, query: &QueryOptions, runtime: &crate::config::RuntimeConfig) -> Option<ReportBudget> {
         match self {
             Route::RegistrationDetails => Some(ReportBudget::Reports),
             Route::SignIns => Some(ReportBudget::SignInLogs),
+            Route::Methods(_) => runtime.methods_budget.map(|limit| ReportBudget::Methods(limit as usize)),
             Route::ListUsers | Route::User(_)
                 if query.select.as_deref().is_some_and(|s| s.to_ascii_lowercase().contains("signinactivity")) =>
             {
@@ -316,15 +330,24 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
         Ok(query) => query,
         Err(error) => return ids.error(&error),
     };
-    match route.report_budget(&query) {
+    let runtime = sim.runtime();
+    let report_budget = route.report_budget(&query, &runtime);
+    match report_budget {
         Some(ReportBudget::Reports) => bump(&sim.stats.registration_requests),
         Some(ReportBudget::SignInLogs) => bump(&sim.stats.sign_in_log_requests),
         Some(ReportBudget::SignInActivity) => bump(&sim.stats.sign_in_activity_requests),
-        None => {}
+        Some(ReportBudget::Methods(_)) | None => {}
     }
-    let runtime = sim.runtime();
     let now = Instant::now();
-    if sim.throttle.arrived_during_retry_after(&principal.app_id, timing.arrived) {
+    let is_write = request.method != Method::GET;
+    // The family a Retry-After on this request pauses, and the ones whose pause it must respect.
+    let family = match (report_budget, is_write) {
+        (Some(budget), _) => budget.family(),
+        (None, true) => Family::Write,
+        (None, false) => Family::Read,
+    };
+    let respects: &[Family] = if is_write { &[Family::Write, Family::Read] } else { std::slice::from_ref(&family) };
+    if sim.throttle.arrived_during_retry_after(&principal.app_id, respects, timing.arrived) {
         bump(&sim.stats.sent_during_retry_after);
     }
     if let Some(fault) = faults::roll(&runtime) {
@@ -332,7 +355,7 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
             Fault::ServiceUnavailable { retry_after } => {
                 bump(&sim.stats.faults_503);
                 if retry_after {
-                    sim.throttle.note_retry_after(&principal.app_id, now, timing.delivery, 1);
+                    sim.throttle.note_retry_after(&principal.app_id, family, now, timing.delivery, 1);
                 }
             }
             Fault::GatewayTimeout => bump(&sim.stats.faults_504),
@@ -342,10 +365,10 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
     let cost = route.cost(&request.method, &query);
     let mut share = None;
     if runtime.throttle == ThrottleMode::Auto {
-        if let Some(budget) = route.report_budget(&query) {
+        if let Some(budget) = report_budget {
             if let Err(retry_after_secs) = sim.report_throttle.admit(&principal.app_id, budget, now) {
                 bump(&sim.stats.throttled_429);
-                sim.throttle.note_retry_after(&principal.app_id, now, timing.delivery, retry_after_secs);
+                sim.throttle.note_retry_after(&principal.app_id, family, now, timing.delivery, retry_after_secs);
                 return ids
                     .error(&GraphError::new(429, "TooManyRequests", "Too many requests"))
                     .with_header("Retry-After", retry_after_secs.to_string())
@@ -356,11 +379,12 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
     if runtime.throttle == ThrottleMode::Auto {
         let read_limit = runtime.effective_read_budget(sim.config.users);
         let write_limit = runtime.effective_write_budget();
-        match sim.throttle.admit(&principal.app_id, now, cost, read_limit, write_limit) {
+        match sim.throttle.admit(&principal.app_id, now, cost, read_limit, write_limit, runtime.other_client_units) {
             Admission::Allowed { share: s } => share = Some(s),
             Admission::Throttled { retry_after_secs, share, write_limit } => {
                 bump(&sim.stats.throttled_429);
-                sim.throttle.note_retry_after(&principal.app_id, now, timing.delivery, retry_after_secs);
+                let paused = if write_limit { Family::Write } else { Family::Read };
+                sim.throttle.note_retry_after(&principal.app_id, paused, now, timing.delivery, retry_after_secs);
                 let limit = if write_limit { "Write" } else { "ReadWrite" };
                 let mut response = ids
                     .error(&GraphError::new(429, "TooManyRequests", "Too many requests"))
@@ -479,12 +503,18 @@ async fn graph_entry(State(sim): State<Arc<SimState>>, request: Request) -> Resp
                 body,
                 base_url: format!("http://{host}"),
             };
-            let is_batch = matches!(Route::parse(version, path), Ok(Route::Batch));
-            let timing = Timing { arrived, delivery: after };
-            if is_batch {
-                batch::envelope(&sim, &graph_request, &ids, timing).await
+            let route = Route::parse(version, path);
+            if matches!(route, Ok(Route::Batch)) {
+                // The envelope adds its own server time: its overhead and its slowest request.
+                batch::envelope(&sim, &graph_request, &ids, Timing { arrived, delivery: after }).await
             } else {
-                process(&sim, &graph_request, &ids, timing).await
+                // Answered at once, delivered after the server time and the way back.
+                let server = route.map(|r| faults::server_time(&runtime, r.timing_index())).unwrap_or_default();
+                let response = process(&sim, &graph_request, &ids, Timing { arrived, delivery: server + after }).await;
+                if !server.is_zero() {
+                    tokio::time::sleep(server).await;
+                }
+                response
             }
         }
     };
