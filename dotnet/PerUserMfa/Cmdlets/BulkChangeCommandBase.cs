@@ -36,9 +36,9 @@ namespace PerUserMfa.Cmdlets
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        /// <summary>How many users are worked on at once (Graph requests in flight).</summary>
+        /// <summary>The most users worked on at once (Graph requests in flight; an upper bound: the engine adapts the working number to the round trip).</summary>
         [Parameter]
-        [ValidateRange(1, 1000)]
+        [ValidateRange(1, 10000)]
         public int ThrottleLimit { get; set; }
 
         internal ChangeTally Tally { get; private set; } = new ChangeTally();

@@ -24,9 +24,9 @@ namespace PerUserMfa.Cmdlets
         [Parameter(ParameterSetName = ListSet)]
         public SwitchParameter All { get; set; }
 
-        /// <summary>How many Graph requests may be in flight at once.</summary>
+        /// <summary>The most Graph requests in flight at once (an upper bound: the engine adapts the working number to the round trip).</summary>
         [Parameter]
-        [ValidateRange(1, 1000)]
+        [ValidateRange(1, 10000)]
         public int ThrottleLimit { get; set; }
 
         /// <summary>One PerUserMfa.UserReport per user: account, licence, admin, MFA registration, sign-in

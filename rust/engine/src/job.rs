@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -65,9 +65,13 @@ pub enum NextEvent {
     Done,
 }
 
-/// The sending side of a job's event queue, shared by its workers and its pipeline.
+/// The sending side of a job's event queue, shared by its workers and its pipeline, with the
+/// job's id (which job a throttle pause belongs to).
 #[derive(Clone)]
-pub struct EventSink(mpsc::Sender<String>);
+pub struct EventSink(mpsc::Sender<String>, u64);
+
+/// Numbers the jobs of the process.
+static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
 
 impl EventSink {
     /// Queues an event, waiting while the host is behind.
@@ -80,6 +84,10 @@ impl Notify for EventSink {
     fn verbose(&self, message: String) {
         // Informational: dropped rather than blocking a request when the queue is full.
         let _ = self.0.try_send(Event::verbose(message));
+    }
+
+    fn job_id(&self) -> u64 {
+        self.1
     }
 }
 
@@ -136,7 +144,7 @@ impl Job {
         let accepts = (operation.takes_user_ids, operation.takes_changes);
         let context = JobContext {
             client,
-            events: EventSink(event_tx),
+            events: EventSink(event_tx, NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed)),
             progress: Arc::new(Progress::new(operation.activity)),
             abort: CancellationToken::new(),
             fatal: Arc::new(Mutex::new(None)),
@@ -231,6 +239,16 @@ pub async fn catch_panic<T>(future: impl Future<Output = Result<T, EngineError>>
     AssertUnwindSafe(future).catch_unwind().await.unwrap_or_else(|panic| Err(EngineError::from_panic(panic)))
 }
 
+/// A `Retry-After` a job was given ends with the job, finished or cancelled (dropping the driver
+/// drops this): the next command does not inherit a wait it did not cause.
+struct PausesOfJob(Arc<GraphClient>, u64);
+
+impl Drop for PausesOfJob {
+    fn drop(&mut self) {
+        self.0.gate.end_pauses_of(self.1);
+    }
+}
+
 /// Runs the operation, then ends the job with its terminating error, if any, and a last
 /// progress event.
 async fn drive(
@@ -264,6 +282,7 @@ async fn drive(
 /// a last event, and once the driver is gone nothing holds the event queue open, so the host
 /// always sees the job end; an aborted driver (cancel) takes the reporter with it.
 async fn run_to_end(context: JobContext, operation: impl Future<Output = Result<(), EngineError>>) {
+    let _pauses = PausesOfJob(context.client.clone(), context.events.job_id());
     let reporter = {
         let progress = context.progress.clone();
         let events = context.events.clone();
@@ -300,7 +319,7 @@ impl JobContext {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let context = JobContext {
             client,
-            events: EventSink(events),
+            events: EventSink(events, 0),
             progress: Arc::new(Progress::new("tests")),
             abort: CancellationToken::new(),
             fatal: Arc::new(Mutex::new(None)),

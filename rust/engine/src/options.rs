@@ -8,11 +8,12 @@ use crate::bulk::ChangeItem;
 use crate::error::{EngineError, ErrorKind};
 use crate::model::MfaState;
 
-/// Requests in flight per job when the caller does not say. Graph's budget for a large tenant
-/// is 8,000 units per 10 s; 60 requests in flight at ~50 ms round trips reach it with headroom,
-/// and the throttle gate keeps the rate under it.
-pub const DEFAULT_THROTTLE_LIMIT: usize = 60;
-pub const MAX_THROTTLE_LIMIT: usize = 1000;
+/// The most requests in flight per job when the caller does not say (`-ThrottleLimit`). It is an
+/// upper bound: the working window adapts to the round trip (`graph::window`), and the throttle
+/// gate keeps the rate under Graph's budget. 5,000 leaves room for Graph's 800 reads per second at
+/// round trips of several seconds.
+pub const DEFAULT_THROTTLE_LIMIT: usize = 5000;
+pub const MAX_THROTTLE_LIMIT: usize = 10_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,7 +1,7 @@
-//! The Graph request pipeline, as small policies in the order a request meets them:
-//! pacing through the shared [`throttle::ThrottleGate`], bearer auth and request ids
-//! ([`client`]), retries of 429/503/504 and broken connections ([`retry`]), and
-//! `$batch` bundling of per-user requests ([`batch`]).
+//! The Graph request pipeline, in the order a request meets it: pacing and pauses per budget
+//! through the session's [`throttle::ThrottleGate`], bearer auth, request ids and a bounded body
+//! ([`client`]), the retry policy ([`retry`]), and `$batch` bundling of per-user requests with an
+//! adaptive in-flight window ([`batch`], [`window`]).
 
 pub mod auth;
 pub mod batch;
@@ -9,10 +9,18 @@ pub mod client;
 pub mod paths;
 pub mod retry;
 pub mod throttle;
+pub mod window;
 
-/// Where the pipeline reports why it waited; the job turns these into `-Verbose` lines.
+/// The job a request belongs to, as the pipeline sees it: where it reports why it waited (the job
+/// turns these into `-Verbose` lines), and which job a `Retry-After` pause belongs to.
 pub trait Notify: Send + Sync {
     fn verbose(&self, message: String);
+
+    /// Identifies the job, so the throttle gate can end the pauses it caused when it ends
+    /// (`ThrottleGate::end_pauses_of`). 0: no particular job.
+    fn job_id(&self) -> u64 {
+        0
+    }
 }
 
 /// Graph API versions the engine calls.

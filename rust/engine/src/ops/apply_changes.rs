@@ -39,10 +39,6 @@ use crate::model::MfaState;
 use crate::options::JournalOperation;
 use crate::utc;
 
-/// Graph's write window.
-const WRITE_WINDOW_SECONDS: f64 = 150.0;
-/// Graph's documented write budget per window, when the gate has learnt nothing else.
-const DOCUMENTED_WRITES: f64 = 3000.0;
 /// Writes per second assumed while the window has room, until the job has measured its own.
 const ASSUMED_UNPACED_RATE: f64 = 50.0;
 
@@ -130,7 +126,7 @@ pub async fn run(
         let allowed = write_allowance(&context);
         let (_, in_window) = context.client.gate.outlook(Budget::Write);
         let ages: Vec<f64> = in_window.iter().map(Duration::as_secs_f64).collect();
-        let seconds = schedule_seconds(&ages, work.len() as u64, allowed, WRITE_WINDOW_SECONDS, ASSUMED_UNPACED_RATE);
+        let seconds = schedule_seconds(&ages, work.len() as u64, allowed, write_window_seconds(), ASSUMED_UNPACED_RATE);
         context.events.send(Event::information(estimate_message(work.len(), allowed, seconds))).await;
     }
     let ticker = {
@@ -380,7 +376,7 @@ impl Worker {
             self.context.fail(error);
             return;
         }
-        let sent = write_state(&self.batcher, &item.id, &item.requested_state, &target).await;
+        let sent = write_state(&self.batcher, &item.id, &item.requested_state, &current, &target).await;
         self.pace.written();
         if let Err(error) = sent {
             let attempt = if is_definite_refusal(&error) { Attempt::Refused } else { Attempt::MayHaveLanded };
@@ -466,9 +462,15 @@ fn is_definite_refusal(error: &EngineError) -> bool {
     error.status.is_some_and(|status| (400..500).contains(&status) && status != 408 && status != 429)
 }
 
-/// Graph's write budget as the gate knows it, times the share the gate fills.
+/// The writes the throttle gate lets through per write window (Graph's budget, as the gate knows
+/// it, times the share it fills). Writes always have a documented budget.
 fn write_allowance(context: &JobContext) -> f64 {
-    context.client.gate.limit_estimate(Budget::Write).unwrap_or(DOCUMENTED_WRITES) * TARGET_SHARE
+    context.client.gate.allowed(Budget::Write).unwrap_or(1.0)
+}
+
+/// Graph's write window, in seconds.
+fn write_window_seconds() -> f64 {
+    Budget::Write.span().as_secs_f64()
 }
 
 /// The job's own writes, to estimate when it finishes.
@@ -506,7 +508,7 @@ impl Pace {
     fn finish_estimate(&self, allowed: f64, wait: Duration) -> (Instant, String) {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap();
-        let window = Duration::from_secs_f64(WRITE_WINDOW_SECONDS);
+        let window = Budget::Write.span();
         while state.answered.front().is_some_and(|&at| now.duration_since(at) >= window) {
             state.answered.pop_front();
         }
@@ -514,19 +516,21 @@ impl Pace {
         state.best_rate = state.best_rate.max(recent as f64 / 5.0);
         let rate = if state.best_rate > 0.0 { state.best_rate } else { ASSUMED_UNPACED_RATE };
         let ages: Vec<f64> = state.answered.iter().map(|&at| now.duration_since(at).as_secs_f64()).collect();
-        let seconds = schedule_seconds(&ages, state.remaining, allowed, WRITE_WINDOW_SECONDS, rate);
+        let seconds = schedule_seconds(&ages, state.remaining, allowed, write_window_seconds(), rate);
         let note = if wait >= Duration::from_secs(1) && state.remaining > 0 {
             format!(
-                "waiting {} s for Graph's write budget ({} per 150 s), {} changes left",
+                "waiting {} s for Graph's write budget ({} per {} s), {} changes left",
                 wait.as_secs_f64().ceil() as u64,
                 group(allowed as u64),
+                write_window_seconds(),
                 group(state.remaining)
             )
         } else {
             format!(
-                "{} changes left, paced to Graph's write budget ({} per 150 s)",
+                "{} changes left, paced to Graph's write budget ({} per {} s)",
                 group(state.remaining),
-                group(allowed as u64)
+                group(allowed as u64),
+                write_window_seconds()
             )
         };
         (now + Duration::from_secs_f64(seconds.min(1.0e7)), note)
@@ -579,8 +583,9 @@ fn estimate_message(writes: usize, allowed: f64, seconds: f64) -> String {
     let changes = if writes == 1 { "1 change".to_string() } else { format!("{} changes", group(writes as u64)) };
     if writes as f64 > allowed {
         format!(
-            "Sending {changes}. Graph accepts about {} changes per 150 s from one app, so they are paced: this takes {}.",
+            "Sending {changes}. Graph accepts about {} changes per {} s from one app, so they are paced: this takes {}.",
             group((allowed / TARGET_SHARE).round() as u64),
+            write_window_seconds(),
             describe_seconds(seconds)
         )
     } else {

@@ -74,10 +74,18 @@ pub async fn read_state(batcher: &Batcher, id: &str, target: &str) -> Result<Str
     state_of(&answer, target)
 }
 
-/// Sends the PATCH that sets `state`.
-pub async fn write_state(batcher: &Batcher, id: &str, state: &MfaState, target: &str) -> Result<(), EngineError> {
+/// Sends the PATCH that changes the state from `current` to `state`.
+pub async fn write_state(
+    batcher: &Batcher,
+    id: &str,
+    state: &MfaState,
+    current: &str,
+    target: &str,
+) -> Result<(), EngineError> {
     let body = json!({ "perUserMfaState": state.as_graph() });
-    check(batcher.call(SubRequest::patch(requirements_path(id), body)).await?, Operation::ChangeState, target)?;
+    let before = json!({ "perUserMfaState": current });
+    let patch = SubRequest::patch(requirements_path(id), body, Some(before));
+    check(batcher.call(patch).await?, Operation::ChangeState, target)?;
     Ok(())
 }
 

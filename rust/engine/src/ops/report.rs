@@ -28,6 +28,7 @@ use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
 use crate::graph::batch::{Batcher, SubRequest};
 use crate::graph::paths::user_segment;
+use crate::graph::throttle::Budget;
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
 use crate::model::UserReport;
@@ -295,7 +296,7 @@ impl MethodReader {
             return Ok(None);
         }
         let path = format!("/users/{}/authentication/methods", user_segment(id));
-        let answer = self.batcher.call(SubRequest::get(path)).await?;
+        let answer = self.batcher.call(SubRequest::get_from(path, Budget::AuthMethods)).await?;
         if answer.is_success() {
             return Ok(Some(sources::describe_methods(&answer.body)));
         }

@@ -1,0 +1,208 @@
+//! The adaptive in-flight window of the `$batch` path: how many sub-requests may be outstanding.
+//!
+//! A fixed window caps throughput at window / round trip (Little's law), so any fixed default is
+//! wrong for most round trips: 60 sub-requests reach Graph's 800 reads per second only below
+//! ~75 ms, while a `$batch` of 20 commonly takes 300 ms to 1 s. The window is therefore learnt per
+//! job, like TCP Vegas or Netflix's gradient limiter, from what each answered batch shows:
+//!
+//! - **Grow** while more work is waiting than the window lets out, the batch's latency has not
+//!   climbed, and the throttle gate did not hold it (when the gate paces, a larger window only
+//!   queues at the gate: throughput has stopped rising). Growth doubles the window per round trip
+//!   until the first sign of trouble (slow start), then adds about `2 * sqrt(window)` per round trip.
+//! - **Shrink** when latency climbs (the recent round trip over [`TOLERANCE`] times the long-run
+//!   one) or Graph answers 429, at most once per round trip.
+//!
+//! The window never exceeds the job's `-ThrottleLimit` (an upper bound, not the working value) and
+//! never goes below one batch. It does not keep the job under Graph's budget: the throttle gate
+//! does that; the window only makes sure the round trip is not what limits the rate.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::batch::MAX_BATCH;
+
+/// Where the window starts: ten batches, enough for 800 sub-requests a second at 250 ms.
+pub const INITIAL_WINDOW: usize = 10 * MAX_BATCH;
+
+/// How far the recent round trip may rise over the long-run one before the window shrinks. Batch
+/// round trips are heavy-tailed (a batch takes as long as its slowest request), so ordinary
+/// variation must not read as congestion.
+pub const TOLERANCE: f64 = 2.0;
+
+/// Weight of a new sample in the recent and the long-run round trip.
+const RECENT_WEIGHT: f64 = 0.2;
+const LONG_RUN_WEIGHT: f64 = 0.02;
+/// What a 429 leaves of the window.
+const THROTTLED_FACTOR: f64 = 0.7;
+
+/// What one answered `$batch` tells the window.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSample {
+    /// Sub-requests the batch carried.
+    pub size: usize,
+    /// Time on the wire for the answering try.
+    pub round_trip: Duration,
+    /// Time the throttle gate held the batch before it left.
+    pub gate_wait: Duration,
+    /// Whether Graph answered any of its sub-requests 429.
+    pub throttled: bool,
+}
+
+#[derive(Debug)]
+pub struct InFlightWindow {
+    limit: f64,
+    max: f64,
+    min: f64,
+    slow_start: bool,
+    recent: Option<f64>,
+    long_run: Option<f64>,
+    last_cut: Option<Instant>,
+    peak: f64,
+}
+
+impl InFlightWindow {
+    /// A window bounded by `throttle_limit` sub-requests (at least one batch of `min`).
+    pub fn new(throttle_limit: usize, min: usize) -> InFlightWindow {
+        let max = throttle_limit.max(1) as f64;
+        let min = (min.max(1) as f64).min(max);
+        let limit = (INITIAL_WINDOW as f64).clamp(min, max);
+        InFlightWindow { limit, max, min, slow_start: true, recent: None, long_run: None, last_cut: None, peak: limit }
+    }
+
+    /// Sub-requests that may be outstanding now.
+    pub fn limit(&self) -> usize {
+        self.limit as usize
+    }
+
+    /// The largest the window has been.
+    pub fn peak(&self) -> usize {
+        self.peak as usize
+    }
+
+    /// Learns from one answered batch. `waiting` says whether work was waiting for room in the
+    /// window when the answer came (otherwise the window was not what limited the rate).
+    pub fn on_answer(&mut self, sample: BatchSample, waiting: bool, now: Instant) {
+        let round_trip = sample.round_trip.as_secs_f64().max(1e-4);
+        let recent = self.recent.map_or(round_trip, |r| r + RECENT_WEIGHT * (round_trip - r));
+        let long_run = self.long_run.map_or(round_trip, |l| l + LONG_RUN_WEIGHT * (round_trip - l));
+        self.recent = Some(recent);
+        self.long_run = Some(long_run);
+        let gradient = TOLERANCE * long_run / recent;
+        if sample.throttled {
+            self.cut(THROTTLED_FACTOR, now, recent);
+        } else if gradient < 1.0 {
+            self.cut(gradient.max(0.5), now, recent);
+        } else if waiting && sample.gate_wait.as_secs_f64() < round_trip / 4.0 {
+            let size = sample.size as f64;
+            let growth = if self.slow_start { size } else { 2.0 * size / self.limit.sqrt() };
+            self.limit = (self.limit + growth).min(self.max);
+            self.peak = self.peak.max(self.limit);
+        }
+    }
+
+    fn cut(&mut self, factor: f64, now: Instant, recent: f64) {
+        self.slow_start = false;
+        // Answers of batches sent before the last cut say nothing about the window after it.
+        if self.last_cut.is_some_and(|at| now.duration_since(at).as_secs_f64() < recent) {
+            return;
+        }
+        self.last_cut = Some(now);
+        self.limit = (self.limit * factor).max(self.min);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ms: u64) -> BatchSample {
+        BatchSample {
+            size: MAX_BATCH,
+            round_trip: Duration::from_millis(ms),
+            gate_wait: Duration::ZERO,
+            throttled: false,
+        }
+    }
+
+    /// Feeds one round trip's worth of answers (one per batch in the window).
+    fn round(window: &mut InFlightWindow, now: &mut Instant, ms: u64, waiting: bool) {
+        for _ in 0..window.limit() / MAX_BATCH {
+            window.on_answer(sample(ms), waiting, *now);
+        }
+        *now += Duration::from_millis(ms);
+    }
+
+    #[test]
+    fn grows_to_what_the_round_trip_needs_within_a_few_round_trips() {
+        // 800 sub-requests a second at 2 s per batch need 1,600 in flight.
+        let mut window = InFlightWindow::new(5000, MAX_BATCH);
+        let mut now = Instant::now();
+        for _ in 0..4 {
+            round(&mut window, &mut now, 2000, true);
+        }
+        assert!(window.limit() >= 1600, "{}", window.limit());
+    }
+
+    #[test]
+    fn the_throttle_limit_is_an_upper_bound() {
+        let mut window = InFlightWindow::new(300, MAX_BATCH);
+        assert_eq!(window.limit(), 200);
+        let mut now = Instant::now();
+        for _ in 0..10 {
+            round(&mut window, &mut now, 300, true);
+        }
+        assert_eq!(window.limit(), 300);
+        assert_eq!(InFlightWindow::new(5, 5).limit(), 5);
+    }
+
+    #[test]
+    fn does_not_grow_when_the_window_is_not_what_limits() {
+        let mut window = InFlightWindow::new(5000, MAX_BATCH);
+        let mut now = Instant::now();
+        round(&mut window, &mut now, 300, false);
+        assert_eq!(window.limit(), INITIAL_WINDOW, "nothing was waiting for room");
+        let paced = BatchSample { gate_wait: Duration::from_secs(2), ..sample(300) };
+        window.on_answer(paced, true, now);
+        assert_eq!(window.limit(), INITIAL_WINDOW, "the gate held the batch: its pacing limits the rate");
+    }
+
+    #[test]
+    fn heavy_tailed_round_trips_are_not_congestion() {
+        let mut window = InFlightWindow::new(5000, MAX_BATCH);
+        let mut now = Instant::now();
+        for i in 0..400u64 {
+            // About half the batches hold a slow request: 1.6x the fast ones.
+            let ms = if i % 2 == 0 { 300 } else { 480 };
+            window.on_answer(sample(ms), true, now);
+            now += Duration::from_millis(5);
+        }
+        assert_eq!(window.limit(), 5000, "grew to the bound without a cut");
+    }
+
+    #[test]
+    fn shrinks_when_latency_climbs_or_graph_throttles_once_per_round_trip() {
+        let mut window = InFlightWindow::new(5000, MAX_BATCH);
+        let mut now = Instant::now();
+        for _ in 0..3 {
+            round(&mut window, &mut now, 300, true);
+        }
+        let grown = window.limit();
+        assert_eq!(grown, 1600);
+        for _ in 0..30 {
+            window.on_answer(sample(3000), true, now);
+        }
+        let after_climb = window.limit();
+        assert!(after_climb < grown && after_climb >= grown / 2, "{after_climb}");
+        now += Duration::from_secs(10);
+        let throttled = BatchSample { throttled: true, ..sample(300) };
+        window.on_answer(throttled, true, now);
+        window.on_answer(throttled, true, now);
+        assert_eq!(window.limit(), (after_climb as f64 * THROTTLED_FACTOR) as usize, "one cut per round trip");
+        for _ in 0..200 {
+            now += Duration::from_secs(10);
+            window.on_answer(throttled, true, now);
+        }
+        assert_eq!(window.limit(), MAX_BATCH, "never below one batch");
+    }
+}
