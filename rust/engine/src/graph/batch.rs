@@ -349,7 +349,7 @@ impl BatchLoop {
             if let Some(share) = answer.as_ref().and_then(|a| a.meta.throttle_share) {
                 self.client.gate.observe_share(pending.request.spends(), share, self.notify.as_ref());
             }
-            let retryable = answer.as_ref().map_or(true, |a| is_retryable_sub_status(a.status));
+            let retryable = answer.as_ref().is_none_or(|a| is_retryable_sub_status(a.status));
             let retry_after = answer.as_ref().and_then(|a| a.meta.retry_after);
             let status = answer.as_ref().map(|a| a.status).unwrap_or(0);
             if retryable && (retry_after.is_some() || status == 429) {
