@@ -128,16 +128,20 @@ fn another_client_sharing_the_budget_leaves_room_that_is_used_without_429s() {
 
 #[test]
 fn a_424_envelope_is_read_like_a_200_and_only_its_failed_requests_are_retried() {
-    let mut config =
-        SimConfig::new(600, 15).with_bulk_state(false).with_throttle(ThrottleMode::Auto).with_read_budget(200);
+    // 150 reads leave at once (100 ms before any answer can slow them), into a budget of 100.
+    let mut config = SimConfig::new(150, 15)
+        .with_bulk_state(false)
+        .with_throttle(ThrottleMode::Auto)
+        .with_read_budget(100)
+        .with_latency(100, 0);
     config.runtime.envelope_424 = true;
     let sim = start_sim(config);
     let session = Session::for_sim(&sim, READ);
-    let (events, _) = read_all(&session, Some(100));
+    let (events, _) = read_all(&session, Some(150));
     assert_each_read_once(&events, &all_ids(&sim));
     let stats = sim.stats();
     assert!(stats.throttled_429 > 0, "the budget was met, so some envelopes came back 424");
-    assert_eq!(stats.requirements_gets, 600, "no request Graph had answered was sent again");
+    assert_eq!(stats.requirements_gets, 150, "no request Graph had answered was sent again");
 }
 
 #[test]
