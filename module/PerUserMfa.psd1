@@ -11,7 +11,7 @@
     # Windows PowerShell 5.1: the .NET Framework the module is built and tested for.
     DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess       = @('PerUserMfa.format.ps1xml')
-    CmdletsToExport        = @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Undo-PerUserMfaChange')
+    CmdletsToExport        = @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Test-PerUserMfaMigration', 'Undo-PerUserMfaChange')
     FunctionsToExport      = @()
     AliasesToExport        = @()
     VariablesToExport      = @()

@@ -13,6 +13,7 @@ namespace PerUserMfa.Engine
     {
         public const string UserState = "userState";
         public const string UserReport = "userReport";
+        public const string MigrationCheck = "migrationCheck";
         public const string ChangeResult = "changeResult";
         public const string Error = "error";
         public const string Fatal = "fatal";

@@ -20,6 +20,7 @@ namespace PerUserMfa.Engine
         public const string ScopeLicensedMembers = "licensedMembers";
         public const string ScopeAll = "all";
         public const string ScopeInput = "input";
+        public const string ScopePerUserMfa = "perUserMfa";
 
         /// <summary><c>{"operation":"getStates","scope":...}</c>, with <c>throttleLimit</c> when given.</summary>
         public static string GetStates(string scope, int? throttleLimit)
@@ -44,6 +45,17 @@ namespace PerUserMfa.Engine
                 .WriteProperty("methodDetails", methodDetails)
                 .WriteProperty("signInDays", signInDays)
                 .WriteEndObject();
+            return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
+        }
+
+        /// <summary><c>{"operation":"testMigration","scope":...}</c> (Test-PerUserMfaMigration): scope
+        /// <c>perUserMfa</c> (accounts with per-user MFA Enabled or Enforced), <c>all</c> or <c>input</c>.</summary>
+        public static string TestMigration(string scope, int? throttleLimit)
+        {
+            var writer = new JsonWriter()
+                .WriteStartObject()
+                .WriteProperty("operation", "testMigration")
+                .WriteProperty("scope", scope);
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 

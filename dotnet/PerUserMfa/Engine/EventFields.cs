@@ -97,6 +97,25 @@ namespace PerUserMfa.Engine
 
         public bool? Boolean(string name) => Get(name, "a boolean", v => v is bool) is bool b ? b : null;
 
+        /// <summary>An array of strings (non-string items are left out); empty when absent.</summary>
+        public IReadOnlyList<string> Strings(string name)
+        {
+            var value = Get(name, "an array of strings", v => v is IEnumerable<object?> items && !(v is JsonObject) && !(v is string));
+            var list = new List<string>();
+            if (value is IEnumerable<object?> items && !(value is JsonObject))
+            {
+                foreach (var item in items)
+                {
+                    if (item is string text)
+                    {
+                        list.Add(text);
+                    }
+                }
+            }
+
+            return list;
+        }
+
         private object? Get(string name, string expected, Func<object, bool> matches)
         {
             var present = _fields.TryGetValue(name, out var value);

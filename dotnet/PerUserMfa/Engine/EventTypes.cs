@@ -18,6 +18,7 @@ namespace PerUserMfa.Engine
             {
                 [EngineEvent.UserState] = UserStateEvent.Read,
                 [EngineEvent.UserReport] = UserReportEvent.Read,
+                [EngineEvent.MigrationCheck] = MigrationCheckEvent.Read,
                 [EngineEvent.ChangeResult] = ChangeResultEvent.Read,
                 [EngineEvent.PlannedChange] = PlannedChangeEvent.Read,
                 [EngineEvent.JournalHeader] = JournalHeaderEvent.Read,
@@ -65,6 +66,35 @@ namespace PerUserMfa.Engine
         internal static UserStateEvent Read(EventFields f) => WithUser(new UserStateEvent
         {
             PerUserMfaState = f.String("perUserMfaState"),
+        }, f);
+    }
+
+    /// <summary><c>migrationCheck</c>: one account's migration-readiness verdict (Test-PerUserMfaMigration).</summary>
+    internal sealed class MigrationCheckEvent : UserEvent
+    {
+        public string? PerUserMfaState { get; private set; }
+
+        /// <summary><c>Covered</c>, <c>PartiallyCovered</c>, <c>NotCovered</c> or <c>Unknown</c>.</summary>
+        public string? Verdict { get; private set; }
+
+        public IReadOnlyList<string> CoveredBy { get; private set; } = Array.Empty<string>();
+
+        public IReadOnlyList<string> ReportOnly { get; private set; } = Array.Empty<string>();
+
+        public IReadOnlyList<string> Gaps { get; private set; } = Array.Empty<string>();
+
+        public string? Reason { get; private set; }
+
+        public static MigrationCheckEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
+
+        internal static MigrationCheckEvent Read(EventFields f) => WithUser(new MigrationCheckEvent
+        {
+            PerUserMfaState = f.String("perUserMfaState"),
+            Verdict = f.String("verdict"),
+            CoveredBy = f.Strings("coveredBy"),
+            ReportOnly = f.Strings("reportOnly"),
+            Gaps = f.Strings("gaps"),
+            Reason = f.String("reason"),
         }, f);
     }
 

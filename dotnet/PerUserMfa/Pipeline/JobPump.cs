@@ -213,6 +213,9 @@ namespace PerUserMfa.Pipeline
                 case EngineEvent.UserReport:
                     _sink.WriteObject(UserReportFactory.Create(UserReportEvent.From(engineEvent)));
                     break;
+                case EngineEvent.MigrationCheck:
+                    _sink.WriteObject(MigrationCheckFactory.Create(MigrationCheckEvent.From(engineEvent)));
+                    break;
                 case EngineEvent.Error:
                     _sink.WriteError(ErrorRecordFactory.FromEvent(engineEvent));
                     break;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::bulk::Action;
 use crate::error::EngineError;
 use crate::journal::{Outcome, Status};
-use crate::model::UserReport;
+use crate::model::{MigrationCheck, UserReport};
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -22,6 +22,8 @@ pub enum Event {
     /// `getStates` with `report`: one user's row of `Get-PerUserMfaState -Detailed`. Dates are
     /// ISO 8601 UTC; a column whose source was unavailable is null.
     UserReport(Box<UserReport>),
+    /// `testMigration`: one account's migration-readiness verdict.
+    MigrationCheck(Box<MigrationCheck>),
     #[serde(rename_all = "camelCase")]
     ChangeResult {
         target: String,
@@ -168,10 +170,11 @@ mod contract {
             Event::Progress { .. } => 7,
             Event::Verbose { .. } => 8,
             Event::Warning { .. } => 9,
+            Event::MigrationCheck(_) => 10,
         }
     }
 
-    const VARIANTS: usize = 10;
+    const VARIANTS: usize = 11;
 
     /// One of each kind, every optional field set (a null would pass any type check on the C# side).
     fn examples() -> Vec<Event> {
@@ -276,6 +279,18 @@ mod contract {
             },
             Event::Verbose { message: "GET /v1.0/users: 200 in 41 ms".into() },
             Event::Warning { message: "The token lacks Policy.Read.All.".into() },
+            Event::MigrationCheck(Box::new(MigrationCheck {
+                target: "adele.vance@contoso.com".into(),
+                id: "00000000-0000-4000-8000-000000000001".into(),
+                user_principal_name: some("adele.vance@contoso.com"),
+                display_name: some("Adele Vance"),
+                per_user_mfa_state: "enforced".into(),
+                verdict: "PartiallyCovered",
+                covered_by: vec!["MFA outside the office".into()],
+                report_only: vec!["Require MFA for all users (report-only)".into()],
+                gaps: vec!["Sign-ins from trusted locations skip MFA in 'MFA outside the office'".into()],
+                reason: "Only policies with conditions require MFA ('MFA outside the office'): some sign-ins of this account would need no MFA.".into(),
+            })),
         ]
     }
 

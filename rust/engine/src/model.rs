@@ -80,3 +80,20 @@ pub struct UserReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication_methods: Option<Option<String>>,
 }
+
+/// One account's verdict (`PerUserMfa.MigrationCheck`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationCheck {
+    pub target: String,
+    pub id: String,
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub per_user_mfa_state: String,
+    /// `Covered`, `PartiallyCovered`, `NotCovered` or `Unknown`.
+    pub verdict: &'static str,
+    pub covered_by: Vec<String>,
+    pub report_only: Vec<String>,
+    pub gaps: Vec<String>,
+    pub reason: String,
+}

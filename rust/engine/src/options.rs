@@ -208,6 +208,14 @@ pub enum JobRequest {
         #[serde(default)]
         tenant_id: Option<String>,
     },
+    /// Migration readiness (Test-PerUserMfaMigration): one `migrationCheck` per account, then
+    /// the tenant summary as an `information` event.
+    #[serde(rename_all = "camelCase")]
+    TestMigration {
+        scope: crate::ops::MigrationScope,
+        #[serde(default)]
+        throttle_limit: Option<usize>,
+    },
 }
 
 /// What `-Detailed` adds (docs/ARCHITECTURE.md §1, `report`).
@@ -271,7 +279,8 @@ impl JobRequest {
         let limit = match self {
             JobRequest::GetStates { throttle_limit, .. }
             | JobRequest::PlanChanges { throttle_limit, .. }
-            | JobRequest::ApplyChanges { throttle_limit, .. } => *throttle_limit,
+            | JobRequest::ApplyChanges { throttle_limit, .. }
+            | JobRequest::TestMigration { throttle_limit, .. } => *throttle_limit,
             JobRequest::ReadJournal { .. } => None,
         };
         match limit {

@@ -21,6 +21,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod ca;
 pub mod clock;
 pub mod config;
 pub mod entra;
@@ -73,6 +74,8 @@ pub struct SimState {
     /// The report sources' own budgets (`report_throttle.rs`).
     pub report_throttle: report_throttle::ReportThrottle,
     pub stats: Stats,
+    /// The Conditional Access scenario (`ca/`).
+    pub ca: ca::CaState,
     shutdown: watch::Sender<bool>,
 }
 
@@ -92,6 +95,7 @@ impl SimState {
             throttle: Throttle::new(),
             report_throttle: Default::default(),
             stats: Stats::default(),
+            ca: ca::CaState::default(),
             shutdown,
         }
     }
@@ -128,6 +132,7 @@ impl SimState {
         self.stats.reset();
         self.throttle.clear();
         self.report_throttle.clear();
+        self.ca.budget.clear();
     }
 
     pub fn request_shutdown(&self) {
@@ -198,6 +203,14 @@ impl Simulator {
     /// Applies a partial JSON config as `POST /_sim/config` does.
     pub fn update_config(&self, patch: &Value) -> Result<Value, String> {
         self.state.update_config(patch)
+    }
+
+    /// Loads a Conditional Access scenario (JSON text, see `ca/`) as `POST /_sim/scenario` does.
+    pub fn load_scenario(&self, text: &str) -> Result<Value, String> {
+        let scenario = ca::Scenario::parse(text, &self.state.tenant())?;
+        let summary = scenario.summary();
+        self.state.ca.set(scenario);
+        Ok(summary)
     }
 
     /// Asks the server loop to stop (as `POST /_sim/shutdown` does).

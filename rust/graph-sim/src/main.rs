@@ -91,6 +91,9 @@ struct Cli {
     /// Probability (0..1) per top-level HTTP request of dropping the connection.
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     drop_rate: f64,
+    /// A Conditional Access scenario (JSON file: policies, groups, roles, licence; see README).
+    #[arg(long)]
+    scenario: Option<std::path::PathBuf>,
 }
 
 fn parse_throttle(text: &str) -> Result<ThrottleMode, String> {
@@ -138,6 +141,7 @@ fn schema_modes(cli: &Cli) -> SchemaModes {
 fn main() {
     let cli = Cli::parse();
     let schema = schema_modes(&cli);
+    let scenario = cli.scenario.clone();
     let config = SimConfig {
         port: cli.port,
         users: cli.users,
@@ -181,6 +185,15 @@ fn main() {
         let addr = listener.local_addr().expect("bound address");
         let (users, seed) = (config.users, config.seed);
         let simulator = Simulator::new(config);
+        if let Some(path) = &scenario {
+            let loaded = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|text| simulator.load_scenario(&text));
+            if let Err(message) = loaded {
+                eprintln!("graph-sim: scenario {}: {message}", path.display());
+                std::process::exit(2);
+            }
+        }
         let ready = serde_json::json!({
             "event": "listening",
             "url": format!("http://{addr}"),

@@ -4,6 +4,7 @@
 mod apply_changes;
 mod get_states;
 mod listing;
+mod migration;
 mod patience;
 mod per_user;
 mod plan_changes;
@@ -23,6 +24,7 @@ use crate::error::{EngineError, ErrorKind};
 use crate::events;
 use crate::job::{catch_panic, JobContext, Operation, OperationFuture};
 use crate::options::{JobRequest, Scope};
+pub use migration::MigrationScope;
 
 /// The operation table the session hands to each job: what runs `request`, its progress
 /// activity and the input it takes.
@@ -32,6 +34,9 @@ pub fn operation(request: &JobRequest) -> Operation {
         JobRequest::PlanChanges { .. } => ("Reading per-user MFA states before changing them", true, true),
         JobRequest::ApplyChanges { .. } => ("Changing per-user MFA states", false, true),
         JobRequest::ReadJournal { .. } => ("Reading the journal", false, false),
+        JobRequest::TestMigration { scope, .. } => {
+            ("Testing migration readiness", *scope == MigrationScope::Input, false)
+        }
     };
     Operation { activity, takes_user_ids, takes_changes, run: run_boxed }
 }
@@ -84,6 +89,7 @@ async fn run(
             apply_changes::run(context, journal, throttle_limit, changes).await
         }
         JobRequest::ReadJournal { path, tenant_id } => read_journal::run(context, path, tenant_id).await,
+        JobRequest::TestMigration { scope, .. } => migration::run(context, scope, throttle_limit, input).await,
     }
 }
 

@@ -16,6 +16,14 @@ pub enum Need {
     ChangeStates,
     /// The detailed report (registered methods, sign-in activity): a later operation.
     ReadReport,
+    /// Migration readiness: Conditional Access policies, named locations, security defaults.
+    ReadPolicies,
+    /// Migration readiness: members of the groups policies name.
+    ReadGroupMembers,
+    /// Migration readiness: holders of the roles policies name.
+    ReadRoles,
+    /// Migration readiness: the tenant's subscriptions (Entra ID P1/P2 or not).
+    ReadLicences,
 }
 
 impl Need {
@@ -28,6 +36,10 @@ impl Need {
             Need::ReadStates => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
             Need::ChangeStates => &["Policy.ReadWrite.AuthenticationMethod"],
             Need::ReadReport => &[],
+            Need::ReadPolicies => &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
+            Need::ReadGroupMembers => &["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"],
+            Need::ReadRoles => &["RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All"],
+            Need::ReadLicences => &["LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All"],
         }
     }
 
@@ -46,6 +58,10 @@ impl Need {
             Need::ReadStates => "Policy.Read.All",
             Need::ChangeStates => "Policy.ReadWrite.AuthenticationMethod",
             Need::ReadReport => "AuditLog.Read.All",
+            Need::ReadPolicies => "Policy.Read.All",
+            Need::ReadGroupMembers => "GroupMember.Read.All",
+            Need::ReadRoles => "RoleManagement.Read.Directory",
+            Need::ReadLicences => "LicenseAssignment.Read.All",
         }
     }
 
@@ -56,6 +72,18 @@ impl Need {
             Need::ReadStates => "read per-user MFA states",
             Need::ChangeStates => "change per-user MFA states",
             Need::ReadReport => "read registered methods and sign-in activity",
+            Need::ReadPolicies => {
+                "read the Conditional Access policies and security defaults (without it every verdict is Unknown)"
+            }
+            Need::ReadGroupMembers => {
+                "read the members of groups the policies name (without it verdicts that depend on them are Unknown)"
+            }
+            Need::ReadRoles => {
+                "read who holds the roles the policies name (without it verdicts that depend on them are Unknown)"
+            }
+            Need::ReadLicences => {
+                "confirm whether the tenant has Entra ID P1 (without it a Free tenant cannot be told apart)"
+            }
         }
     }
 }
@@ -76,6 +104,14 @@ pub fn needs(request: &JobRequest) -> Vec<Need> {
         JobRequest::ApplyChanges { .. } => vec![Need::ChangeStates],
         // Reads only the journal file: no Graph call.
         JobRequest::ReadJournal { .. } => Vec::new(),
+        JobRequest::TestMigration { scope, .. } => vec![
+            if *scope == crate::ops::MigrationScope::Input { Need::ReadUsers } else { Need::ListUsers },
+            Need::ReadStates,
+            Need::ReadPolicies,
+            Need::ReadGroupMembers,
+            Need::ReadRoles,
+            Need::ReadLicences,
+        ],
     }
 }
 

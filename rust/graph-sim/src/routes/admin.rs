@@ -86,6 +86,25 @@ pub async fn reset(State(sim): State<Arc<SimState>>) -> Response {
     plain_json(StatusCode::OK, &json!({"users": sim.config.users, "seed": sim.config.seed}))
 }
 
+/// `GET /_sim/scenario`: a summary of the Conditional Access scenario served.
+pub async fn get_scenario(State(sim): State<Arc<SimState>>) -> Response {
+    plain_json(StatusCode::OK, &sim.ca.scenario().summary())
+}
+
+/// `POST /_sim/scenario` with a scenario's JSON (see `ca/`): replaces the one served.
+pub async fn post_scenario(State(sim): State<Arc<SimState>>, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    match crate::ca::Scenario::parse(&text, &sim.tenant()) {
+        Ok(scenario) => {
+            let summary = scenario.summary();
+            sim.ca.set(scenario);
+            sim.ca.budget.clear();
+            plain_json(StatusCode::OK, &summary)
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
 /// `POST /_sim/shutdown`: answer, then stop serving.
 pub async fn shutdown(State(sim): State<Arc<SimState>>) -> Response {
     sim.request_shutdown();

@@ -310,6 +310,9 @@ pub async fn process(sim: &SimState, request: &GraphRequest, ids: &Ids, timing: 
         Ok(principal) => principal,
         Err(error) => return ids.unauthorized(error),
     };
+    if let Some(answer) = crate::ca::routes::handle(sim, request, &principal) {
+        return answer.unwrap_or_else(|error| ids.error(&error));
+    }
     let route = match Route::parse(request.version, &request.path) {
         Ok(Route::Batch) => {
             return ids.error(&GraphError::bad_request("A $batch request cannot contain another $batch request."))
@@ -438,6 +441,7 @@ pub fn router(sim: Arc<SimState>) -> Router {
         .route("/_sim/stats/reset", post(admin::reset_stats))
         .route("/_sim/config", get(admin::get_config).post(admin::post_config))
         .route("/_sim/reset", post(admin::reset))
+        .route("/_sim/scenario", get(admin::get_scenario).post(admin::post_scenario))
         .route("/_sim/shutdown", post(admin::shutdown))
         .route("/_sim/apps", get(crate::entra::get_apps).post(crate::entra::post_app))
         .route("/_sim/identity", get(crate::entra::get_identity).post(crate::entra::post_identity))

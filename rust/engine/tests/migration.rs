@@ -1,0 +1,202 @@
+//! Migration readiness (`testMigration`) through the C ABI against the simulator: the
+//! table-driven scenario suite in `tests/migration-scenarios/` (each file a small tenant and the
+//! verdicts it expects for named users), plus the cost and scope checks.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use graph_sim::config::SimConfig;
+use serde_json::{json, Value};
+
+mod common;
+use common::*;
+
+/// What the check reads with: every permission the migration check uses.
+const MIGRATION_READ: &[&str] = &[
+    "User.Read.All",
+    "Policy.Read.All",
+    "GroupMember.Read.All",
+    "RoleManagement.Read.Directory",
+    "LicenseAssignment.Read.All",
+];
+
+fn scenario_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/migration-scenarios")
+}
+
+fn scenarios() -> Vec<(String, Value)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
+        .expect("the scenario folder exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_str(&text).unwrap())
+        })
+        .collect()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_array().map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+}
+
+/// Runs `testMigration` for `users` and returns the events.
+fn run(sim: &graph_sim::SimHandle, permissions: &[&str], users: &[&str]) -> Vec<Value> {
+    let session = Session::for_sim(sim, permissions);
+    let job = session.start(json!({ "operation": "testMigration", "scope": "input" }));
+    job.push_users(users);
+    job.close_input();
+    job.drain()
+}
+
+#[test]
+fn every_scenario_gives_the_expected_verdicts() {
+    let sim = start_sim(SimConfig::new(20, 1));
+    let all = scenarios();
+    assert!(all.len() >= 30, "at least 30 scenarios, found {}", all.len());
+    let mut failures = Vec::new();
+    for (file, scenario) in &all {
+        sim.simulator().load_scenario(&scenario.to_string()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let permissions: Vec<String> = match scenario["test"]["permissions"].as_array() {
+            Some(list) => list.iter().map(|p| p.as_str().unwrap().to_string()).collect(),
+            None => MIGRATION_READ.iter().map(|p| p.to_string()).collect(),
+        };
+        let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
+        let expect = scenario["expect"].as_object().unwrap_or_else(|| panic!("{file}: no expect"));
+        let users: Vec<&str> = expect.keys().map(String::as_str).collect();
+        let events = run(&sim, &permissions, &users);
+        assert!(of_type(&events, "fatal").is_empty(), "{file}: {events:?}");
+        for (user, wanted) in expect {
+            let found: Vec<&Value> =
+                of_type(&events, "migrationCheck").into_iter().filter(|e| e["target"] == *user).collect();
+            if found.len() != 1 {
+                failures.push(format!("{file}: {user}: {} migrationCheck events; events {events:?}", found.len()));
+                continue;
+            }
+            let got = found[0];
+            let mut mismatch = |what: &str, expected: String, actual: String| {
+                if expected != actual {
+                    failures.push(format!(
+                        "{file}: {user}: {what} expected {expected}, got {actual} (reason: {})",
+                        got["reason"]
+                    ));
+                }
+            };
+            mismatch("verdict", wanted["verdict"].to_string(), got["verdict"].to_string());
+            for key in ["gaps", "coveredBy", "reportOnly"] {
+                if !wanted[key].is_null() {
+                    mismatch(key, format!("{:?}", strings(&wanted[key])), format!("{:?}", strings(&got[key])));
+                }
+            }
+            if let Some(part) = wanted["reason"].as_str() {
+                let reason = got["reason"].as_str().unwrap_or_default();
+                if !reason.contains(part) {
+                    failures.push(format!("{file}: {user}: reason '{reason}' lacks '{part}'"));
+                }
+            }
+        }
+        let information = of_type(&events, "information");
+        assert_eq!(information.len(), 1, "{file}: one tenant summary");
+        assert!(information[0]["message"].as_str().unwrap().starts_with("Migration readiness:"), "{file}");
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn memberships_are_read_once_per_group_never_per_user() {
+    let sim = start_sim(SimConfig::new(600, 2));
+    let tenant = sim.tenant();
+    let members: Vec<&str> = tenant.users.iter().skip(8).take(300).map(|u| u.id.as_str()).collect();
+    let scenario = json!({
+        "groups": [
+            { "id": "grp-big", "displayName": "Everyone in sales", "members": members },
+            { "id": "grp-exempt", "displayName": "Exempt", "members": ["grp-nested"] },
+            { "id": "grp-nested", "displayName": "Nested", "members": [tenant.users[10].id] },
+        ],
+        "policies": [{
+            "displayName": "MFA for sales",
+            "conditions": { "users": { "includeGroups": ["grp-big"], "excludeGroups": ["grp-exempt"] },
+                            "applications": { "includeApplications": ["All"] } },
+            "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+        }]
+    });
+    sim.simulator().load_scenario(&scenario.to_string()).unwrap();
+    sim.simulator().reset_stats();
+    let session = Session::for_sim(&sim, MIGRATION_READ);
+    let job = session.start(json!({ "operation": "testMigration", "scope": "all" }));
+    job.close_input();
+    let events = job.drain();
+    let checks = of_type(&events, "migrationCheck");
+    assert_eq!(checks.len(), 600, "every account once");
+    for check in &checks {
+        let id = check["id"].as_str().unwrap();
+        let expected = if id == tenant.users[10].id {
+            "NotCovered"
+        } else if members.contains(&id) {
+            "Covered"
+        } else {
+            "NotCovered"
+        };
+        assert_eq!(check["verdict"], expected, "{check}");
+    }
+    let stats = sim.stats();
+    // 1 policies + 1 security defaults + 1 SKUs + 2 groups x (entity + 1 page of members), plus
+    // 1 page of users: nothing per user (the states come with the listing).
+    assert!(stats.requests <= 10, "{} requests for 600 users", stats.requests);
+    assert_eq!(stats.requirements_gets, 0);
+}
+
+#[test]
+fn default_scope_is_the_accounts_with_per_user_mfa() {
+    let sim = start_sim(SimConfig::new(300, 4));
+    let session = Session::for_sim(&sim, MIGRATION_READ);
+    let job = session.start(json!({ "operation": "testMigration", "scope": "perUserMfa" }));
+    job.close_input();
+    let events = job.drain();
+    let expected: Vec<String> =
+        sim.tenant().users.iter().filter(|u| u.state().as_str() != "disabled").map(|u| u.id.clone()).collect();
+    let mut got: Vec<String> =
+        of_type(&events, "migrationCheck").iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    got.sort();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(of_type(&events, "migrationCheck").iter().all(|e| e["verdict"] == "NotCovered"));
+}
+
+#[test]
+fn unknown_users_come_back_as_errors_naming_them() {
+    let sim = start_sim(SimConfig::new(20, 1));
+    let events = run(&sim, MIGRATION_READ, &["adele.vance@contoso.com", "nobody@contoso.com"]);
+    assert_eq!(of_type(&events, "migrationCheck").len(), 1);
+    let errors = of_type(&events, "error");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["target"], "nobody@contoso.com");
+}
+
+#[test]
+fn policies_are_paced_to_the_ca_budget() {
+    let sim = start_sim(SimConfig::new(20, 1));
+    sim.simulator().update_config(&json!({ "throttle": "auto" })).unwrap();
+    let scenario = json!({
+        "namedLocations": [{ "id": "loc-1", "displayName": "Head office" }],
+        "policies": [{
+            "displayName": "MFA outside the office",
+            "conditions": { "users": { "includeUsers": ["All"] }, "applications": { "includeApplications": ["All"] },
+                            "locations": { "includeLocations": ["All"], "excludeLocations": ["loc-1"] } },
+            "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+        }]
+    });
+    sim.simulator().load_scenario(&scenario.to_string()).unwrap();
+    sim.simulator().reset_stats();
+    let started = Instant::now();
+    let events = run(&sim, MIGRATION_READ, &["adele.vance@contoso.com"]);
+    let check = of_type(&events, "migrationCheck")[0].clone();
+    assert_eq!(check["gaps"], json!(["Sign-ins from 'Head office' skip MFA in 'MFA outside the office'"]));
+    assert_eq!(sim.stats().throttled_429, 0, "policies and named locations a second apart: no 429");
+    assert!(started.elapsed().as_millis() >= 1000);
+}
