@@ -215,7 +215,7 @@ impl Reader {
         role_ids.dedup();
         let group_cache = GroupCache::default();
         let cache = &group_cache;
-        let groups: Vec<(String, Result<GroupInfo, ReadFailure>)> = stream::iter(group_ids.into_iter())
+        let groups: Vec<(String, Result<GroupInfo, ReadFailure>)> = stream::iter(group_ids)
             .map(|id| async move {
                 let info = self.group(&id, cache).await;
                 (id, info)
@@ -223,7 +223,7 @@ impl Reader {
             .buffer_unordered(MEMBERSHIP_READS)
             .collect()
             .await;
-        let roles: Vec<(String, Result<HashSet<u128>, ReadFailure>)> = stream::iter(role_ids.into_iter())
+        let roles: Vec<(String, Result<HashSet<u128>, ReadFailure>)> = stream::iter(role_ids)
             .map(|id| async move {
                 let holders = self.role_holders(&id, cache).await;
                 (id, holders)
