@@ -101,7 +101,7 @@ async fn list_and_check(
     throttle_limit: usize,
 ) -> Result<(), EngineError> {
     let notify = context.notify();
-    let mut tasks = UserTasks::new(throttle_limit);
+    let mut tasks = UserTasks::new(context, throttle_limit);
     let select = format!("{USER_SELECT},perUserMfaState");
     let mut next = Some(first_page_url(&context.client, Scope::All, &select));
     let only_per_user_mfa = scope == MigrationScope::PerUserMfa;
