@@ -45,7 +45,8 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.StartsWith("PerUserMfa.NotConnected,", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
             Assert.Equal(
-                "Not connected to Microsoft Graph. Run Connect-PerUserMfa first, for example: Connect-PerUserMfa -AccessToken (Read-Host -AsSecureString 'Token').",
+                "Not connected to Microsoft Graph. Sign in first, for example: Connect-MgGraph -Scopes Policy.Read.All, User.Read.All; Connect-PerUserMfa " +
+                "(an app registration, a managed identity or the Azure CLI: Get-Help Connect-PerUserMfa -Examples).",
                 error.Exception.Message);
         }
 
@@ -219,8 +220,9 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.Equal("List", command!.DefaultParameterSet);
             Assert.Equal(new[] { "List", "UserId" }, command.ParameterSets.Select(s => s.Name).OrderBy(n => n).ToArray());
             var userId = command.Parameters["UserId"];
-            Assert.Equal(new[] { "Id", "UserPrincipalName", "ObjectId" }, userId.Aliases.ToArray());
-            Assert.Equal(typeof(string[]), userId.ParameterType);
+            Assert.Equal(new[] { "Id", "UserPrincipalName", "ObjectId", "UPN" }, userId.Aliases.ToArray());
+            // Objects, not strings: the module reads the user from whichever column names it (UserInputReader).
+            Assert.Equal(typeof(object[]), userId.ParameterType);
         }
 
         // ---- Set-PerUserMfaState --------------------------------------------------------------

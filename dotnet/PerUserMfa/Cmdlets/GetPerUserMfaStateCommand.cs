@@ -1,12 +1,17 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using PerUserMfa.Engine;
+using PerUserMfa.Input;
 using PerUserMfa.Output;
+using PerUserMfa.Report;
 
 namespace PerUserMfa.Cmdlets
 {
     /// <summary>Get-PerUserMfaState: a getStates job (listing, or pushed -UserId input), with -Detailed a report
     /// job. User help: docs/help/Get-PerUserMfaState.md.</summary>
-    [Cmdlet(VerbsCommon.Get, "PerUserMfaState", DefaultParameterSetName = ListSet)]
+    [Cmdlet(VerbsCommon.Get, "PerUserMfaState", DefaultParameterSetName = ListSet, HelpUri = HelpUris.Pages + "Get-PerUserMfaState.md")]
     [OutputType(OutputFactory.UserStateTypeName)]
     [OutputType(UserReportFactory.TypeName)]
     public sealed class GetPerUserMfaStateCommand : JobCmdletBase
@@ -14,11 +19,11 @@ namespace PerUserMfa.Cmdlets
         private const string ListSet = "List";
         private const string UserIdSet = "UserId";
 
-        /// <summary>Object ids or user principal names.</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UserIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "UserPrincipalName", "ObjectId")]
-        [ValidateNotNullOrEmpty]
-        public string[] UserId { get; set; } = null!;
+        /// <summary>Object ids or user principal names, or objects that carry one (Get-MgUser output, Import-Csv
+        /// rows with an Id, ObjectId, UserId, UserPrincipalName, UPN, Username or User column).</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UserIdSet, ValueFromPipeline = true)]
+        [Alias("Id", "UserPrincipalName", "ObjectId", "UPN")]
+        public object[] UserId { get; set; } = null!;
 
         /// <summary>Every user (guests and unlicensed accounts too), not only licensed members.</summary>
         [Parameter(ParameterSetName = ListSet)]
@@ -56,22 +61,70 @@ namespace PerUserMfa.Cmdlets
             ? EngineRequests.GetReport(scope, IncludeMfaSignIns.IsPresent, IncludeMethodDetails.IsPresent, SignInDays, throttleLimit)
             : EngineRequests.GetStates(scope, throttleLimit);
 
+        /// <summary>Users already asked for, by <see cref="UserInputReader.Key"/>: a user given twice is read once.</summary>
+        private readonly HashSet<string> _asked = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>Object ids already written: a user given by UPN and by object id comes out once.</summary>
+        private readonly HashSet<string> _written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(SignInDays)) && !IncludeMfaSignIns.IsPresent)
+            {
+                WriteWarning("-SignInDays only applies with -IncludeMfaSignIns (it sets how many days of sign-in logs are searched); it is ignored here.");
+            }
+        }
+
         protected override void ProcessRecord()
         {
             var throttleLimit = BoundThrottleLimit(ThrottleLimit);
             if (ParameterSetName == UserIdSet)
             {
-                GetPump(Request(EngineRequests.ScopeInput, throttleLimit)).Push(UserId);
+                var userIds = ReadUserIds(UserId).Where(id => _asked.Add(UserInputReader.Key(id))).ToList();
+                var pump = GetPump(Request(EngineRequests.ScopeInput, throttleLimit));
+                pump.Handler ??= SkipRepeatedUser;
+                pump.Push(userIds);
             }
             else
             {
                 // No input: the engine lists the users itself. (With empty pipeline input there is
                 // no ProcessRecord call, so an empty CSV never turns into "list everybody".)
                 var scope = All.IsPresent ? EngineRequests.ScopeAll : EngineRequests.ScopeLicensedMembers;
-                GetPump(Request(scope, throttleLimit)).Run();
+                var pump = GetPump(Request(scope, throttleLimit));
+                var listed = 0;
+                pump.Handler = engineEvent =>
+                {
+                    var user = engineEvent.Type == EngineEvent.UserState ? OutputFactory.CreateUserState(engineEvent)
+                        : engineEvent.Type == EngineEvent.UserReport ? UserReportFactory.Create(engineEvent)
+                        : null;
+                    if (user == null)
+                    {
+                        return false;
+                    }
+
+                    ReportScope.Mark(user, All.IsPresent);
+                    WriteObject(user);
+                    listed++;
+                    return true;
+                };
+                pump.Run();
+                ReportScope.RecordListing(All.IsPresent, listed);
             }
         }
 
         protected override void EndProcessing() => CurrentPump?.Finish();
+
+        /// <summary>Swallows a second result for an object id already written (the same user spelled two ways).</summary>
+        private bool SkipRepeatedUser(EngineEvent engineEvent)
+        {
+            if (engineEvent.Type != EngineEvent.UserState && engineEvent.Type != EngineEvent.UserReport)
+            {
+                return false;
+            }
+
+            var id = engineEvent.GetString("id");
+            return !string.IsNullOrEmpty(id) && !_written.Add(id!);
+        }
     }
 }

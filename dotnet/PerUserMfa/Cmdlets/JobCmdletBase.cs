@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Management.Automation;
 using PerUserMfa.Engine;
+using PerUserMfa.Errors;
+using PerUserMfa.Input;
 using PerUserMfa.Pipeline;
 
 namespace PerUserMfa.Cmdlets
@@ -33,6 +36,32 @@ namespace PerUserMfa.Cmdlets
         /// <summary>The -ThrottleLimit value when the caller gave one; otherwise the engine's default applies.</summary>
         internal int? BoundThrottleLimit(int value) =>
             MyInvocation.BoundParameters.ContainsKey("ThrottleLimit") ? value : (int?)null;
+
+        /// <summary>The user ids the input objects name (<see cref="UserInputReader"/>). A row that names no
+        /// user is a non-terminating error naming the row; input with no usable column (or only a mail
+        /// address) stops the command with one error, before any request for it is sent.</summary>
+        internal List<string> ReadUserIds(IEnumerable<object> inputs)
+        {
+            var userIds = new List<string>();
+            foreach (var input in inputs)
+            {
+                var read = UserInputReader.Read(input);
+                if (read.UserId != null)
+                {
+                    userIds.Add(read.UserId);
+                }
+                else if (read.StopsTheCommand)
+                {
+                    ThrowTerminatingError(ErrorRecordFactory.FromException(read.Problem!));
+                }
+                else
+                {
+                    WriteError(ErrorRecordFactory.FromException(read.Problem!));
+                }
+            }
+
+            return userIds;
+        }
 
         /// <summary>Stops the command with one NotConnected error when there is no connection.</summary>
         protected override void BeginProcessing() => _session = JobPump.RequireSession(new CmdletSink(this));

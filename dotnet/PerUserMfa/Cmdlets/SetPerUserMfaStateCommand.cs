@@ -9,7 +9,7 @@ namespace PerUserMfa.Cmdlets
 {
     /// <summary>Set-PerUserMfaState: plan, confirm, apply with a journal (<see cref="BulkChangeCommandBase"/>);
     /// -ResumeJournal finishes an interrupted run. User help: docs/help/Set-PerUserMfaState.md.</summary>
-    [Cmdlet(VerbsCommon.Set, "PerUserMfaState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = UserIdSet)]
+    [Cmdlet(VerbsCommon.Set, "PerUserMfaState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = UserIdSet, HelpUri = HelpUris.Pages + "Set-PerUserMfaState.md")]
     [OutputType(OutputFactory.ChangeResultTypeName)]
     public sealed class SetPerUserMfaStateCommand : BulkChangeCommandBase
     {
@@ -17,14 +17,15 @@ namespace PerUserMfa.Cmdlets
         private const string ResumeSet = "Resume";
         internal const string Verb = "Set per-user MFA state";
 
-        /// <summary>Object ids or user principal names.</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UserIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "UserPrincipalName", "ObjectId")]
-        [ValidateNotNullOrEmpty]
-        public string[] UserId { get; set; } = null!;
+        /// <summary>Object ids or user principal names, or objects that carry one (as Get-PerUserMfaState takes them).</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UserIdSet, ValueFromPipeline = true)]
+        [Alias("Id", "UserPrincipalName", "ObjectId", "UPN")]
+        public object[] UserId { get; set; } = null!;
 
-        /// <summary>The state to set: Disabled, Enabled or Enforced.</summary>
+        /// <summary>The state to set: Disabled, Enabled or Enforced (by name).</summary>
         [Parameter(Mandatory = true, ParameterSetName = UserIdSet)]
+        [Alias("PerUserMfaState")]
+        [StateName]
         public PerUserMfaState State { get; set; }
 
         /// <summary>The journal file (written even when nothing needs changing), or a folder to create
@@ -43,8 +44,9 @@ namespace PerUserMfa.Cmdlets
             if (ParameterSetName == UserIdSet)
             {
                 // Reads start as the pipeline delivers users; nothing is changed before EndProcessing.
-                RecordInputOrder(UserId);
-                PlanPump(State).Push(UserId);
+                var userIds = ReadUserIds(UserId);
+                RecordInputOrder(userIds);
+                PlanPump(State).Push(userIds);
             }
         }
 
