@@ -12,7 +12,7 @@ namespace PerUserMfa.Cmdlets
 {
     /// <summary>Connect-PerUserMfa: opens the session the other cmdlets use, one parameter set per way to
     /// sign in; sign-in itself happens in the engine. User help: docs/help/Connect-PerUserMfa.md.</summary>
-    [Cmdlet(VerbsCommunications.Connect, "PerUserMfa", DefaultParameterSetName = GraphSessionSet)]
+    [Cmdlet(VerbsCommunications.Connect, "PerUserMfa", DefaultParameterSetName = GraphSessionSet, HelpUri = HelpUris.Pages + "Connect-PerUserMfa.md")]
     public sealed class ConnectPerUserMfaCommand : PSCmdlet, IDisposable
     {
         /// <summary>Set by Ctrl+C: a sign-in still waiting for its authority is abandoned.</summary>
@@ -129,7 +129,13 @@ namespace PerUserMfa.Cmdlets
                             ErrorCategory.InvalidArgument);
                     }
 
+                    // The engine refuses a JWT that is cut short, for another resource or cloud, or expired.
                     Open(sink, environment ?? SignInOptions.Global, SignInOptions.AccessToken(), AccessToken, userAgent);
+                    if (ConnectionContext.Current is { } connected && ConnectionInfo.TryRead(connected)?.Get("tokenFormat") == "opaque")
+                    {
+                        WriteVerbose("The access token is not a JWT, so its audience, expiry and permissions cannot be read here; Graph judges it at the first request.");
+                    }
+
                     return;
 
                 case ClientSecretSet:

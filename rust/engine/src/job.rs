@@ -99,6 +99,9 @@ pub struct JobContext {
     pub progress: Arc<Progress>,
     /// Tripped when one worker hits an error that dooms the whole job (a rejected token).
     pub abort: CancellationToken,
+    /// The token's claims lack every permission that reads per-user MFA states: the first 403
+    /// reading a state ends the job instead of one identical error per user.
+    pub states_unreadable: bool,
     fatal: Arc<Mutex<Option<EngineError>>>,
 }
 
@@ -142,11 +145,16 @@ impl Job {
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
         let operation = operations(&request);
         let accepts = (operation.takes_user_ids, operation.takes_changes);
+        let states_unreadable = client
+            .credential()
+            .current()
+            .is_some_and(|t| crate::signin::preflight::cannot_read_states(t.secret.expose(), &request));
         let context = JobContext {
             client,
             events: EventSink(event_tx, NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed)),
             progress: Arc::new(Progress::new(operation.activity)),
             abort: CancellationToken::new(),
+            states_unreadable,
             fatal: Arc::new(Mutex::new(None)),
         };
         let driver = runtime.get().spawn(drive(context, request, operation.run, throttle_limit, input_rx, changes_rx));

@@ -594,7 +594,7 @@ fn estimate_message(writes: usize, allowed: f64, seconds: f64) -> String {
 }
 
 /// `10,000`.
-fn group(n: u64) -> String {
+pub(super) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

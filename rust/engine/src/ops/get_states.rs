@@ -7,7 +7,7 @@
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{first_page_url, identity_of, listing_error, missing_id, page_or_outage, NextLinks};
+use super::listing::{first_page_url, identity_of, listing_error, missing_id, tell_left_out, page_or_outage, NextLinks};
 use super::patience::Patience;
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
 use super::{send_outcome, InputTasks, UserTasks};
@@ -85,6 +85,14 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
         if let Some(count) = page.count {
             context.progress.set_total(count);
         }
+        context
+            .events
+            .send(Event::verbose(format!(
+                "Page {pages} of the listing: {} users{}.",
+                page.users.len(),
+                if page.next_link.is_some() { ", more to come" } else { ", the last" }
+            )))
+            .await;
         for (position, user) in page.users.into_iter().enumerate() {
             let Some(identity) = identity_of(&user) else {
                 let (target, error) = missing_id(&user, pages, position);
@@ -119,6 +127,9 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
         .events
         .send(Event::verbose(format!("Read {bulk} states from the listing and {per_user} through the per-user path.")))
         .await;
+    if scope == Scope::LicensedMembers {
+        tell_left_out(&context, bulk + per_user).await;
+    }
     Ok(())
 }
 

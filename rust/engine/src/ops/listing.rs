@@ -6,11 +6,14 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::Value;
 
+use super::apply_changes::group;
 use crate::error::{EngineError, ErrorKind, Operation};
+use crate::events::Event;
 use crate::graph::client::{GraphClient, Request};
 use crate::graph::throttle::Budget;
 use crate::graph::{ApiVersion, Notify};
 use crate::model::UserIdentity;
+use crate::job::JobContext;
 use crate::options::Scope;
 
 /// The filter admins' scripts use for "licensed member accounts".
@@ -138,6 +141,45 @@ pub fn missing_id(user: &Value, page: u32, position: usize) -> (String, EngineEr
         ),
     );
     (target, error)
+/// How many users the tenant has in all, from one request: a one-user page with `$count=true`
+/// and `ConsistencyLevel: eventual` (Graph's documented way to count directory objects; the
+/// count is eventually consistent, so a user created seconds ago may be missing). None when
+/// Graph does not give a count.
+pub async fn count_all_users(client: &GraphClient, notify: &dyn Notify) -> Result<Option<u64>, EngineError> {
+    let url = client.url(ApiVersion::V1, "/users?$count=true&$top=1&$select=id");
+    Ok(fetch_page(client, &url, notify).await?.ok().and_then(|page| page.count))
+}
+
+/// Ends a licensed-members listing of `listed` users with one information line: how many accounts
+/// the scope left out (guests, unlicensed accounts) and how to include them. Admins read the list
+/// as the tenant's; without the line, Enabled or Enforced guests go unnoticed.
+pub async fn tell_left_out(context: &JobContext, listed: u64) {
+    let notify = context.notify();
+    let line = match count_all_users(&context.client, notify.as_ref()).await {
+        Ok(Some(total)) => left_out_line(listed, total),
+        Ok(None) | Err(_) => {
+            context
+                .events
+                .send(Event::verbose(
+                    "Could not count the tenant's users, so the number of accounts outside the licensed member scope is unknown.",
+                ))
+                .await;
+            return;
+        }
+    };
+    context.events.send(Event::information(line)).await;
+}
+
+fn left_out_line(listed: u64, total: u64) -> String {
+    let accounts = |n: u64| format!("{} {}", group(n), if n == 1 { "account" } else { "accounts" });
+    match total.saturating_sub(listed) {
+        0 => format!("Listed {} (licensed members); the tenant has no other accounts.", accounts(listed)),
+        left_out => format!(
+            "Listed {} (licensed members); {} outside that scope (guests, unlicensed accounts) are not in this list: add -All to include them.",
+            accounts(listed),
+            accounts(left_out)
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +211,20 @@ mod tests {
         assert_eq!(target, "a@contoso.com");
         assert!(error.message.contains("a@contoso.com"));
         assert_eq!(missing_id(&json!({}), 3, 4).0, "users listing page 3, entry 5");
+    use super::left_out_line;
+
+    #[test]
+    fn the_left_out_line_counts_the_accounts_outside_the_scope() {
+        assert_eq!(
+            left_out_line(161, 200),
+            "Listed 161 accounts (licensed members); 39 accounts outside that scope (guests, unlicensed accounts) are not in this list: add -All to include them."
+        );
+        assert_eq!(
+            left_out_line(1, 1_002),
+            "Listed 1 account (licensed members); 1,001 accounts outside that scope (guests, unlicensed accounts) are not in this list: add -All to include them."
+        );
+        assert_eq!(left_out_line(5, 5), "Listed 5 accounts (licensed members); the tenant has no other accounts.");
+        // An eventually consistent count lower than the listing never goes negative.
+        assert_eq!(left_out_line(5, 4), "Listed 5 accounts (licensed members); the tenant has no other accounts.");
     }
 }

@@ -192,12 +192,25 @@ impl InputTasks {
     }
 }
 
+/// The job's terminating error when Graph refused a state the token has no permission to read:
+/// every other user would get the same 403.
+fn stopped_at_first_refusal(mut error: EngineError) -> EngineError {
+    error.message = format!(
+        "Stopped at the first refusal: the token has no permission to read per-user MFA states, so Graph refuses every user the same way. {}",
+        error.message
+    );
+    error
+}
+
 /// Sends one user's outcome: the event, or an error naming the user. A rejected token ends the
 /// whole job instead: every other user would fail the same way.
 pub(crate) async fn send_outcome(context: &JobContext, target: &str, outcome: Result<String, EngineError>) {
     match outcome {
         Ok(json) => context.events.send(json).await,
         Err(error) if error.kind == ErrorKind::Unauthorized => context.fail(error),
+        Err(error) if error.kind == ErrorKind::PermissionDenied && context.states_unreadable => {
+            context.fail(stopped_at_first_refusal(error))
+        }
         Err(error) => context.events.send(events::user_error(&error, target)).await,
     }
     context.progress.add_completed(1);

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{first_page_url, identity_of, listing_error, missing_id, page_or_outage, NextLinks};
+use super::listing::{first_page_url, identity_of, listing_error, missing_id, tell_left_out, page_or_outage, NextLinks};
 use super::patience::Patience;
 use super::per_user::{check, read_state, read_user_with};
 use super::report_sources::{self as sources, Activities, MfaSignIns, Registrations, SourceFailure, SourceResult};
@@ -354,6 +354,7 @@ async fn for_listing(
     let mut first_page = true;
     let mut pages = 0u32;
     let patience = Patience::new(&context);
+    let mut listed = 0u64;
     while let Some(url) = next.take() {
         let page = match patience.read(|| page_or_outage(&context.client, &url, notify.as_ref())).await? {
             Ok(page) => page,
@@ -372,6 +373,7 @@ async fn for_listing(
         if let Some(methods) = &methods {
             methods.warn_duration(&context, page.count).await;
         }
+        listed += page.users.len() as u64;
         for (position, mut user) in page.users.into_iter().enumerate() {
             let Some(identity) = identity_of(&user) else {
                 let (target, error) = missing_id(&user, pages, position);
@@ -407,6 +409,9 @@ async fn for_listing(
         }
     }
     tasks.finish().await;
+    if scope == Scope::LicensedMembers {
+        tell_left_out(&context, listed).await;
+    }
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub mod cloud;
 pub mod entra;
 pub mod managed_identity;
 pub mod preflight;
+pub mod token_check;
 pub mod transport;
 
 use std::sync::{Arc, Mutex};
@@ -136,7 +137,10 @@ pub fn build(
         managed_identity_source: None,
     };
     let credential = match &options.auth {
-        AuthOptions::AccessToken => Credential::access_token(secret)?,
+        AuthOptions::AccessToken => {
+            token_check::check(secret.expose(), cloud, SystemTime::now())?;
+            Credential::access_token(secret)?
+        }
         AuthOptions::GraphSession => {
             info.method = Method::GraphSession;
             Credential::access_token(secret)?

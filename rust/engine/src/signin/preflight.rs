@@ -139,6 +139,15 @@ pub fn missing(claims: &Claims, wanted: &[Need]) -> Vec<(String, Need)> {
     out
 }
 
+/// Whether the token's claims show it cannot read any per-user MFA state for `request`: then Graph
+/// refuses every user the same way, and the first 403 confirms it (an opaque token: never).
+pub fn cannot_read_states(token: &str, request: &JobRequest) -> bool {
+    let Some(claims) = Claims::decode(token) else {
+        return false;
+    };
+    needs(request).contains(&Need::ReadStates) && !claims.has_any(Need::ReadStates.any_of())
+}
+
 /// The warning for a job, or None when the token has what it needs or cannot be read.
 pub fn warning(token: &str, request: &JobRequest) -> Option<String> {
     let claims = Claims::decode(token)?;
@@ -196,6 +205,23 @@ mod tests {
 
     fn set() -> JobRequest {
         JobRequest::parse(r#"{"operation":"applyChanges","journalPath":"/j.jsonl","journalOperation":"set"}"#).unwrap()
+    }
+
+    #[test]
+    fn only_a_token_without_any_read_permission_cannot_read_states() {
+        let users_only = test_jwt(&json!({"roles": ["User.Read.All"]}));
+        let readers = test_jwt(&json!({"roles": ["User.Read.All", "Policy.Read.All"]}));
+        let plan = JobRequest::parse(r#"{"operation":"planChanges","state":"enforced"}"#).unwrap();
+        assert!(cannot_read_states(&users_only, &get(Scope::All)));
+        assert!(cannot_read_states(&users_only, &get(Scope::Input)));
+        assert!(cannot_read_states(&users_only, &plan));
+        assert!(!cannot_read_states(&readers, &get(Scope::All)));
+        assert!(!cannot_read_states("an-opaque-token", &get(Scope::All)));
+        // Applying changes reads nothing first: its 403s are judged per user.
+        let apply =
+            JobRequest::parse(r#"{"operation":"applyChanges","journalPath":"/tmp/x.jsonl","journalOperation":"set"}"#)
+                .unwrap();
+        assert!(!cannot_read_states(&users_only, &apply));
     }
 
     #[test]
