@@ -67,7 +67,7 @@ namespace PerUserMfa.Tests.Bulk
                 "  Changed:                3  (2 Disabled -> Enforced, 1 Enabled -> Enforced)" + Environment.NewLine +
                 "  Already in state:       1  (Enforced 1)" + Environment.NewLine +
                 "  Failed:                 1  (each is an error record naming the user and the cause)" + Environment.NewLine +
-                "  By state now:       Enforced 4" + Environment.NewLine +
+                "  By state now:      Enforced 4" + Environment.NewLine +
                 "Journal: /j.jsonl",
                 text);
         }
@@ -76,11 +76,11 @@ namespace PerUserMfa.Tests.Bulk
         public void The_run_summary_says_when_Graph_ended_elsewhere_than_requested()
         {
             var tally = new ChangeTally();
-            tally.Add("disabled", "enabled", "enforced", "changed", true);
-            tally.Add("enabled", "enabled", "enabled", "alreadyInState", false);
+            tally.Add("disabled", "enabled", "enforced", "changed", true, "diego@contoso.com");
+            tally.Add("enabled", "enabled", "enabled", "alreadyInState", false, "adele@contoso.com");
             var text = tally.Summary("Set per-user MFA state", TimeSpan.FromSeconds(2), null);
-            Assert.Contains("  1 account ended in another state than requested (Graph enforces MFA for users who already registered methods", text);
-            Assert.Contains("By state now:       Enabled 1, Enforced 1", text);
+            Assert.Contains("  1 account ended in another state than requested: diego@contoso.com (Enforced) (Graph enforces MFA for users who already registered methods", text);
+            Assert.Contains("  By state now:      Enabled 1, Enforced 1", text);
             Assert.EndsWith("No journal was written: nothing was changed.", text);
         }
 

@@ -71,9 +71,8 @@ namespace PerUserMfa.Tests.Errors
             var record = ErrorRecordFactory.NotConnected();
             Assert.Equal("PerUserMfa.NotConnected", record.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.ConnectionError, record.CategoryInfo.Category);
-            Assert.Equal(
-                "Not connected to Microsoft Graph. Run Connect-PerUserMfa first, for example: Connect-PerUserMfa -AccessToken (Read-Host -AsSecureString 'Token').",
-                record.Exception.Message);
+            Assert.Equal(ErrorRecordFactory.NotConnectedMessage, record.Exception.Message);
+            Assert.Contains("Connect-MgGraph -Scopes", record.Exception.Message);
             Assert.Null(record.Exception.InnerException);
         }
 

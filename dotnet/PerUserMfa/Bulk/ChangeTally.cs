@@ -35,7 +35,10 @@ namespace PerUserMfa.Bulk
         public int Duplicates { get; set; }
 
         /// <summary>Graph ended them in another state than requested (enabled → enforced for users with MFA methods).</summary>
-        public int OtherThanRequested { get; private set; }
+        public int OtherThanRequested => _otherThanRequested.Count;
+
+        /// <summary>Who ended in another state than requested, and in which: the summary names them.</summary>
+        private readonly List<(string Name, string State)> _otherThanRequested = new List<(string, string)>();
 
         public int Total => Changed + AlreadyInState + Unchanged + Failed + NotConfirmed + ChangedSince;
 
@@ -45,9 +48,10 @@ namespace PerUserMfa.Bulk
             result.RequestedState,
             result.State,
             result.Outcome,
-            result.Changed ?? false);
+            result.Changed ?? false,
+            result.UserPrincipalName ?? result.Id);
 
-        public void Add(string? previous, string? requested, string? state, string? outcome, bool changed)
+        public void Add(string? previous, string? requested, string? state, string? outcome, bool changed, string? name = null)
         {
             if (outcome == ChangeItem.ActionChangedSince)
             {
@@ -72,7 +76,7 @@ namespace PerUserMfa.Bulk
             Count(state);
             if (state != null && requested != null && !string.Equals(state, requested, StringComparison.OrdinalIgnoreCase))
             {
-                OtherThanRequested++;
+                _otherThanRequested.Add((name ?? "(unnamed)", state));
             }
         }
 
@@ -115,13 +119,17 @@ namespace PerUserMfa.Bulk
             Line(text, "Failed", Failed, Failed > 0 ? "each is an error record naming the user and the cause" : string.Empty);
             if (_now.Count > 0)
             {
-                text.Append("  By state now:       ").Append(string.Join(", ", Group(_now.SelectMany(kv => Enumerable.Repeat<string?>(kv.Key, kv.Value))))).AppendLine();
+                text.Append("  ").Append("By state now:".PadRight(19)).Append(string.Join(", ", Group(_now.SelectMany(kv => Enumerable.Repeat<string?>(kv.Key, kv.Value))))).AppendLine();
             }
 
             if (OtherThanRequested > 0)
             {
+                const int shown = 10;
+                var names = string.Join(", ", _otherThanRequested.Take(shown).Select(o => $"{o.Name} ({StateText.ToDisplay(o.State)})"));
                 text.Append("  ").Append(BulkText.Count(OtherThanRequested, "account", "accounts"))
-                    .Append(" ended in another state than requested (Graph enforces MFA for users who already registered methods; State shows what Graph reports).")
+                    .Append(" ended in another state than requested: ").Append(names)
+                    .Append(OtherThanRequested > shown ? $" and {OtherThanRequested - shown:N0} more" : string.Empty)
+                    .Append(" (Graph enforces MFA for users who already registered methods; State shows what Graph reports).")
                     .AppendLine();
             }
 

@@ -234,9 +234,9 @@ namespace PerUserMfa.Cmdlets
             List<ChangeItem> approved;
             if (IsExplicitConfirm())
             {
-                approved = sending.Where(change => ShouldProcess(change.Name, ActionText(change, verb))).ToList();
+                approved = sending.Where(change => Ask(() => ShouldProcess(change.Name, ActionText(change, verb)))).ToList();
             }
-            else if (sending.Count == 0 || Force.IsPresent || ShouldProcess(BulkText.PlanSummary(planned), verb))
+            else if (sending.Count == 0 || Force.IsPresent || Ask(() => ShouldProcess(BulkText.PlanSummary(planned), verb)))
             {
                 approved = sending;
             }
@@ -328,6 +328,27 @@ namespace PerUserMfa.Cmdlets
             }
 
             return IsTrue(GetVariableValue("WhatIfPreference"));
+        }
+
+        /// <summary>Asks the host; a host that cannot prompt (pwsh -NonInteractive, a runbook, closed stdin)
+        /// fails in its own words (NonInteractive mode, HostFunctionNotImplemented, a null reference), so
+        /// the command stops with what to do instead. Nothing has been sent at that point.</summary>
+        private bool Ask(Func<bool> shouldProcess)
+        {
+            try
+            {
+                return shouldProcess();
+            }
+            catch (Exception e) when (e is InvalidOperationException || e is System.Management.Automation.Host.HostException
+                || e is NotImplementedException || e is NullReferenceException)
+            {
+                ThrowTerminatingError(ErrorRecordFactory.FromException(new PerUserMfaException(
+                    "This host cannot ask for confirmation: add -Force (or -Confirm:$false) to change accounts. Nothing was changed.",
+                    "HostCannotConfirm",
+                    ErrorCategory.InvalidOperation,
+                    e)));
+                throw;
+            }
         }
 
         /// <summary>-Confirm (or -Confirm:$true) given explicitly: ask per user.</summary>

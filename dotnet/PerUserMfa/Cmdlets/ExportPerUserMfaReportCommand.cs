@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
+using PerUserMfa.Connection;
 using PerUserMfa.Errors;
 using PerUserMfa.Report;
 
@@ -10,12 +12,14 @@ namespace PerUserMfa.Cmdlets
     /// <summary>Export-PerUserMfaReport: binds pipeline objects by property name, converts them to report rows
     /// and hands them to <see cref="HtmlReportRenderer"/>. Rows are kept in memory (the summary needs
     /// totals). User help: docs/help/Export-PerUserMfaReport.md.</summary>
-    [Cmdlet(VerbsData.Export, "PerUserMfaReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsData.Export, "PerUserMfaReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Pages + "Export-PerUserMfaReport.md")]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportPerUserMfaReportCommand : PSCmdlet
     {
         private readonly List<ReportRow> _rows = new List<ReportRow>();
         private string _fullPath = string.Empty;
+        private string? _commonMarker;
+        private int _rejected;
 
         /// <summary>The HTML file to write.</summary>
         [Parameter(Mandatory = true, Position = 0)]
@@ -32,7 +36,7 @@ namespace PerUserMfa.Cmdlets
         [ValidateNotNullOrEmpty]
         public string Title { get; set; } = HtmlReportOptions.DefaultTitle;
 
-        /// <summary>The tenant's name for the header; omitted when not given.</summary>
+        /// <summary>The tenant's name for the header. Default: the tenant id of the current connection.</summary>
         [Parameter]
         public string? TenantName { get; set; }
 
@@ -88,22 +92,40 @@ namespace PerUserMfa.Cmdlets
             }
 
             var row = ReportRowReader.Read(InputObject);
-            if (row == null)
+            if (row == null || !row.Columns.HasFlag(ReportColumns.PerUserMfaState)
+                || !(row.Columns.HasFlag(ReportColumns.UserPrincipalName) || row.Columns.HasFlag(ReportColumns.Id)))
             {
-                WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(
-                    "The input object has no UserPrincipalName, DisplayName or Id property, so it is not in the report. Pipe Get-PerUserMfaState output (or Import-Csv of it) to Export-PerUserMfaReport.",
-                    "ReportInputNotAUser", ErrorCategory.InvalidData)
-                {
-                    Target = InputObject.ToString(),
-                }));
+                Reject(InputObject);
                 return;
             }
 
+            var marker = ReportScope.Of(InputObject);
+            _commonMarker = _rows.Count == 0 ? marker : (_commonMarker == marker ? marker : null);
             _rows.Add(row);
         }
 
         protected override void EndProcessing()
         {
+            if (_rejected > 1)
+            {
+                WriteWarning($"{_rejected - 1:N0} more input objects were not users either and are not in the report.");
+            }
+
+            if (_rows.Count == 0)
+            {
+                // An empty report would look like a tenant with no users; say why there is none instead.
+                WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(
+                    _rejected == 0
+                        ? $"No users were given, so no report was written to '{_fullPath}'. Pipe Get-PerUserMfaState output to Export-PerUserMfaReport (check that the command before it returned users)."
+                        : $"None of the {_rejected:N0} input objects was a user, so no report was written to '{_fullPath}'.",
+                    "ReportInputEmpty",
+                    ErrorCategory.InvalidData)
+                {
+                    Target = Path,
+                }));
+                return;
+            }
+
             var exists = File.Exists(_fullPath);
             var action = exists
                 ? $"Overwrite the file with an HTML report of {_rows.Count} users"
@@ -116,7 +138,8 @@ namespace PerUserMfa.Cmdlets
             var options = new HtmlReportOptions
             {
                 Title = Title,
-                TenantName = string.IsNullOrWhiteSpace(TenantName) ? null : TenantName,
+                TenantName = string.IsNullOrWhiteSpace(TenantName) ? ConnectedTenant() : TenantName,
+                Scope = ReportScope.Describe(_commonMarker, _rows.Count),
                 GeneratedAtUtc = DateTime.UtcNow,
                 PasswordAgeThresholdDays = PasswordAgeThresholdDays,
             };
@@ -135,6 +158,38 @@ namespace PerUserMfa.Cmdlets
             {
                 WriteObject(new FileInfo(_fullPath));
             }
+        }
+
+        /// <summary>The first object that is not a user gets an error saying what the report takes and what
+        /// the object has; the rest (Get-Process gives hundreds) are counted in one warning at the end.</summary>
+        private void Reject(PSObject input)
+        {
+            _rejected++;
+            if (_rejected > 1)
+            {
+                return;
+            }
+
+            var value = input.BaseObject;
+            var names = input.Properties.Select(p => p.Name).Take(12).ToList();
+            var what = value is string text
+                ? $"the string '{text}'"
+                : $"an object of type {(value is PSCustomObject ? input.TypeNames.FirstOrDefault() ?? "PSCustomObject" : value.GetType().FullName)} with " +
+                  (names.Count == 0 ? "no properties" : "the properties " + string.Join(", ", names) + (input.Properties.Count() > names.Count ? ", ..." : string.Empty));
+            WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(
+                $"Export-PerUserMfaReport takes Get-PerUserMfaState output (or Import-Csv of it): objects with PerUserMfaState and UserPrincipalName or Id. It was given {what}, which is not in the report.",
+                "ReportInputNotAUser",
+                ErrorCategory.InvalidData)
+            {
+                Target = input.ToString(),
+            }));
+        }
+
+        /// <summary>The tenant of the current connection, for a report written without -TenantName.</summary>
+        private static string? ConnectedTenant()
+        {
+            var session = ConnectionContext.Current;
+            return session == null ? null : ConnectionInfo.TryRead(session)?.Get("tenantId");
         }
 
         private void Fail(string errorId, ErrorCategory category, string message, Exception? cause)

@@ -11,7 +11,7 @@ namespace PerUserMfa.Cmdlets
 {
     /// <summary>Undo-PerUserMfaChange: reads a journal and plans, confirms and applies the way back for the
     /// users it changed and nobody changed since (<see cref="BulkChangeCommandBase"/>). User help: docs/help/Undo-PerUserMfaChange.md.</summary>
-    [Cmdlet(VerbsCommon.Undo, "PerUserMfaChange", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommon.Undo, "PerUserMfaChange", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathSet, HelpUri = HelpUris.Pages + "Undo-PerUserMfaChange.md")]
     [OutputType(OutputFactory.ChangeResultTypeName)]
     public sealed class UndoPerUserMfaChangeCommand : BulkChangeCommandBase
     {
@@ -92,7 +92,7 @@ namespace PerUserMfa.Cmdlets
             {
                 WriteWarning(
                     $"The run of '{path}' was interrupted: {BulkText.Count(entries.Count(e => e.Status == JournalEntry.StatusPending), "account has", "accounts have")} no outcome. " +
-                    "Those whose change was sent are undone if it landed; " +
+                    "Those whose change was sent are undone if it landed. " +
                     (unknown > 0 ? $"{BulkText.Count(unknown, "account was", "accounts were")} never sent a change and stay as they are. " : string.Empty) +
                     $"To finish the run instead, use Set-PerUserMfaState -ResumeJournal '{path}'.");
             }

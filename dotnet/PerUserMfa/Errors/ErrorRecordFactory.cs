@@ -15,7 +15,8 @@ namespace PerUserMfa.Errors
         public const string ErrorIdPrefix = "PerUserMfa.";
 
         public const string NotConnectedMessage =
-            "Not connected to Microsoft Graph. Run Connect-PerUserMfa first, for example: Connect-PerUserMfa -AccessToken (Read-Host -AsSecureString 'Token').";
+            "Not connected to Microsoft Graph. Sign in first, for example: Connect-MgGraph -Scopes Policy.Read.All, User.Read.All; Connect-PerUserMfa " +
+            "(an app registration, a managed identity or the Azure CLI: Get-Help Connect-PerUserMfa -Examples).";
 
         /// <summary>An <c>error</c> or <c>fatal</c> event (or the error event of a failed call).</summary>
         public static ErrorRecord FromEvent(EngineEvent errorEvent) => FromEvent(ErrorEvent.From(errorEvent));

@@ -12,6 +12,9 @@ namespace PerUserMfa.Report
         /// <summary>Shown in the header when set.</summary>
         public string? TenantName { get; set; }
 
+        /// <summary>Which accounts the report covers (<see cref="ReportScope.Describe"/>); shown in the header when set.</summary>
+        public string? Scope { get; set; }
+
         /// <summary>The report's time (UTC); "now" for days computed from dates.</summary>
         public DateTime GeneratedAtUtc { get; set; } = DateTime.UtcNow;
 

@@ -81,6 +81,13 @@ namespace PerUserMfa.Report
                 w.Write("</strong> \u00b7 ");
             }
 
+            if (!string.IsNullOrWhiteSpace(options.Scope))
+            {
+                w.Write("Scope <span data-metric=\"scope\">");
+                HtmlText.Write(w, options.Scope);
+                w.Write("</span> \u00b7 ");
+            }
+
             w.Write("Generated <time data-metric=\"generated\" datetime=\"");
             var generated = options.GeneratedAtUtc.ToUniversalTime();
             w.Write(generated.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
