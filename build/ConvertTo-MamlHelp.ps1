@@ -139,6 +139,18 @@ function Write-TypeList([string] $ListName, [string] $EntryName, $Entries) {
     Close-Element
 }
 
+function Get-DefaultValue {
+    <# The default a parameter's text states ("(default 30", "The default (60)", "the default is 365.",
+       "Global (the default)"), so Get-Help does not show "Default value: None" for a parameter that has
+       one; 'None' when the text states none. #>
+    param([string[]] $Description)
+    $text = $Description -join ' '
+    foreach ($pattern in '\(default (?<v>[^,;)\s]+)', '\bdefault \((?<v>[^)]+)\)', '\bdefault is (?<v>"[^"]+"|[^.;,\s]+)', '(?<v>\w+) \(the default\)') {
+        if ($text -match "(?i)$pattern") { return $Matches['v'].Trim('"') }
+    }
+    'None'
+}
+
 function Write-Parameter {
     <#
     .SYNOPSIS
@@ -178,7 +190,7 @@ function Write-Parameter {
     Write-Element maml name (Get-TypeName $Type)
     Write-Element maml uri ''
     Close-Element
-    Write-Element dev defaultValue $(if ($isSwitch) { 'False' } else { 'None' })
+    Write-Element dev defaultValue $(if ($isSwitch) { 'False' } else { Get-DefaultValue $Description })
     Close-Element
 }
 

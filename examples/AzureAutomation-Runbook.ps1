@@ -20,6 +20,12 @@
     -StorageAccountName, uploaded to a blob container (needs the Az.Storage module and the
     Storage Blob Data Contributor role for the identity).
 
+    The journal of a change (what Set-PerUserMfaState -ResumeJournal and Undo-PerUserMfaChange
+    need later) would by default go to the sandbox's profile folder, which is deleted when the job
+    ends. The runbook writes it to the temp folder instead, copies it to the job's output (the
+    lines between "--- journal" markers: save them as a .jsonl file to resume or undo from any
+    machine) and, with -StorageAccountName, uploads it next to the report.
+
     A cloud sandbox has 400 MB of memory: the report streams every user straight into the CSV and
     keeps only the counts, so its memory does not grow with the tenant. For very large tenants (and
     for long runs: a cloud job is stopped after three hours) use a Hybrid Runbook Worker.
@@ -34,7 +40,7 @@
     User principal names or object ids to change (comma-separated when started from the portal).
 
 .PARAMETER StorageAccountName
-    Upload the CSV report to this storage account (container per-user-mfa).
+    Upload the CSV report and the change's journal to this storage account (container per-user-mfa).
 
 .PARAMETER WhatIf
     With -ChangeTo: list the changes without making them.
@@ -54,6 +60,21 @@ $ProgressPreference = 'SilentlyContinue'
 
 Import-Module PerUserMfa
 
+# Copies a file out of the sandbox (deleted when the job ends) to the blob container
+# per-user-mfa of -StorageAccountName, signed in as the same managed identity.
+function Save-ToStorage([string] $Path) {
+    if (-not $script:storage) {
+        Import-Module Az.Accounts, Az.Storage
+        $azConnect = @{ Identity = $true }
+        if ($ClientId) { $azConnect.AccountId = $ClientId }
+        $null = Connect-AzAccount @azConnect
+        $script:storage = New-AzStorageContext -StorageAccountName $StorageAccountName -UseConnectedAccount
+    }
+    $null = Set-AzStorageBlobContent -File $Path -Container 'per-user-mfa' -Blob (Split-Path $Path -Leaf) -Context $script:storage -Force
+    Write-Output "Uploaded: $StorageAccountName/per-user-mfa/$(Split-Path $Path -Leaf)"
+}
+$script:storage = $null
+
 # Sign in as the managed identity (Connect-PerUserMfa -Identity; -ClientId for a user-assigned one).
 $connect = @{ Identity = $true }
 if ($ClientId) { $connect.ClientId = $ClientId }
@@ -65,9 +86,21 @@ try {
         # Started from the portal, a string[] parameter arrives as one comma-separated string.
         $users = @($UserId | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
         Write-Output "Setting per-user MFA to $ChangeTo for $($users.Count) users$(if ($WhatIf) { ' (WhatIf: nothing is sent)' })"
-        $results = $users | Set-PerUserMfaState -State $ChangeTo -PassThru -Confirm:$false -WhatIf:$WhatIf -ErrorAction Continue
-        $results | Where-Object Changed | ForEach-Object { "{0}: {1} -> {2}" -f $_.UserPrincipalName, $_.PreviousState, $_.State }
-        Write-Output ("Changed {0}, already {1}: {2}" -f @($results | Where-Object Changed).Count, $ChangeTo, @($results | Where-Object { -not $_.Changed }).Count)
+        $journal = Join-Path ([System.IO.Path]::GetTempPath()) ("per-user-mfa-{0:yyyyMMdd-HHmmss}-set-$ChangeTo.jsonl" -f (Get-Date).ToUniversalTime())
+        try {
+            $results = $users | Set-PerUserMfaState -State $ChangeTo -JournalPath $journal -PassThru -Confirm:$false -WhatIf:$WhatIf -ErrorAction Continue
+            $results | Where-Object Changed | ForEach-Object { "{0}: {1} -> {2}" -f $_.UserPrincipalName, $_.PreviousState, $_.State }
+            Write-Output ("Changed {0}, already {1}: {2}" -f @($results | Where-Object Changed).Count, $ChangeTo, @($results | Where-Object { -not $_.Changed }).Count)
+        }
+        finally {
+            # Even when the run stops half-way: the journal is what finishes or undoes it later.
+            if (Test-Path -LiteralPath $journal) {
+                Write-Output "--- journal $(Split-Path $journal -Leaf) (save these lines as a .jsonl file for Set-PerUserMfaState -ResumeJournal or Undo-PerUserMfaChange)"
+                Get-Content -LiteralPath $journal -Encoding UTF8
+                Write-Output '--- end of journal'
+                if ($StorageAccountName) { Save-ToStorage $journal }
+            }
+        }
     }
 
     # The report: every user, guests and unlicensed accounts included, streamed straight to the
@@ -84,15 +117,7 @@ try {
     $counts.GetEnumerator() | Sort-Object Name | ForEach-Object { '  {0,-9} {1,7}' -f $_.Name, $_.Value }
     Write-Output "Report: $csv"
 
-    if ($StorageAccountName) {
-        Import-Module Az.Accounts, Az.Storage
-        $azConnect = @{ Identity = $true }
-        if ($ClientId) { $azConnect.AccountId = $ClientId }
-        $null = Connect-AzAccount @azConnect
-        $context = New-AzStorageContext -StorageAccountName $StorageAccountName -UseConnectedAccount
-        $null = Set-AzStorageBlobContent -File $csv -Container 'per-user-mfa' -Blob (Split-Path $csv -Leaf) -Context $context -Force
-        Write-Output "Report uploaded: $StorageAccountName/per-user-mfa/$(Split-Path $csv -Leaf)"
-    }
+    if ($StorageAccountName) { Save-ToStorage $csv }
 }
 finally {
     Disconnect-PerUserMfa

@@ -5,7 +5,7 @@ namespace PerUserMfa.Cmdlets
 {
     /// <summary>Get-PerUserMfaConnection: the session's details, never the token. User help:
     /// docs/help/Get-PerUserMfaConnection.md.</summary>
-    [Cmdlet(VerbsCommon.Get, "PerUserMfaConnection")]
+    [Cmdlet(VerbsCommon.Get, "PerUserMfaConnection", HelpUri = HelpUris.Pages + "Get-PerUserMfaConnection.md")]
     [OutputType(ConnectionInfo.TypeName)]
     public sealed class GetPerUserMfaConnectionCommand : PSCmdlet
     {

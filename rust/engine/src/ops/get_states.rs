@@ -7,7 +7,9 @@
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{first_page_url, identity_of, listing_error, missing_id, tell_left_out, page_or_outage, NextLinks};
+use super::listing::{
+    first_page_url, identity_of, listing_error, missing_id, page_or_outage, tell_left_out, NextLinks,
+};
 use super::patience::Patience;
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
 use super::{send_outcome, InputTasks, UserTasks};

@@ -12,8 +12,8 @@ use crate::events::Event;
 use crate::graph::client::{GraphClient, Request};
 use crate::graph::throttle::Budget;
 use crate::graph::{ApiVersion, Notify};
-use crate::model::UserIdentity;
 use crate::job::JobContext;
+use crate::model::UserIdentity;
 use crate::options::Scope;
 
 /// The filter admins' scripts use for "licensed member accounts".
@@ -141,6 +141,8 @@ pub fn missing_id(user: &Value, page: u32, position: usize) -> (String, EngineEr
         ),
     );
     (target, error)
+}
+
 /// How many users the tenant has in all, from one request: a one-user page with `$count=true`
 /// and `ConsistencyLevel: eventual` (Graph's documented way to count directory objects; the
 /// count is eventually consistent, so a user created seconds ago may be missing). None when
@@ -211,7 +213,7 @@ mod tests {
         assert_eq!(target, "a@contoso.com");
         assert!(error.message.contains("a@contoso.com"));
         assert_eq!(missing_id(&json!({}), 3, 4).0, "users listing page 3, entry 5");
-    use super::left_out_line;
+    }
 
     #[test]
     fn the_left_out_line_counts_the_accounts_outside_the_scope() {

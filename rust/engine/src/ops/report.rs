@@ -19,7 +19,9 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{first_page_url, identity_of, listing_error, missing_id, tell_left_out, page_or_outage, NextLinks};
+use super::listing::{
+    first_page_url, identity_of, listing_error, missing_id, page_or_outage, tell_left_out, NextLinks,
+};
 use super::patience::Patience;
 use super::per_user::{check, read_state, read_user_with};
 use super::report_sources::{self as sources, Activities, MfaSignIns, Registrations, SourceFailure, SourceResult};
