@@ -96,6 +96,21 @@ Describe 'Help for <Name>' -ForEach $cmdlets {
         }
     }
 
+    It 'sends Get-Help -Online to the module''s own page, not Graph''s' {
+        $online = @($help.relatedLinks.navigationLink | Where-Object { $_.uri } | ForEach-Object uri)[0]
+        $online | Should -Be "https://github.com/PerUserMfa/PerUserMfa/blob/main/docs/help/$Name.md"
+        $command.HelpUri | Should -Be $online
+    }
+
+    It 'shows no "Default value: None" for a parameter whose text states a default' {
+        foreach ($parameter in $parameters) {
+            $entry = @($help.parameters.parameter) | Where-Object name -EQ $parameter.Name
+            if ((Get-ParaText $entry.description) -match '(?i)\(default \w|\bdefault \(|\bdefault is ') {
+                $entry.defaultValue | Should -Not -Be 'None' -Because "-$($parameter.Name) has a default"
+            }
+        }
+    }
+
     It 'renders with Get-Help -Full' {
         $text = Get-Help $Name -Full | Out-String -Width 120
         $text | Should -Match 'SYNOPSIS'
@@ -130,5 +145,31 @@ Describe 'The help pages' {
         $about = Get-Help about_PerUserMfa | Out-String
         $about | Should -Match 'SHORT DESCRIPTION'
         $about | Should -Match 'Get-PerUserMfaState'
+    }
+
+    It 'has an about_PerUserMfa that names every cmdlet and connects the way the README does' {
+        $about = Get-Help about_PerUserMfa | Out-String
+        foreach ($name in (Get-Command -Module PerUserMfa -CommandType Cmdlet).Name) { $about | Should -Match $name }
+        $about | Should -Match 'Connect-MgGraph'
+        $about | Should -Not -Match 'with an access token;'
+    }
+
+    It 'gives -ThrottleLimit and -SignInDays their defaults' {
+        (Get-Help Get-PerUserMfaState -Parameter ThrottleLimit).defaultValue | Should -Be '60'
+        (Get-Help Get-PerUserMfaState -Parameter SignInDays).defaultValue | Should -Be '30'
+    }
+
+    It 'keeps no example''s whole tenant in a variable (the README''s memory advice)' {
+        foreach ($name in (Get-Command -Module PerUserMfa -CommandType Cmdlet).Name) {
+            foreach ($example in @((Get-Help $name -Full).examples.example)) {
+                $example.code | Should -Not -Match '(?m)\$\w+\s*=\s*Get-PerUserMfaState\b[^|\n]*-All\b[^|\n]*$' -Because "$name $($example.title)"
+            }
+        }
+    }
+
+    It 'says in the help that an Azure Automation job deletes the default journal folder' {
+        $text = Get-Help Set-PerUserMfaState -Parameter JournalPath | Out-String
+        $text | Should -Match 'Azure Automation'
+        $text | Should -Match 'deleted when the job ends'
     }
 }

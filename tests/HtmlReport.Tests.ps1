@@ -83,6 +83,10 @@ Describe 'Export-PerUserMfaReport from Get-PerUserMfaState -All' {
         $html | Should -Match 'data-metric="tenant">Contoso<'
     }
 
+    It 'states its scope: every user in the tenant' {
+        $html | Should -Match ('data-metric="scope">every user in the tenant, ' + $truth.Count + ' accounts \(Get-PerUserMfaState -All\)<')
+    }
+
     It 'counts users and states as the simulator holds them' {
         Get-Metric $html 'users' | Should -Be $truth.Count
         foreach ($state in 'disabled', 'enabled', 'enforced') {
@@ -209,5 +213,51 @@ Describe 'Export-PerUserMfaReport paths' {
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.ReportInputNotAUser*'
         Get-Metric ([System.IO.File]::ReadAllText($path)) 'users' | Should -Be 1
+    }
+
+    It 'takes only users: Get-Process gets one error saying what the report takes, one warning for the rest, and no file' {
+        $path = Join-Path $TestDrive 'processes.html'
+        $errors = $null
+        $warned = $null
+        Get-Process | Select-Object -First 5 | Export-PerUserMfaReport -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue
+        $errors.Count | Should -Be 2
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.ReportInputNotAUser*'
+        $errors[0].Exception.Message | Should -BeLike '*PerUserMfaState and UserPrincipalName or Id*System.Diagnostics.Process*'
+        $errors[1].FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.ReportInputEmpty*'
+        "$warned" | Should -BeLike '4 more input objects were not users*'
+        Test-Path -LiteralPath $path | Should -BeFalse
+    }
+
+    It 'writes no empty report for empty input, and says why' {
+        $path = Join-Path $TestDrive 'empty.html'
+        $errors = $null
+        @() | Export-PerUserMfaReport -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'PerUserMfa.ReportInputEmpty*'
+        $errors[0].Exception.Message | Should -BeLike '*No users were given*'
+        Test-Path -LiteralPath $path | Should -BeFalse
+    }
+}
+
+Describe 'Export-PerUserMfaReport says which accounts it covers, and in which tenant' {
+    It 'names the licensed member scope and the connected tenant when -TenantName is not given' {
+        $path = Join-Path $TestDrive 'licensed.html'
+        $licensed = @($truth | Where-Object { $_.userType -eq 'Member' -and @($_.assignedLicenses).Count -gt 0 })
+        Get-PerUserMfaState 6>$null | Export-PerUserMfaReport -Path $path
+        $html = [System.IO.File]::ReadAllText($path)
+        $html | Should -Match ('data-metric="scope">the ' + $licensed.Count + ' accounts of the licensed member listing[^<]*guests and unlicensed accounts are not in this report<')
+        $html | Should -Match ('data-metric="tenant">' + [regex]::Escape((Get-PerUserMfaConnection).TenantId) + '<')
+    }
+
+    It 'says when the report holds a selection of a listing' {
+        $path = Join-Path $TestDrive 'selection.html'
+        Get-PerUserMfaState -All | Where-Object PerUserMfaState -NE 'Disabled' | Export-PerUserMfaReport -Path $path
+        [System.IO.File]::ReadAllText($path) | Should -Match 'data-metric="scope">\d+ accounts selected from every user in the tenant'
+    }
+
+    It 'says the accounts were given when they came from elsewhere' {
+        $path = Join-Path $TestDrive 'given.html'
+        [pscustomobject]@{ UserPrincipalName = 'a@contoso.com'; PerUserMfaState = 'Enabled' } | Export-PerUserMfaReport -Path $path
+        [System.IO.File]::ReadAllText($path) | Should -Match 'data-metric="scope">the 1 account given to Export-PerUserMfaReport<'
     }
 }

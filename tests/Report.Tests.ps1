@@ -55,9 +55,16 @@ Describe 'Get-PerUserMfaState -Detailed' {
         $fullWarnings.Count | Should -Be 0
     }
 
-    It 'shows a table of UPN, DisplayName, PerUserMfaState, IsMfaRegistered, LastSignIn' {
+    It 'shows a table of PerUserMfaState, IsMfaRegistered, LastSignIn, UPN, DisplayName' {
         $header = ($rows | Select-Object -First 3 | Format-Table | Out-String -Width 250) -split "`n" | Where-Object { $_ -match 'UserPrincipalName' } | Select-Object -First 1
-        $header -split '\s+' | Where-Object { $_ } | Should -Be @('UserPrincipalName', 'DisplayName', 'PerUserMfaState', 'IsMfaRegistered', 'LastSignIn')
+        $header -split '\s+' | Where-Object { $_ } | Should -Be @('PerUserMfaState', 'IsMfaRegistered', 'LastSignIn', 'UserPrincipalName', 'DisplayName')
+    }
+
+    It 'keeps PerUserMfaState in the table at 80 columns next to the longest guest UPN' {
+        $guest = $rows | Where-Object UserPrincipalName -Like '*#EXT#*' | Sort-Object { $_.UserPrincipalName.Length } -Descending | Select-Object -First 1
+        $table = $guest | Out-String -Width 80
+        $table | Should -Match 'PerUserMfaState'
+        $table | Should -Match ([regex]::Escape($guest.PerUserMfaState))
     }
 
     It 'matches the ground truth in every column' {
