@@ -436,7 +436,11 @@ Describe 'Access token and clouds' {
         @{ Environment = 'USGovDoD'; Graph = 'https://dod-graph.microsoft.us' }
         @{ Environment = 'China'; Graph = 'https://microsoftgraph.chinacloudapi.cn' }
     ) {
-        Connect-PerUserMfa -AccessToken $readToken -Environment $Environment
+        # A token for that cloud's Graph (Connect-PerUserMfa refuses one for another audience); nothing is sent.
+        $encode = { param($text) [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($text)).TrimEnd('=').Replace('+', '-').Replace('/', '_') }
+        $claims = @{ aud = $Graph; exp = [DateTimeOffset]::UtcNow.AddHours(1).ToUnixTimeSeconds(); roles = @('User.Read.All') } | ConvertTo-Json -Compress
+        $token = '{0}.{1}.c2lnbmF0dXJl' -f (& $encode '{"typ":"JWT","alg":"RS256"}'), (& $encode $claims)
+        Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $token -AsPlainText -Force) -Environment $Environment
         $connection = Get-PerUserMfaConnection
         $connection.SignInMethod | Should -Be 'AccessToken'
         $connection.Environment | Should -Be $Environment
