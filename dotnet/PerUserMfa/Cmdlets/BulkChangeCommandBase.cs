@@ -6,6 +6,7 @@ using System.Management.Automation;
 using PerUserMfa.Bulk;
 using PerUserMfa.Connection;
 using PerUserMfa.Engine;
+using PerUserMfa.Errors;
 using PerUserMfa.Output;
 using PerUserMfa.Pipeline;
 

@@ -95,8 +95,8 @@ namespace PerUserMfa.Cmdlets
                 var listed = 0;
                 pump.Handler = engineEvent =>
                 {
-                    var user = engineEvent.Type == EngineEvent.UserState ? OutputFactory.CreateUserState(engineEvent)
-                        : engineEvent.Type == EngineEvent.UserReport ? UserReportFactory.Create(engineEvent)
+                    var user = engineEvent.Type == EngineEvent.UserState ? OutputFactory.CreateUserState(UserStateEvent.From(engineEvent))
+                        : engineEvent.Type == EngineEvent.UserReport ? UserReportFactory.Create(UserReportEvent.From(engineEvent))
                         : null;
                     if (user == null)
                     {
@@ -123,7 +123,7 @@ namespace PerUserMfa.Cmdlets
                 return false;
             }
 
-            var id = engineEvent.GetString("id");
+            var id = engineEvent.Type == EngineEvent.UserState ? UserStateEvent.From(engineEvent).Id : UserReportEvent.From(engineEvent).Id;
             return !string.IsNullOrEmpty(id) && !_written.Add(id!);
         }
     }
