@@ -253,8 +253,9 @@ Describe 'Permissions' {
     }
 
     It 'stops with one authentication error when the token is rejected' {
-        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles) -LifetimeSeconds 1) -GraphEndpoint $sim.Url
-        Start-Sleep -Seconds 2
+        # Long enough to pass the connect-time expiry check on a loaded machine, then expired at first use.
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles) -LifetimeSeconds 5) -GraphEndpoint $sim.Url
+        Start-Sleep -Seconds 6
         $caught = $null
         try { Get-PerUserMfaState -UserId 'adele.vance@contoso.com', 'alex.wilber@contoso.com' } catch { $caught = $_ }
         $caught | Should -Not -BeNullOrEmpty
