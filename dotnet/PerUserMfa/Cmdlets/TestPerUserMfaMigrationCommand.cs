@@ -10,7 +10,7 @@ namespace PerUserMfa.Cmdlets
     /// policies, gaps, reason), then a tenant summary on the information stream. The engine reads the
     /// Conditional Access set-up once and judges every account; this cmdlet only binds and delegates.
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Test, "PerUserMfaMigration", DefaultParameterSetName = ListSet)]
+    [Cmdlet(VerbsDiagnostic.Test, "PerUserMfaMigration", DefaultParameterSetName = ListSet, HelpUri = HelpUris.Pages + "Test-PerUserMfaMigration.md")]
     [OutputType(MigrationCheckFactory.TypeName)]
     public sealed class TestPerUserMfaMigrationCommand : JobCmdletBase
     {
