@@ -89,7 +89,7 @@ namespace PerUserMfa.Tests.Cmdlets
 
         [Theory]
         [InlineData("Get-PerUserMfaState -ThrottleLimit 0")]
-        [InlineData("Get-PerUserMfaState -ThrottleLimit 1001")]
+        [InlineData("Get-PerUserMfaState -ThrottleLimit 10001")]
         [InlineData("Set-PerUserMfaState -UserId a -State Enabled -ThrottleLimit 0 -Confirm:$false")]
         public void ThrottleLimit_is_validated(string script)
         {
@@ -251,7 +251,9 @@ namespace PerUserMfa.Tests.Cmdlets
 
             var results = _runspace.Run("Set-PerUserMfaState 'a@contoso.com', 'b@contoso.com' -State Enforced -PassThru -ThrottleLimit 3 -Confirm:$false -JournalPath $journals");
             Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enforced\",\"throttleLimit\":3}", session.Jobs[2].Request);
-            Assert.EndsWith(",\"journalOperation\":\"set\",\"requestedState\":\"enforced\",\"throttleLimit\":3}", session.Jobs[3].Request);
+            // The connection (tenant, app, account) goes between the operation and the state: the journal's header records it.
+            Assert.Contains(",\"journalOperation\":\"set\",", session.Jobs[3].Request);
+            Assert.EndsWith(",\"requestedState\":\"enforced\",\"throttleLimit\":3}", session.Jobs[3].Request);
             Assert.Equal(2, results.Count);
             Assert.All(results, r => Assert.Equal("PerUserMfa.ChangeResult", r.TypeNames[0]));
             Assert.Equal("Disabled", Prop(results[0], "PreviousState"));
