@@ -140,9 +140,12 @@ function Write-TypeList([string] $ListName, [string] $EntryName, $Entries) {
 }
 
 function Get-DefaultValue {
-    <# The default a parameter's text states ("(default 30", "The default (60)", "the default is 365.",
-       "Global (the default)"), so Get-Help does not show "Default value: None" for a parameter that has
-       one; 'None' when the text states none. #>
+    <#
+    .SYNOPSIS
+        The default a parameter's text states ("(default 30", "The default (60)", "the default is 365.",
+        "Global (the default)"), so Get-Help does not show "Default value: None" for a parameter that has
+        one; 'None' when the text states none.
+    #>
     param([string[]] $Description)
     $text = $Description -join ' '
     foreach ($pattern in '\(default (?<v>[^,;)\s]+)', '\bdefault \((?<v>[^)]+)\)', '\bdefault is (?<v>"[^"]+"|[^.;,\s]+)', '(?<v>\w+) \(the default\)') {
