@@ -331,6 +331,7 @@ impl JobContext {
             progress: Arc::new(Progress::new("tests")),
             abort: CancellationToken::new(),
             fatal: Arc::new(Mutex::new(None)),
+            states_unreadable: false,
         };
         (context, receiver)
     }
