@@ -117,11 +117,13 @@ Describe 'Set-PerUserMfaState in bulk' {
         $ps = [powershell]::Create()
         try {
             $null = $ps.AddScript({
-                    param($Module, $Ids, $Journal)
-                    Import-Module $Module   # the connection is per process: no Connect-PerUserMfa here
+                    param($Module, $Ids, $Journal, $Url, $Token)
+                    Import-Module $Module
+                    # A connection belongs to its runspace: this one signs in on its own.
+                    Connect-PerUserMfa -AccessToken (ConvertTo-SecureString $Token -AsPlainText -Force) -GraphEndpoint $Url
                     $ProgressPreference = 'Continue'
                     $Ids | Set-PerUserMfaState -State Disabled -Force -JournalPath $Journal
-                }).AddArgument($env:PUMFA_TEST_MODULE).AddArgument(@((Get-Users | Where-Object perUserMfaState -NE 'disabled' | Select-Object -First 120).id)).AddArgument((New-JournalPath 'progress'))
+                }).AddArgument($env:PUMFA_TEST_MODULE).AddArgument(@((Get-Users | Where-Object perUserMfaState -NE 'disabled' | Select-Object -First 120).id)).AddArgument((New-JournalPath 'progress')).AddArgument($sim.Url).AddArgument($plainToken)
             $null = $ps.Invoke()
             $ps.Streams.Error | Should -BeNullOrEmpty
             $estimate = @($ps.Streams.Information | Where-Object { "$_" -like 'Sending 120 changes; this takes about*' })

@@ -155,7 +155,7 @@ Describe 'The help pages' {
     }
 
     It 'gives -ThrottleLimit and -SignInDays their defaults' {
-        (Get-Help Get-PerUserMfaState -Parameter ThrottleLimit).defaultValue | Should -Be '60'
+        (Get-Help Get-PerUserMfaState -Parameter ThrottleLimit).defaultValue | Should -Be '5000'
         (Get-Help Get-PerUserMfaState -Parameter SignInDays).defaultValue | Should -Be '30'
     }
 

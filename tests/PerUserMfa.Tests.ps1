@@ -32,7 +32,7 @@ AfterAll {
 Describe 'The module' {
     It 'exports exactly its cmdlets' {
         $names = (Get-Command -Module PerUserMfa).Name | Sort-Object
-        $names | Should -Be @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Undo-PerUserMfaChange')
+        $names | Should -Be @('Connect-PerUserMfa', 'Disconnect-PerUserMfa', 'Export-PerUserMfaReport', 'Get-PerUserMfaConnection', 'Get-PerUserMfaState', 'Set-PerUserMfaState', 'Test-PerUserMfaMigration', 'Undo-PerUserMfaChange')
     }
 
     It 'uses approved verbs only' {

@@ -221,6 +221,9 @@ Describe 'Output objects' {
             'Export-PerUserMfaReport' = {
                 Get-PerUserMfaState -All | Export-PerUserMfaReport -Path (Join-Path $TestDrive 'sample-report.html') -PassThru
             }
+            'Test-PerUserMfaMigration' = {
+                Get-PerUserMfaState -All | Select-Object -First 5 | Test-PerUserMfaMigration -WarningAction SilentlyContinue -InformationAction SilentlyContinue
+            }
             'Disconnect-PerUserMfa' = { Disconnect-PerUserMfa }
         }
         # Types PowerShell itself formats, emitted where a cmdlet hands back a file it wrote (as
