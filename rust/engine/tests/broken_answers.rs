@@ -8,7 +8,7 @@
 //! in a few seconds; more on demand:
 //! `PUMFA_FUZZ_CASES=5000 PUMFA_FUZZ_SEED=7 cargo test -p perusermfa-engine --test broken_answers -- --nocapture`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

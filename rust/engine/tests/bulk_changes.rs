@@ -9,7 +9,7 @@ use graph_sim::config::SimConfig;
 use graph_sim::SimHandle;
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 fn temp_dir() -> PathBuf {

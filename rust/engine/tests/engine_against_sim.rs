@@ -10,7 +10,7 @@ use graph_sim::SimHandle;
 use perusermfa_engine::ffi::*;
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 fn start(config: SimConfig) -> SimHandle {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use graph_sim::config::SimConfig;
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 /// What the check reads with: every permission the migration check uses.

@@ -10,7 +10,7 @@ use graph_sim::config::{SimConfig, ThrottleMode};
 use graph_sim::SimHandle;
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 const ALL: &[&str] = &["User.Read.All", "Policy.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.Read.All"];

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use graph_sim::{BulkStateMode, RegistrationTopMode, SchemaModes, SignInActivityAdvancedMode, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 const ALL: &[&str] = &["User.Read.All", "Policy.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.Read.All"];

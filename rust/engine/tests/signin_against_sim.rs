@@ -14,7 +14,7 @@ use graph_sim::entra::{App, IdentityConfig, IdentitySpec};
 use graph_sim::SimHandle;
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 const APP_ID: &str = "5a0c1d2e-3f4a-4b5c-8d6e-7f8091a2b3c4";

@@ -1,6 +1,6 @@
 //! End-to-end tests of the simulator over HTTP, in-process.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

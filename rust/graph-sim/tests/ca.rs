@@ -2,7 +2,7 @@
 //! security-defaults conflict, transitive membership, role assignments, SKUs, permissions and
 //! the CA budget whose 429s carry no Retry-After.
 
-mod common;
+use crate::common;
 
 use common::*;
 use graph_sim::SimConfig;

@@ -1,7 +1,7 @@
 //! The report sources over HTTP: registration details, signInActivity, sign-in logs, methods,
 //! their permissions, the Free-tenant mode and the report budgets.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,7 +1,7 @@
 //! Each API version's shapes as Graph publishes them (msgraph-metadata's CSDL for v1.0 and
 //! beta), and the schema modes: the answers Graph gives where its behaviour is undocumented.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashSet};
 

@@ -1,7 +1,7 @@
 //! The sign-in routes: Entra ID's token endpoint (client secret, certificate assertion, the
 //! AADSTS refusals) and the managed identity endpoints, and the tokens they issue working on Graph.
 
-mod common;
+use crate::common;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
