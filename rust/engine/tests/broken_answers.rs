@@ -6,7 +6,7 @@
 //! read or reported as an error naming it. The answers come from a small HTTP server in this file
 //! (not the simulator), so any byte can be broken. CI runs `FUZZ_CASES` cases from a fixed seed
 //! in a few seconds; more on demand:
-//! `PUMFA_FUZZ_CASES=5000 PUMFA_FUZZ_SEED=7 cargo test -p perusermfa-engine --test broken_answers -- --nocapture`.
+//! `PUMFA_FUZZ_CASES=5000 PUMFA_FUZZ_SEED=7 cargo test -p perusermfa-engine --test it broken_answers:: -- --nocapture`.
 
 use crate::common;
 

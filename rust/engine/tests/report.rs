@@ -177,7 +177,7 @@ fn sign_in_days_out_of_range_is_refused() {
     assert!(fatal[0]["message"].as_str().unwrap().contains("-SignInDays"));
 }
 
-/// BENCHMARKS.md "Detailed report": `cargo test -p perusermfa-engine --release --test report -- --ignored --nocapture`.
+/// BENCHMARKS.md "Detailed report": `cargo test -p perusermfa-engine --release --test it report:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn benchmark_detailed_report_and_sign_in_strategies() {

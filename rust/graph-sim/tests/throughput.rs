@@ -1,5 +1,5 @@
 //! Rough throughput check, not part of the normal run:
-//! `cargo test -p graph-sim --release --test throughput -- --ignored --nocapture`
+//! `cargo test -p graph-sim --release --test it throughput:: -- --ignored --nocapture`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
