@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Management.Automation;
 using PerUserMfa.Engine;
+using static PerUserMfa.Output.OutputFactory;
 
 namespace PerUserMfa.Output
 {
@@ -20,12 +21,7 @@ namespace PerUserMfa.Output
 
         public static PSObject Create(MigrationCheckEvent e)
         {
-            var result = new PSObject();
-            result.TypeNames.Insert(0, TypeName);
-            Add(result, "UserPrincipalName", e.UserPrincipalName);
-            Add(result, "DisplayName", e.DisplayName);
-            Add(result, "Id", e.Id);
-            Add(result, "PerUserMfaState", StateText.ToDisplay(e.PerUserMfaState));
+            var result = NewUser(TypeName, e, e.PerUserMfaState);
             Add(result, "Verdict", e.Verdict);
             Add(result, "CoveredBy", List(e.CoveredBy));
             Add(result, "ReportOnly", List(e.ReportOnly));
@@ -48,8 +44,6 @@ namespace PerUserMfa.Output
             return wrapped;
         }
 
-        private static void Add(PSObject target, string name, object? value) =>
-            target.Properties.Add(new PSNoteProperty(name, value));
     }
 
     /// <summary>The ToString of list columns (a PSCodeMethod target, so public).</summary>

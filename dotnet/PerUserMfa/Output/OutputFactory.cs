@@ -17,11 +17,18 @@ namespace PerUserMfa.Output
         /// <summary><c>userState</c> → UserPrincipalName, DisplayName, Id, PerUserMfaState.</summary>
         public static PSObject CreateUserState(UserStateEvent userState)
         {
-            var result = New(UserStateTypeName);
-            Add(result, "UserPrincipalName", userState.UserPrincipalName);
-            Add(result, "DisplayName", userState.DisplayName);
-            Add(result, "Id", userState.Id);
-            Add(result, "PerUserMfaState", StateText.ToDisplay(userState.PerUserMfaState));
+            return NewUser(UserStateTypeName, userState, userState.PerUserMfaState);
+        }
+
+        /// <summary>A new object of <paramref name="typeName"/> with the properties every per-user object starts
+        /// with: UserPrincipalName, DisplayName, Id, PerUserMfaState (as shown). The caller adds the rest.</summary>
+        public static PSObject NewUser(string typeName, UserEvent user, string? perUserMfaState)
+        {
+            var result = New(typeName);
+            Add(result, "UserPrincipalName", user.UserPrincipalName);
+            Add(result, "DisplayName", user.DisplayName);
+            Add(result, "Id", user.Id);
+            Add(result, "PerUserMfaState", StateText.ToDisplay(perUserMfaState));
             return result;
         }
 
@@ -77,7 +84,8 @@ namespace PerUserMfa.Output
             return result;
         }
 
-        private static void Add(PSObject target, string name, object? value) =>
+        /// <summary>Appends a note property (properties keep the order they are added in).</summary>
+        public static void Add(PSObject target, string name, object? value) =>
             target.Properties.Add(new PSNoteProperty(name, value));
     }
 }

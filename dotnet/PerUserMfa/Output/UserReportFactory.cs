@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Management.Automation;
 using PerUserMfa.Engine;
+using static PerUserMfa.Output.OutputFactory;
 
 namespace PerUserMfa.Output
 {
@@ -23,12 +24,7 @@ namespace PerUserMfa.Output
 
         public static PSObject Create(UserReportEvent e)
         {
-            var result = new PSObject();
-            result.TypeNames.Insert(0, TypeName);
-            Add(result, "UserPrincipalName", e.UserPrincipalName);
-            Add(result, "DisplayName", e.DisplayName);
-            Add(result, "Id", e.Id);
-            Add(result, "PerUserMfaState", StateText.ToDisplay(e.PerUserMfaState));
+            var result = NewUser(TypeName, e, e.PerUserMfaState);
             Add(result, "UserType", e.UserType);
             Add(result, "AccountEnabled", e.AccountEnabled);
             Add(result, "IsLicensed", e.IsLicensed);
@@ -76,9 +72,6 @@ namespace PerUserMfa.Output
         }
 
         private static int? Days(long? days) => days.HasValue ? (int)Math.Min(days.Value, int.MaxValue) : (int?)null;
-
-        private static void Add(PSObject target, string name, object? value) =>
-            target.Properties.Add(new PSNoteProperty(name, value));
     }
 
     /// <summary>The ToString of report dates (a PSCodeMethod target, so public).</summary>
