@@ -261,3 +261,132 @@ Describe 'Export-PerUserMfaReport says which accounts it covers, and in which te
         [System.IO.File]::ReadAllText($path) | Should -Match 'data-metric="scope">the 1 account given to Export-PerUserMfaReport<'
     }
 }
+
+Describe 'Export-PerUserMfaReport with Test-PerUserMfaMigration output' {
+    BeforeAll {
+        # Adele is excluded from the all-users policy through a group (NotCovered); Miriam too, but the Office
+        # policy reaches her (PartiallyCovered); Alex and Diego are covered. Names carry HTML specials.
+        $scenario = @{
+            name     = 'report-section'
+            groups   = @(
+                @{ id = 'grp-bg'; displayName = 'Break glass <ops> & co'; members = @('adele.vance@contoso.com', "miriam.o'brien@contoso.com") }
+            )
+            policies = @(
+                @{
+                    displayName   = 'Require MFA for all users'
+                    state         = 'enabled'
+                    conditions    = @{ users = @{ includeUsers = @('All'); excludeGroups = @('grp-bg') }; applications = @{ includeApplications = @('All') }; clientAppTypes = @('all') }
+                    grantControls = @{ operator = 'OR'; builtInControls = @('mfa') }
+                }
+                @{
+                    displayName   = 'MFA for Office <365>'
+                    state         = 'enabled'
+                    conditions    = @{ users = @{ includeUsers = @("miriam.o'brien@contoso.com", 'diego.siciliani@contoso.com') }; applications = @{ includeApplications = @('Office365') }; clientAppTypes = @('all') }
+                    grantControls = @{ operator = 'OR'; builtInControls = @('mfa') }
+                }
+            )
+        } | ConvertTo-Json -Depth 10
+        $null = Invoke-RestMethod -Method Post -Uri "$($sim.Url)/_sim/scenario" -Body ([System.Text.Encoding]::UTF8.GetBytes($scenario)) -ContentType 'application/json'
+        $roles = @(Get-ReadRoles) + @('Policy.Read.All', 'GroupMember.Read.All', 'RoleManagement.Read.Directory', 'LicenseAssignment.Read.All') | Select-Object -Unique
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $roles) -GraphEndpoint $sim.Url
+        $script:tested = @('adele.vance@contoso.com', 'alex.wilber@contoso.com', 'diego.siciliani@contoso.com', "miriam.o'brien@contoso.com")
+        $script:checks = @(Test-PerUserMfaMigration -UserId $tested 6>$null)
+        $script:path = Join-Path $TestDrive 'migration.html'
+        $checks | Export-PerUserMfaReport -Path $path
+        $script:html = [System.IO.File]::ReadAllText($path)
+        $script:section = [regex]::Match($html, '<section id="migration"[\s\S]*?</section>\n<section aria-labelledby="users-h"').Value
+
+        # The rows of the scripted table (the JSON the page's script reads).
+        function script:Get-TableRows([string] $Html) {
+            $json = [regex]::Match($Html, '<script type="application/json" id="report-data">([\s\S]*?)</script>').Groups[1].Value
+            $data = $json | ConvertFrom-Json
+            $keys = @($data.columns | ForEach-Object key)
+            foreach ($row in $data.rows) {
+                $object = [ordered]@{}
+                for ($i = 0; $i -lt $keys.Count; $i++) { $object[$keys[$i]] = $row[$i] }
+                [pscustomobject]$object
+            }
+        }
+    }
+
+    AfterAll {
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles (Get-ReadRoles)) -GraphEndpoint $sim.Url
+    }
+
+    It 'adds the Migration readiness section: verdict counts, a chart and the policies that cover people' {
+        $checks.Count | Should -Be 4
+        $section | Should -Not -BeNullOrEmpty
+        Get-Metric $html 'users' | Should -Be 4
+        Get-Metric $html 'verdict-Covered' | Should -Be 2
+        Get-Metric $html 'verdict-PartiallyCovered' | Should -Be 1
+        Get-Metric $html 'verdict-NotCovered' | Should -Be 1
+        Get-Metric $html 'verdict-Unknown' | Should -Be 0
+        $section | Should -Match '<svg id="chart-verdict"[^>]*role="img"'
+        $section | Should -Match '<title id="chart-verdict-title">[^<]*Covered 2 \(50%\), PartiallyCovered 1 \(25%\), NotCovered 1 \(25%\), Unknown 0 \(0%\)<'
+        $policies = [regex]::Match($section, '<table class="policies" id="policies-covering">[\s\S]*?</table>').Value
+        $policies | Should -Match '<td>Require MFA for all users</td><td class="num" data-count="2">'
+        $policies | Should -Match '<td>MFA for Office &lt;365&gt;</td><td class="num" data-count="2">'
+        Assert-SelfContained $html
+    }
+
+    It 'names the accounts that would lose MFA with their reasons and gaps, HTML-encoded' {
+        $notCovered = Get-NameList $section 'list-not-covered'
+        $notCovered | Should -Match 'data-count="1"'
+        $notCovered | Should -Match 'Adele Vance \(adele\.vance@contoso\.com\)'
+        $notCovered | Should -Match ([regex]::Escape((ConvertTo-HtmlText "Excluded from 'Require MFA for all users' through group 'Break glass <ops> & co'")))
+        $partial = Get-NameList $section 'list-partially-covered'
+        $partial | Should -Match 'data-count="1"'
+        $partial | Should -Match ([regex]::Escape((ConvertTo-HtmlText "Miriam O'Brien (miriam.o'brien@contoso.com)")))
+        $partial | Should -Match ([regex]::Escape((ConvertTo-HtmlText "'MFA for Office <365>' covers only Office 365")))
+        $partial | Should -Not -Match 'alex\.wilber'
+        $html | Should -Not -Match '<ops>|<365>'
+    }
+
+    It 'shows the tenant-wide gaps of the run the checks came from' {
+        $gaps = [regex]::Match($section, '<ul class="tenant" id="tenant-gaps"[\s\S]*?</ul>').Value
+        $gaps | Should -Match '<li class="bad">No enabled policy blocks legacy authentication'
+        $gaps | Should -Match '<li>Security defaults: off\.</li>'
+    }
+
+    It 'joins checks to Get-PerUserMfaState -Detailed rows by Id: one row per account, nobody lost' {
+        # Detailed rows for three of the four; the fourth check stays a row of its own. Checks first, to show order does not matter.
+        $detailed = @(Get-PerUserMfaState -UserId $tested[0..2] -Detailed -WarningAction SilentlyContinue)
+        $detailed.Count | Should -Be 3
+        $joinedPath = Join-Path $TestDrive 'joined.html'
+        @($checks) + $detailed | Export-PerUserMfaReport -Path $joinedPath
+        $joined = [System.IO.File]::ReadAllText($joinedPath)
+        Get-Metric $joined 'users' | Should -Be 4
+        Get-Metric $joined 'verdict-NotCovered' | Should -Be 1
+        Get-Metric $joined 'verdict-Covered' | Should -Be 2
+        $rows = @(Get-TableRows $joined)
+        $rows.Count | Should -Be 4
+        $adele = @($rows | Where-Object upn -EQ 'adele.vance@contoso.com')
+        $adele.Count | Should -Be 1
+        $adele[0].verdict | Should -Be 'NotCovered'
+        # The detailed columns are on the same row as the verdict.
+        $adele[0].PSObject.Properties.Name | Should -Contain 'registered'
+        $adele[0].type | Should -Be ($detailed | Where-Object UserPrincipalName -EQ 'adele.vance@contoso.com').UserType
+        $adele[0].type | Should -Not -BeNullOrEmpty
+        ($rows | Where-Object upn -EQ "miriam.o'brien@contoso.com").verdict | Should -Be 'PartiallyCovered'
+    }
+
+    It 'takes checks alone from Import-Csv: same counts and lists; the tenant-wide part is said to be unknown' {
+        $csv = Join-Path $TestDrive 'checks.csv'
+        $checks | Export-Csv -LiteralPath $csv -NoTypeInformation -Encoding UTF8
+        $fromCsvPath = Join-Path $TestDrive 'checks-csv.html'
+        Import-Csv -LiteralPath $csv | Export-PerUserMfaReport -Path $fromCsvPath
+        $fromCsv = [System.IO.File]::ReadAllText($fromCsvPath)
+        foreach ($metric in 'users', 'verdict-Covered', 'verdict-PartiallyCovered', 'verdict-NotCovered', 'verdict-Unknown') {
+            Get-Metric $fromCsv $metric | Should -Be (Get-Metric $html $metric) -Because $metric
+        }
+        Get-NameList $fromCsv 'list-partially-covered' | Should -Match ([regex]::Escape((ConvertTo-HtmlText "'MFA for Office <365>' covers only Office 365")))
+        $fromCsv | Should -Match 'id="tenant-gaps-unknown"'
+        $fromCsv | Should -Not -Match 'id="tenant-gaps"'
+    }
+
+    It 'has no migration section for users without a verdict' {
+        $plain = Join-Path $TestDrive 'plain.html'
+        [pscustomobject]@{ UserPrincipalName = 'a@contoso.com'; PerUserMfaState = 'Enabled' } | Export-PerUserMfaReport -Path $plain
+        [System.IO.File]::ReadAllText($plain) | Should -Not -Match 'id="migration"'
+    }
+}

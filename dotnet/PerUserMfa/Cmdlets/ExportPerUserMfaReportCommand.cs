@@ -10,7 +10,7 @@ using PerUserMfa.Report;
 namespace PerUserMfa.Cmdlets
 {
     /// <summary>Export-PerUserMfaReport: binds pipeline objects by property name, converts them to report rows
-    /// and hands them to <see cref="HtmlReportRenderer"/>. Rows are kept in memory (the summary needs
+    /// (a migration check joined to the user's report row by Id, see <see cref="JoinChecksToUsers"/>) and hands them to <see cref="HtmlReportRenderer"/>. Rows are kept in memory (the summary needs
     /// totals). User help: docs/help/Export-PerUserMfaReport.md.</summary>
     [Cmdlet(VerbsData.Export, "PerUserMfaReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Pages + "Export-PerUserMfaReport.md")]
     [OutputType(typeof(FileInfo))]
@@ -19,6 +19,9 @@ namespace PerUserMfa.Cmdlets
         private readonly List<ReportRow> _rows = new List<ReportRow>();
         private string _fullPath = string.Empty;
         private string? _commonMarker;
+        private string? _commonRun;
+        private int _users;
+        private int _checks;
         private int _rejected;
 
         /// <summary>The HTML file to write.</summary>
@@ -26,7 +29,8 @@ namespace PerUserMfa.Cmdlets
         [ValidateNotNullOrEmpty]
         public string Path { get; set; } = string.Empty;
 
-        /// <summary>Get-PerUserMfaState output (or Import-Csv rows with the same columns).</summary>
+        /// <summary>Get-PerUserMfaState output, Test-PerUserMfaMigration output, or both (joined by Id); or
+        /// Import-Csv rows with the same columns.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [AllowNull]
         public PSObject? InputObject { get; set; }
@@ -99,8 +103,19 @@ namespace PerUserMfa.Cmdlets
                 return;
             }
 
-            var marker = ReportScope.Of(InputObject);
-            _commonMarker = _rows.Count == 0 ? marker : (_commonMarker == marker ? marker : null);
+            if (row.HasVerdict)
+            {
+                var run = MigrationRuns.RunOf(InputObject);
+                _commonRun = _checks == 0 ? run : (_commonRun == run ? run : null);
+                _checks++;
+            }
+            else
+            {
+                var marker = ReportScope.Of(InputObject);
+                _commonMarker = _users == 0 ? marker : (_commonMarker == marker ? marker : null);
+                _users++;
+            }
+
             _rows.Add(row);
         }
 
@@ -111,6 +126,7 @@ namespace PerUserMfa.Cmdlets
                 WriteWarning($"{_rejected - 1:N0} more input objects were not users either and are not in the report.");
             }
 
+            var joined = JoinChecksToUsers(_rows);
             if (_rows.Count == 0)
             {
                 // An empty report would look like a tenant with no users; say why there is none instead.
@@ -139,7 +155,9 @@ namespace PerUserMfa.Cmdlets
             {
                 Title = Title,
                 TenantName = string.IsNullOrWhiteSpace(TenantName) ? ConnectedTenant() : TenantName,
-                Scope = ReportScope.Describe(_commonMarker, _rows.Count),
+                // A check that joined no report row adds an account the listing did not have.
+                Scope = ReportScope.Describe(joined == _checks ? _commonMarker : null, _rows.Count),
+                MigrationTenant = MigrationRuns.Find(_commonRun),
                 GeneratedAtUtc = DateTime.UtcNow,
                 PasswordAgeThresholdDays = PasswordAgeThresholdDays,
             };
@@ -160,6 +178,81 @@ namespace PerUserMfa.Cmdlets
             }
         }
 
+        /// <summary>
+        /// Test-PerUserMfaMigration output given together with report rows (Get-PerUserMfaState, -Detailed):
+        /// each check whose Id (else UPN) matches a report row adds its verdict, policies, gaps and reason to
+        /// that row and is removed, so every account is one row. A check with no matching row stays a row of
+        /// its own; a second check of the same account is dropped (the first wins, as in the pipeline).
+        /// Returns how many checks were joined to report rows.
+        /// </summary>
+        private static int JoinChecksToUsers(List<ReportRow> rows)
+        {
+            // Which rows are checks is decided before joining: a joined report row has a verdict too.
+            var checks = new HashSet<ReportRow>(rows.Where(row => row.HasVerdict));
+            var users = new Dictionary<string, ReportRow>(StringComparer.OrdinalIgnoreCase);
+            foreach (var row in rows)
+            {
+                if (!checks.Contains(row))
+                {
+                    foreach (var key in JoinKeys(row))
+                    {
+                        if (!users.ContainsKey(key))
+                        {
+                            users[key] = row;
+                        }
+                    }
+                }
+            }
+
+            var joined = 0;
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            rows.RemoveAll(row =>
+            {
+                if (!checks.Contains(row))
+                {
+                    return false;
+                }
+
+                var keys = JoinKeys(row);
+                var repeated = keys.Any(key => seen.Contains(key));
+                seen.UnionWith(keys);
+                if (repeated)
+                {
+                    return true;
+                }
+
+                foreach (var key in keys)
+                {
+                    if (users.TryGetValue(key, out var user))
+                    {
+                        user.TakeMigrationCheck(row);
+                        joined++;
+                        return true;
+                    }
+                }
+
+                return false;
+            });
+            return joined;
+        }
+
+        /// <summary>The keys a row is joined by: its Id (without braces), then its UPN.</summary>
+        private static List<string> JoinKeys(ReportRow row)
+        {
+            var keys = new List<string>(2);
+            if (!string.IsNullOrWhiteSpace(row.Id))
+            {
+                keys.Add("id:" + row.Id!.Trim().Trim('{', '}'));
+            }
+
+            if (!string.IsNullOrWhiteSpace(row.UserPrincipalName))
+            {
+                keys.Add("upn:" + row.UserPrincipalName!.Trim());
+            }
+
+            return keys;
+        }
+
         /// <summary>The first object that is not a user gets an error saying what the report takes and what
         /// the object has; the rest (Get-Process gives hundreds) are counted in one warning at the end.</summary>
         private void Reject(PSObject input)
@@ -177,7 +270,7 @@ namespace PerUserMfa.Cmdlets
                 : $"an object of type {(value is PSCustomObject ? input.TypeNames.FirstOrDefault() ?? "PSCustomObject" : value.GetType().FullName)} with " +
                   (names.Count == 0 ? "no properties" : "the properties " + string.Join(", ", names) + (input.Properties.Count() > names.Count ? ", ..." : string.Empty));
             WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(
-                $"Export-PerUserMfaReport takes Get-PerUserMfaState output (or Import-Csv of it): objects with PerUserMfaState and UserPrincipalName or Id. It was given {what}, which is not in the report.",
+                $"Export-PerUserMfaReport takes Get-PerUserMfaState or Test-PerUserMfaMigration output (or Import-Csv of it): objects with PerUserMfaState and UserPrincipalName or Id. It was given {what}, which is not in the report.",
                 "ReportInputNotAUser",
                 ErrorCategory.InvalidData)
             {

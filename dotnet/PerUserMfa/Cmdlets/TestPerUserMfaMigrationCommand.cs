@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PerUserMfa.Engine;
 using PerUserMfa.Output;
+using PerUserMfa.Report;
 
 namespace PerUserMfa.Cmdlets
 {
@@ -32,18 +33,45 @@ namespace PerUserMfa.Cmdlets
         [ValidateRange(1, 1000)]
         public int ThrottleLimit { get; set; }
 
+        /// <summary>This run's name: its checks carry it, and its tenant summary is recorded under it, so
+        /// Export-PerUserMfaReport can show the tenant-wide part of the run its checks came from.</summary>
+        private readonly string _run = MigrationRuns.NewRun();
+
         protected override void ProcessRecord()
         {
             var throttleLimit = BoundThrottleLimit(ThrottleLimit);
             if (ParameterSetName == UserIdSet)
             {
-                GetPump(EngineRequests.TestMigration(EngineRequests.ScopeInput, throttleLimit)).Push(UserId);
+                var pump = GetPump(EngineRequests.TestMigration(EngineRequests.ScopeInput, throttleLimit));
+                pump.Handler ??= MarkRun;
+                pump.Push(UserId);
             }
             else
             {
                 var scope = All.IsPresent ? EngineRequests.ScopeAll : EngineRequests.ScopePerUserMfa;
-                GetPump(EngineRequests.TestMigration(scope, throttleLimit)).Run();
+                var pump = GetPump(EngineRequests.TestMigration(scope, throttleLimit));
+                pump.Handler ??= MarkRun;
+                pump.Run();
             }
+        }
+
+        /// <summary>Writes each check marked with the run; records the tenant summary (and lets the pump write it).</summary>
+        private bool MarkRun(EngineEvent engineEvent)
+        {
+            if (engineEvent.Type == EngineEvent.MigrationCheck)
+            {
+                var check = MigrationCheckFactory.Create(MigrationCheckEvent.From(engineEvent));
+                MigrationRuns.Mark(check, _run);
+                WriteObject(check);
+                return true;
+            }
+
+            if (engineEvent.Type == EngineEvent.Information)
+            {
+                MigrationRuns.RecordIfSummary(_run, MessageEvent.From(engineEvent).Message);
+            }
+
+            return false;
         }
 
         protected override void EndProcessing() => CurrentPump?.Finish();

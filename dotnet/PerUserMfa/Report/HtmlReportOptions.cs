@@ -20,6 +20,9 @@ namespace PerUserMfa.Report
 
         public int PasswordAgeThresholdDays { get; set; } = 365;
 
+        /// <summary>The tenant-wide part of the Test-PerUserMfaMigration run the checks came from, when known.</summary>
+        public TenantMigrationSummary? MigrationTenant { get; set; }
+
         /// <summary>Most names each summary list shows; the rest are counted ("and 1,234 more").</summary>
         public int NameListLimit { get; set; } = 200;
 

@@ -98,6 +98,12 @@ namespace PerUserMfa.Report
             WriteSummary(w, summary);
             WriteCharts(w, summary);
             WriteLists(w, summary, options);
+            var migration = MigrationReadiness.Build(rows, options.MigrationTenant);
+            if (migration != null)
+            {
+                WriteMigration(w, migration, options);
+            }
+
             WriteTable(w, rows, summary, columns, options);
 
             w.Write("</main>\n<footer><p>Written by Export-PerUserMfaReport (PerUserMfa module). Per-user MFA: Disabled, Enabled or Enforced; accounts Enabled or Enforced are highlighted.</p></footer>\n");
@@ -343,6 +349,202 @@ namespace PerUserMfa.Report
             }
 
             w.Write("</section>\n");
+        }
+
+        /// <summary>The Migration readiness section: verdict cards and chart, the policies that cover people,
+        /// the accounts that would lose MFA (NotCovered, then PartiallyCovered with their gaps, then those that
+        /// could not be judged), and the tenant-wide gaps.</summary>
+        private static void WriteMigration(TextWriter w, MigrationReadiness m, HtmlReportOptions options)
+        {
+            w.Write("<section id=\"migration\" aria-labelledby=\"migration-h\">\n<h2 id=\"migration-h\">Migration readiness</h2>\n<p class=\"explain\">");
+            HtmlText.Write(w, "Would each account still be asked for MFA if per-user MFA were Disabled? Verdicts of Test-PerUserMfaMigration for " +
+                Count(m.Total) + (m.Total == 1 ? " account" : " accounts") + ": Covered (an enabled policy requires MFA everywhere), " +
+                "PartiallyCovered (only some sign-ins), NotCovered (none), Unknown (an input could not be read).");
+            w.Write("</p>\n<div class=\"cards\">\n");
+            var bars = new List<ChartBar>();
+            foreach (var pair in m.VerdictCounts)
+            {
+                if (pair.Value == 0 && Array.IndexOf(MigrationReadiness.KnownVerdicts, pair.Key) < 0)
+                {
+                    continue;
+                }
+
+                var tone = VerdictTone(pair.Key);
+                Card(w, "verdict-" + pair.Key, pair.Key, pair.Value, ReportSummary.FormatShare(pair.Value, m.Total), null, tone);
+                bars.Add(new ChartBar(pair.Key, pair.Value, "bar-" + (tone ?? "unknown")));
+            }
+
+            w.Write("</div>\n<section class=\"charts\" aria-label=\"Migration readiness chart\">\n");
+            WriteBarChart(w, "chart-verdict", "Verdict if per-user MFA were Disabled", bars, m.Total);
+            w.Write("</section>\n");
+
+            w.Write("<h3>Policies that cover people</h3>\n");
+            PolicyTable(w, "policies-covering", m.CoveringPolicies, "Accounts covered",
+                "No enabled policy (nor security defaults) covers any of these accounts.");
+            if (m.ReportOnlyPolicies.Count > 0)
+            {
+                w.Write("<p class=\"explain\">Report-only policies that would require MFA (not in force, so they count for no verdict):</p>\n");
+                PolicyTable(w, "policies-report-only", m.ReportOnlyPolicies, "Accounts in scope", null);
+            }
+
+            w.Write("<h3>Accounts that would lose MFA</h3>\n");
+            VerdictList(w, "list-not-covered", "NotCovered: no MFA at all without per-user MFA", m.NotCovered, options.NameListLimit,
+                "Nothing else asks these accounts for MFA. Include them in a policy that requires MFA (or fix the exclusion) before disabling.",
+                open: m.NotCovered.Count > 0 && m.NotCovered.Count <= 50, showGaps: true);
+            VerdictList(w, "list-partially-covered", "PartiallyCovered: MFA for some sign-ins only", m.PartiallyCovered, options.NameListLimit,
+                "A policy covers these accounts, but with gaps: each is listed under the account.",
+                open: m.PartiallyCovered.Count > 0 && m.PartiallyCovered.Count <= 50, showGaps: true);
+            if (m.Unknown.Count > 0)
+            {
+                VerdictList(w, "list-unknown", "Unknown: could not be judged", m.Unknown, options.NameListLimit,
+                    "An input could not be read (see the reason); give the missing permission and test again.", open: false, showGaps: false);
+            }
+
+            w.Write("<h3>Tenant-wide gaps</h3>\n");
+            if (m.Tenant == null)
+            {
+                w.Write("<p class=\"none\" id=\"tenant-gaps-unknown\">Not known: the tenant-wide part comes with Test-PerUserMfaMigration output piped (or kept in a variable) in the same PowerShell session; CSV rows and checks of several runs do not carry it.</p>\n");
+            }
+            else
+            {
+                w.Write("<ul class=\"tenant\" id=\"tenant-gaps\" data-count=\"");
+                w.Write(m.Tenant.Gaps.Count.ToString(CultureInfo.InvariantCulture));
+                w.Write("\">\n");
+                foreach (var gap in m.Tenant.Gaps)
+                {
+                    w.Write("<li class=\"bad\">");
+                    HtmlText.Write(w, gap);
+                    w.Write("</li>\n");
+                }
+
+                if (m.Tenant.Gaps.Count == 0)
+                {
+                    w.Write("<li>No tenant-wide gap found.</li>\n");
+                }
+
+                foreach (var fact in m.Tenant.Facts)
+                {
+                    w.Write("<li>");
+                    HtmlText.Write(w, fact);
+                    w.Write("</li>\n");
+                }
+
+                w.Write("</ul>\n");
+            }
+
+            w.Write("</section>\n");
+        }
+
+        /// <summary>The card and bar tone of a verdict: good, warn, bad, or null (Unknown and anything else).</summary>
+        private static string? VerdictTone(string verdict) => verdict switch
+        {
+            "Covered" => "good",
+            "PartiallyCovered" => "warn",
+            "NotCovered" => "bad",
+            _ => null,
+        };
+
+        private static void PolicyTable(TextWriter w, string id, IReadOnlyList<KeyValuePair<string, int>> policies, string countTitle, string? whenNone)
+        {
+            if (policies.Count == 0)
+            {
+                w.Write("<p class=\"none\" id=\"");
+                w.Write(id);
+                w.Write("\">");
+                HtmlText.Write(w, whenNone ?? "None.");
+                w.Write("</p>\n");
+                return;
+            }
+
+            w.Write("<div class=\"scroll\"><table class=\"policies\" id=\"");
+            w.Write(id);
+            w.Write("\"><thead><tr><th scope=\"col\">Policy</th><th scope=\"col\">");
+            HtmlText.Write(w, countTitle);
+            w.Write("</th></tr></thead><tbody>\n");
+            foreach (var pair in policies)
+            {
+                w.Write("<tr><td>");
+                HtmlText.Write(w, pair.Key);
+                w.Write("</td><td class=\"num\" data-count=\"");
+                w.Write(pair.Value.ToString(CultureInfo.InvariantCulture));
+                w.Write("\">");
+                w.Write(Count(pair.Value));
+                w.Write("</td></tr>\n");
+            }
+
+            w.Write("</tbody></table></div>\n");
+        }
+
+        /// <summary>A list of accounts with a verdict: each with its state, its reason, and (with
+        /// <paramref name="showGaps"/>) its gaps under it.</summary>
+        private static void VerdictList(TextWriter w, string id, string title, List<ReportRow> rows, int limit, string explanation, bool open, bool showGaps)
+        {
+            w.Write("<details class=\"names wide\" id=\"");
+            w.Write(id);
+            w.Write('"');
+            if (open)
+            {
+                w.Write(" open");
+            }
+
+            w.Write("><summary>");
+            HtmlText.Write(w, title);
+            w.Write(": <strong data-count=\"");
+            w.Write(rows.Count.ToString(CultureInfo.InvariantCulture));
+            w.Write("\">");
+            w.Write(Count(rows.Count));
+            w.Write("</strong></summary>\n<p class=\"explain\">");
+            HtmlText.Write(w, explanation);
+            w.Write("</p>\n");
+            if (rows.Count == 0)
+            {
+                w.Write("<p class=\"none\">None.</p>\n</details>\n");
+                return;
+            }
+
+            w.Write("<ul>\n");
+            var shown = Math.Min(rows.Count, Math.Max(0, limit));
+            for (var i = 0; i < shown; i++)
+            {
+                var row = rows[i];
+                w.Write("<li><span class=\"badge state-");
+                w.Write(StateClass(row.StateText));
+                w.Write("\">");
+                HtmlText.Write(w, row.StateText);
+                w.Write("</span> <strong>");
+                HtmlText.Write(w, row.Label);
+                w.Write("</strong>");
+                if (!string.IsNullOrEmpty(row.Reason))
+                {
+                    w.Write(": ");
+                    HtmlText.Write(w, row.Reason);
+                }
+
+                if (showGaps && row.Gaps.Count > 0)
+                {
+                    w.Write("<ul class=\"gaps\">");
+                    foreach (var gap in row.Gaps)
+                    {
+                        w.Write("<li>");
+                        HtmlText.Write(w, gap);
+                        w.Write("</li>");
+                    }
+
+                    w.Write("</ul>");
+                }
+
+                w.Write("</li>\n");
+            }
+
+            w.Write("</ul>\n");
+            if (shown < rows.Count)
+            {
+                w.Write("<p class=\"more\">\u2026and ");
+                w.Write(Count(rows.Count - shown));
+                w.Write(" more: filter the table below by its Migration verdict column, or use Export-Csv for the full list.</p>\n");
+            }
+
+            w.Write("</details>\n");
         }
 
         private static void NameList(TextWriter w, string id, string title, List<ReportRow> rows, int limit, string explanation,

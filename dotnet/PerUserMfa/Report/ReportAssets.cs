@@ -27,7 +27,16 @@ h2{font-size:17px;margin:22px 0 10px}
 .chart-svg{max-width:100%;height:auto}
 .chart-svg text{font-size:13px;fill:var(--fg)}
 .bar-disabled rect{fill:var(--dis)}.bar-enabled rect{fill:var(--ena)}.bar-enforced rect{fill:var(--enf)}.bar-other rect,.bar-unknown rect{fill:#bcccdc}
-.bar-good rect{fill:var(--good)}.bar-bad rect{fill:var(--bad)}
+.bar-good rect{fill:var(--good)}.bar-bad rect{fill:var(--bad)}.bar-warn rect{fill:var(--ena)}
+h3{font-size:15px;margin:18px 0 6px}
+table.policies{border-collapse:collapse;background:var(--card);border:1px solid var(--line);font-size:13px;min-width:420px}
+table.policies th,table.policies td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+table.policies th{background:#e4e7eb}
+table.policies td.num{text-align:right;font-variant-numeric:tabular-nums}
+details.names ul.gaps{columns:auto;margin:2px 0 4px;color:var(--muted)}
+details.names.wide ul{columns:auto}
+ul.tenant{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 14px 8px 32px;margin:8px 0}
+ul.tenant li.bad{color:var(--bad);font-weight:600}
 details.names{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 14px;margin:8px 0}
 details.names summary{cursor:pointer;font-weight:600}
 details.names ul{columns:3 320px;margin:6px 0;padding-left:18px}

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace PerUserMfa.Report
 {
@@ -33,11 +34,22 @@ namespace PerUserMfa.Report
         LastMfaSignIn = 1 << 22,
         DaysSinceLastMfaSignIn = 1 << 23,
         AuthenticationMethods = 1 << 24,
+
+        // Test-PerUserMfaMigration's columns (PerUserMfa.MigrationCheck).
+        Verdict = 1 << 25,
+        CoveredBy = 1 << 26,
+        ReportOnly = 1 << 27,
+        Gaps = 1 << 28,
+        Reason = 1 << 29,
+
+        /// <summary>The columns a migration check adds to a user.</summary>
+        MigrationCheck = Verdict | CoveredBy | ReportOnly | Gaps | Reason,
     }
 
     /// <summary>
-    /// One user in the HTML report: the properties of a <c>PerUserMfa.UserState</c> or
-    /// <c>PerUserMfa.UserReport</c>, each null when the input did not carry it (or carried no value).
+    /// One user in the HTML report: the properties of a <c>PerUserMfa.UserState</c>,
+    /// <c>PerUserMfa.UserReport</c> or <c>PerUserMfa.MigrationCheck</c> (or both of the last two, joined
+    /// by id), each null when the input did not carry it (or carried no value).
     /// <see cref="Columns"/> says which properties the input had, so a column is shown only when some
     /// input carried it (a plain UserState report has no empty detail columns).
     /// </summary>
@@ -73,6 +85,27 @@ namespace PerUserMfa.Report
         public DateTime? LastMfaSignIn { get; set; }
         public int? DaysSinceLastMfaSignIn { get; set; }
         public string? AuthenticationMethods { get; set; }
+
+        /// <summary>Covered, PartiallyCovered, NotCovered or Unknown (Test-PerUserMfaMigration); null: not tested.</summary>
+        public string? Verdict { get; set; }
+        public IReadOnlyList<string> CoveredBy { get; set; } = Array.Empty<string>();
+        public IReadOnlyList<string> ReportOnly { get; set; } = Array.Empty<string>();
+        public IReadOnlyList<string> Gaps { get; set; } = Array.Empty<string>();
+        public string? Reason { get; set; }
+
+        /// <summary>The row carries a migration check: the input was one (it had a Verdict property), or one was joined to it.</summary>
+        public bool HasVerdict => Has(ReportColumns.Verdict);
+
+        /// <summary>Adds <paramref name="check"/>'s verdict, policies, gaps and reason to this user.</summary>
+        public void TakeMigrationCheck(ReportRow check)
+        {
+            Verdict = check.Verdict;
+            CoveredBy = check.CoveredBy;
+            ReportOnly = check.ReportOnly;
+            Gaps = check.Gaps;
+            Reason = check.Reason;
+            Columns |= check.Columns & ReportColumns.MigrationCheck;
+        }
 
         public bool Has(ReportColumns column) => (Columns & column) != 0;
 

@@ -49,6 +49,11 @@ namespace PerUserMfa.Report
             row.LastMfaSignIn = ReadColumn(ReportColumns.LastMfaSignIn, ReportValue.ToUtcDateTime);
             row.DaysSinceLastMfaSignIn = ReadColumn(ReportColumns.DaysSinceLastMfaSignIn, ReportValue.ToInt32);
             row.AuthenticationMethods = ReadColumn(ReportColumns.AuthenticationMethods, ReportValue.ToText);
+            row.Verdict = ReadColumn(ReportColumns.Verdict, ReportValue.ToText);
+            row.CoveredBy = ReadColumn(ReportColumns.CoveredBy, ReportValue.ToList);
+            row.ReportOnly = ReadColumn(ReportColumns.ReportOnly, ReportValue.ToList);
+            row.Gaps = ReadColumn(ReportColumns.Gaps, ReportValue.ToList);
+            row.Reason = ReadColumn(ReportColumns.Reason, ReportValue.ToText);
             return row;
         }
 

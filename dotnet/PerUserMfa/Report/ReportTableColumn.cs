@@ -38,6 +38,7 @@ namespace PerUserMfa.Report
             new ReportTableColumn(ReportColumns.UserPrincipalName, "upn", "User principal name", Text, r => r.UserPrincipalName),
             new ReportTableColumn(ReportColumns.DisplayName, "name", "Display name", Text, r => r.DisplayName),
             new ReportTableColumn(ReportColumns.PerUserMfaState, "state", "Per-user MFA", State, r => r.StateText),
+            new ReportTableColumn(ReportColumns.Verdict, "verdict", "Migration verdict", Text, r => r.Verdict),
             new ReportTableColumn(ReportColumns.UserType, "type", "Type", Text, r => r.UserType),
             new ReportTableColumn(ReportColumns.AccountEnabled, "enabled", "Account enabled", Boolean, r => r.AccountEnabled),
             new ReportTableColumn(ReportColumns.IsLicensed, "licensed", "Licensed", Boolean, r => r.IsLicensed),

@@ -1,5 +1,8 @@
 using System;
+using System.Collections;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Management.Automation;
 
 namespace PerUserMfa.Report
 {
@@ -26,6 +29,53 @@ namespace PerUserMfa.Report
                     var text = value.ToString();
                     return string.IsNullOrEmpty(text) ? null : text;
             }
+        }
+
+        /// <summary>
+        /// A list column (CoveredBy, Gaps, ...): an array as it is (empty items dropped), or the text Export-Csv
+        /// wrote for it, the items joined with "; ", split again. An item that itself holds "; " comes back from
+        /// a CSV as two items; the report shows them as two lines.
+        /// </summary>
+        public static IReadOnlyList<string> ToList(object? value)
+        {
+            var items = new List<string>();
+            switch (value)
+            {
+                case null:
+                    break;
+                case string text:
+                    foreach (var part in text.Split(new[] { "; " }, StringSplitOptions.None))
+                    {
+                        var item = part.Trim();
+                        if (item.Length > 0)
+                        {
+                            items.Add(item);
+                        }
+                    }
+
+                    break;
+                case IEnumerable sequence:
+                    foreach (var element in sequence)
+                    {
+                        var item = ToText(element is PSObject wrapped ? wrapped.BaseObject : element);
+                        if (item != null)
+                        {
+                            items.Add(item);
+                        }
+                    }
+
+                    break;
+                default:
+                    var single = ToText(value);
+                    if (single != null)
+                    {
+                        items.Add(single);
+                    }
+
+                    break;
+            }
+
+            return items;
         }
 
         public static bool? ToBoolean(object? value)
