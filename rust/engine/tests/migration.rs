@@ -150,6 +150,76 @@ fn memberships_are_read_once_per_group_never_per_user() {
     assert_eq!(stats.requirements_gets, 0);
 }
 
+/// The scale rule: membership is read once per group or role a policy names, however many users
+/// there are. 20,000 users in 150 child groups, 50 parent groups holding three children each, 50
+/// policies naming 4 groups each (and one a role): the membership requests are the referenced
+/// groups' (an entity read and one page of transitive members each) plus the role's, not one per user.
+#[test]
+fn a_large_tenant_costs_membership_requests_per_referenced_group_not_per_user() {
+    const USERS: usize = 20_000;
+    const CHILDREN: usize = 150;
+    const PARENTS: usize = 50;
+    let sim = start_sim(SimConfig::new(USERS, 3));
+    let tenant = sim.tenant();
+    let ids: Vec<&str> = tenant.users.iter().map(|u| u.id.as_str()).collect();
+    let mut groups: Vec<Value> = (0..CHILDREN)
+        .map(|c| {
+            let members: Vec<&str> = ids.iter().copied().skip(c).step_by(CHILDREN).collect();
+            json!({ "id": format!("grp-child-{c}"), "displayName": format!("Team {c}"), "members": members })
+        })
+        .collect();
+    groups.extend((0..PARENTS).map(|p| {
+        let members: Vec<String> = (0..3).map(|k| format!("grp-child-{}", (3 * p + k) % CHILDREN)).collect();
+        json!({ "id": format!("grp-parent-{p}"), "displayName": format!("Division {p}"), "members": members })
+    }));
+    let mut referenced = std::collections::HashSet::new();
+    let policies: Vec<Value> = (0..50)
+        .map(|n| {
+            let include =
+                vec![format!("grp-parent-{n}"), format!("grp-child-{}", (5 * n + 1) % CHILDREN), format!("grp-child-{}", (5 * n + 2) % CHILDREN)];
+            let exclude = vec![format!("grp-child-{}", (5 * n + 3) % CHILDREN)];
+            referenced.extend(include.iter().chain(&exclude).cloned());
+            let mut users = json!({ "includeGroups": include, "excludeGroups": exclude });
+            if n == 1 {
+                users["includeRoles"] = json!(["62e90394-69f5-4237-9190-012177145e10"]);
+            }
+            json!({
+                "displayName": format!("Policy {n}"),
+                "conditions": { "users": users, "applications": { "includeApplications": [if n % 5 == 2 { "Office365" } else { "All" }] } },
+                "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+            })
+        })
+        .collect();
+    let scenario = json!({
+        "groups": groups,
+        "policies": policies,
+        "roleAssignments": [{ "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10", "principal": ids[1] }]
+    });
+    sim.simulator().load_scenario(&scenario.to_string()).unwrap();
+    sim.simulator().reset_stats();
+    let session = Session::for_sim(&sim, MIGRATION_READ);
+    let job = session.start(json!({ "operation": "testMigration", "scope": "all" }));
+    job.close_input();
+    let events = job.drain();
+    let checks = of_type(&events, "migrationCheck");
+    assert_eq!(checks.len(), USERS, "every account once");
+    let covered = checks.iter().filter(|c| c["verdict"] == "Covered").count();
+    assert!(covered > 0 && covered < USERS, "a mix of verdicts ({covered} Covered)");
+    let stats = sim.stats();
+    // Each referenced group: its entity and one page of transitive members (at most 3 x 134 + a
+    // few members, under a page of 999). The role: its assignments, one page.
+    let expected = 2 * referenced.len() as u64 + 1;
+    assert_eq!(
+        stats.membership_requests,
+        expected,
+        "{} membership requests for {} referenced groups and 1 role ({USERS} users)",
+        stats.membership_requests,
+        referenced.len()
+    );
+    assert_eq!(stats.requirements_gets, 0, "the states come with the listing");
+    assert!(stats.requests < expected + 40, "{} requests in all", stats.requests);
+}
+
 #[test]
 fn default_scope_is_the_accounts_with_per_user_mfa() {
     let sim = start_sim(SimConfig::new(300, 4));

@@ -34,6 +34,9 @@ pub struct Stats {
     pub registration_requests: AtomicU64,
     pub sign_in_log_requests: AtomicU64,
     pub sign_in_activity_requests: AtomicU64,
+    /// Requests for directory membership (a group, its transitive members, role assignments): what
+    /// a migration check spends per referenced group or role.
+    pub membership_requests: AtomicU64,
 }
 
 /// A point-in-time copy, serialised as the `/_sim/stats` body.
@@ -60,6 +63,7 @@ pub struct StatsSnapshot {
     pub registration_requests: u64,
     pub sign_in_log_requests: u64,
     pub sign_in_activity_requests: u64,
+    pub membership_requests: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -87,6 +91,7 @@ impl Stats {
             registration_requests: get(&self.registration_requests),
             sign_in_log_requests: get(&self.sign_in_log_requests),
             sign_in_activity_requests: get(&self.sign_in_activity_requests),
+            membership_requests: get(&self.membership_requests),
         }
     }
 
@@ -108,6 +113,7 @@ impl Stats {
             &self.tokens_issued,
             &self.registration_requests,
             &self.sign_in_log_requests,
+            &self.membership_requests,
             &self.sign_in_activity_requests,
         ] {
             counter.store(0, Ordering::Relaxed);

@@ -118,6 +118,9 @@ fn answer(
         // Graph documents no Retry-After for these resources.
         return Err(GraphError::new(429, "TooManyRequests", "Too many requests"));
     }
+    if matches!(route, CaRoute::Group(_) | CaRoute::TransitiveMembers(_) | CaRoute::RoleAssignments) {
+        bump(&sim.stats.membership_requests);
+    }
     let scenario = sim.ca.scenario();
     let version = request.version.segment();
     let context = |set: &str| format!("https://graph.microsoft.com/{version}/$metadata#{set}");

@@ -86,6 +86,7 @@ pub async fn run(
             list_and_check(&context, scope, &batcher, &inputs, &tally, throttle_limit).await?;
         }
     }
+    context.events.send(Event::verbose(tally.analysis_line())).await;
     context.events.send(Event::information(summary::render(&inputs, &tally))).await;
     Ok(())
 }
@@ -156,6 +157,14 @@ async fn list_and_check(
 
 /// The verdict for one user as a `migrationCheck` event.
 fn check(inputs: &TenantInputs, tally: &Tally, target: &str, user: &Value, state: String) -> String {
+    let started = std::time::Instant::now();
+    let event = judge(inputs, tally, target, user, state);
+    tally.add_analysis(started.elapsed());
+    event
+}
+
+/// What [`check`] times: the verdict and its event's JSON.
+fn judge(inputs: &TenantInputs, tally: &Tally, target: &str, user: &Value, state: String) -> String {
     let id = user["id"].as_str().unwrap_or_default();
     let lower_id = id.to_ascii_lowercase();
     let facts = UserFacts {

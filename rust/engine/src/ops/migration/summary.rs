@@ -2,19 +2,36 @@
 //! security defaults, the policies that require MFA, and tenant-wide gaps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::policy::PolicyState;
 use super::verdict::{TenantInputs, VerdictKind};
 
-/// Verdict counts, shared by the tasks that produce verdicts.
+/// Verdict counts, shared by the tasks that produce verdicts, and the time spent judging.
 #[derive(Default)]
 pub struct Tally {
     counts: [AtomicU64; 4],
+    analysis_nanos: AtomicU64,
 }
 
 impl Tally {
     pub fn add(&self, verdict: VerdictKind) {
         self.counts[verdict as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds the time one verdict took (judging and its event's JSON: synchronous code, so the wall
+    /// time measured around it is an upper bound of its CPU time).
+    pub fn add_analysis(&self, took: Duration) {
+        self.analysis_nanos.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// The -Verbose line on the analysis: how many accounts, how long the verdicts took in all.
+    pub fn analysis_line(&self) -> String {
+        let judged: u64 = VerdictKind::ALL.iter().map(|v| self.count(*v)).sum();
+        let seconds = self.analysis_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        format!(
+            "Analysis: {judged} accounts judged in {seconds:.3} s (verdicts and their events, summed over workers)."
+        )
     }
 
     pub fn count(&self, verdict: VerdictKind) -> u64 {
@@ -74,7 +91,9 @@ pub fn tenant_gaps(inputs: &TenantInputs) -> Vec<String> {
     gaps
 }
 
-/// The summary text.
+/// The summary text. Export-PerUserMfaReport reads it back (`MigrationRuns.cs`): the first line
+/// starts with "Migration readiness:", each tenant-wide gap is one line starting with
+/// "Tenant-wide gap: ", every other line is shown as a fact. Keep those two prefixes.
 pub fn render(inputs: &TenantInputs, tally: &Tally) -> String {
     let mut lines = Vec::new();
     let counts: Vec<String> = VerdictKind::ALL.iter().map(|v| format!("{} {}", tally.count(*v), v.as_str())).collect();
