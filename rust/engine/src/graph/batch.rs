@@ -83,6 +83,7 @@ impl SubRequest {
             Budget::SignInLogs => &[Budget::SignInLogs],
             Budget::SignInActivity => &[Budget::SignInActivity],
             Budget::AuthMethods => &[Budget::AuthMethods, Budget::Read],
+            Budget::ConditionalAccess => &[Budget::ConditionalAccess],
         }
     }
 }

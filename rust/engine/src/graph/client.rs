@@ -245,6 +245,7 @@ impl GraphClient {
                         self.gate.observe_share(&spent, share, notify);
                     }
                     if !is_retryable_status(response.status) {
+                        self.gate.answered(primary);
                         return Ok(response);
                     }
                     let retry_after = response.meta.retry_after;

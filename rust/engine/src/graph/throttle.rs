@@ -3,7 +3,8 @@
 //! Graph's limits apply per app per tenant, so per-request backoff is not enough: when one
 //! request is told to wait, every worker sending to the same budget must wait, or the tenant stays
 //! throttled. The gate keeps one [`Family`] state per budget Graph throttles separately (directory
-//! reads, writes, reports, sign-in logs, `signInActivity`, authentication methods), each with:
+//! reads, writes, reports, sign-in logs, `signInActivity`, authentication methods, Conditional
+//! Access), each with:
 //!
 //! 1. **A pause.** A `Retry-After` (429, or 503/504 with the header) on a request of that budget
 //!    pauses that budget's admissions, and only that budget's: a throttled report does not hold
@@ -18,6 +19,10 @@
 //!    not as a way to solve for the budget: this process may add `budget x (TARGET_SHARE - share)`
 //!    more units until the next header or until the window has slid by. A 429 caps the window at
 //!    what the gate had let through, for one window; neither ever goes below one `$batch`.
+//! 3. **Backoff where Graph gives no `Retry-After`.** Conditional Access resources answer 429
+//!    without one, and their budget is shared with every other app of the tenant, so pacing alone
+//!    cannot keep clear of it: each 429 in a row pauses that family twice as long as the last
+//!    ([`CA_FIRST_BACKOFF`] up to [`CA_MAX_BACKOFF`]); its first answer that is not a 429 resets it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -59,10 +64,25 @@ pub enum Budget {
     /// `/users/{id}/authentication/methods`: Graph lists it among the reports resources, but
     /// documents no figure for it; learnt from 429s on this family alone.
     AuthMethods,
+    /// Conditional Access policies, named locations and What-If (`evaluate`): 1 request per
+    /// second per tenant, shared by every app; 429s without `Retry-After`.
+    ConditionalAccess,
 }
 
-const FAMILIES: [Budget; 6] =
-    [Budget::Read, Budget::Write, Budget::Reports, Budget::SignInLogs, Budget::SignInActivity, Budget::AuthMethods];
+const FAMILIES: [Budget; 7] = [
+    Budget::Read,
+    Budget::Write,
+    Budget::Reports,
+    Budget::SignInLogs,
+    Budget::SignInActivity,
+    Budget::AuthMethods,
+    Budget::ConditionalAccess,
+];
+
+/// The first pause after a Conditional Access 429 (Graph sends no `Retry-After` there).
+pub const CA_FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest pause one Conditional Access 429 causes, however many came before it.
+pub const CA_MAX_BACKOFF: Duration = Duration::from_secs(32);
 
 impl Budget {
     /// The window Graph counts the budget over.
@@ -74,13 +94,14 @@ impl Budget {
             // it arrives, so a window exactly Graph's length could admit one a moment too early.
             Budget::Reports | Budget::SignInLogs => Duration::from_millis(10_750),
             Budget::SignInActivity => Duration::from_millis(60_750),
+            Budget::ConditionalAccess => Duration::from_millis(1_050),
         }
     }
 
     /// Budgets Graph documents as a small fixed request count: filled completely, never
     /// re-estimated from headers or 429s.
     fn is_fixed(self) -> bool {
-        matches!(self, Budget::Reports | Budget::SignInLogs | Budget::SignInActivity)
+        matches!(self, Budget::Reports | Budget::SignInLogs | Budget::SignInActivity | Budget::ConditionalAccess)
     }
 
     /// What Graph documents per app per tenant. Writes: 3,000 per 150 s. Reads: 8,000 units per
@@ -93,6 +114,7 @@ impl Budget {
             Budget::Write => Some(3000.0),
             Budget::Reports | Budget::SignInLogs => Some(5.0),
             Budget::SignInActivity => Some(10.0),
+            Budget::ConditionalAccess => Some(1.0),
             Budget::AuthMethods => None,
         }
     }
@@ -109,6 +131,7 @@ impl Budget {
             Budget::SignInLogs => "sign-in logs",
             Budget::SignInActivity => "signInActivity",
             Budget::AuthMethods => "authentication methods",
+            Budget::ConditionalAccess => "Conditional Access",
         }
     }
 }
@@ -150,6 +173,8 @@ struct Family {
     /// After a 429: what the gate had let through, until then.
     throttled_cap: Option<(f64, Instant)>,
     pause: Option<Pause>,
+    /// 429s in a row without `Retry-After` (Conditional Access): the next backoff doubles.
+    backoff_streak: u32,
 }
 
 impl Family {
@@ -162,6 +187,7 @@ impl Family {
             header_room: None,
             throttled_cap: None,
             pause: None,
+            backoff_streak: 0,
         }
     }
 
@@ -277,9 +303,10 @@ impl ThrottleGate {
                     if paused && !told && until.duration_since(now) >= Duration::from_millis(500) {
                         told = true;
                         notify.verbose(format!(
-                            "Waiting {:.1} s before sending more {} requests: Graph asked them to pause (Retry-After).",
+                            "Waiting {:.1} s before sending more {} requests: Graph throttled them ({}).",
                             until.duration_since(now).as_secs_f64(),
-                            budget.name()
+                            budget.name(),
+                            if budget == Budget::ConditionalAccess { "429, backing off" } else { "Retry-After" }
                         ));
                     }
                     if paused {
@@ -340,7 +367,15 @@ impl ThrottleGate {
     pub fn throttled(&self, budget: Budget, retry_after: Option<Duration>, is_429: bool, notify: &dyn Notify) {
         let now = self.clock.now();
         let job = notify.job_id();
-        self.with_family(budget, now, |family| {
+        let backoff = self.with_family(budget, now, |family| {
+            let retry_after = match retry_after {
+                None if is_429 && budget == Budget::ConditionalAccess => {
+                    family.backoff_streak += 1;
+                    let doubled = CA_FIRST_BACKOFF.saturating_mul(1 << (family.backoff_streak - 1).min(8));
+                    Some(doubled.min(CA_MAX_BACKOFF))
+                }
+                other => other,
+            };
             if let Some(delay) = retry_after.filter(|d| !d.is_zero()) {
                 let until = now + delay.min(MAX_PAUSE);
                 family.pause = Some(match family.pause {
@@ -357,7 +392,20 @@ impl ThrottleGate {
                     family.limit = Some((family.used as f64).max(MIN_ROOM));
                 }
             }
+            (budget == Budget::ConditionalAccess && family.backoff_streak > 0).then_some(retry_after)
         });
+        if let Some(Some(delay)) = backoff {
+            notify.verbose(format!(
+                "Graph throttled a Conditional Access request (429, no Retry-After; the budget is one request per \
+                 second for the whole tenant, shared with other apps): backing off {:.0} s.",
+                delay.as_secs_f64()
+            ));
+        }
+    }
+
+    /// An answer on `budget` that was not a throttle: the next 429 there backs off from the start.
+    pub fn answered(&self, budget: Budget) {
+        self.with_family(budget, self.clock.now(), |family| family.backoff_streak = 0);
     }
 
     /// Ends every pause `job` was told to wait, when that job ends.
@@ -586,6 +634,50 @@ pub(crate) mod tests {
         assert_eq!(clock.now(), before, "reads are not held by the reports budget");
         gate.admit(Budget::SignInActivity, 1, &Quiet(1)).await;
         assert!(clock.now() - start >= Duration::from_secs(60));
+    }
+
+    #[tokio::test]
+    async fn conditional_access_goes_out_one_request_per_second() {
+        let (gate, clock) = gate();
+        let start = clock.now();
+        admit_n(&gate, Budget::ConditionalAccess, 4).await;
+        // Graph's budget is one request per second for the tenant; the span keeps a margin.
+        assert_eq!(clock.now() - start, Budget::ConditionalAccess.span() * 3);
+        gate.throttled(Budget::ConditionalAccess, None, true, &Quiet(1));
+        assert_eq!(gate.allowed(Budget::ConditionalAccess), Some(1.0), "a 429 never re-estimates it");
+    }
+
+    #[tokio::test]
+    async fn conditional_access_429s_back_off_exponentially_and_hold_no_other_family() {
+        let (gate, clock) = gate();
+        let start = clock.now();
+        // No Retry-After: each 429 in a row pauses the family twice as long as the last.
+        gate.throttled(Budget::ConditionalAccess, None, true, &Quiet(1));
+        assert_eq!(gate.paused_until(Budget::ConditionalAccess), Some(start + CA_FIRST_BACKOFF));
+        gate.throttled(Budget::ConditionalAccess, None, true, &Quiet(1));
+        assert_eq!(gate.paused_until(Budget::ConditionalAccess), Some(start + CA_FIRST_BACKOFF * 2));
+        gate.throttled(Budget::ConditionalAccess, None, true, &Quiet(1));
+        assert_eq!(gate.paused_until(Budget::ConditionalAccess), Some(start + CA_FIRST_BACKOFF * 4));
+        for _ in 0..10 {
+            gate.throttled(Budget::ConditionalAccess, None, true, &Quiet(1));
+        }
+        assert_eq!(gate.paused_until(Budget::ConditionalAccess), Some(start + CA_MAX_BACKOFF), "capped");
+        // The users' reads and writes go on at their own pace.
+        assert_eq!(gate.paused_until(Budget::Read), None);
+        assert_eq!(gate.allowed(Budget::Read), Some(8000.0 * TARGET_SHARE), "not capped by the CA 429s");
+        admit_n(&gate, Budget::Read, 500).await;
+        gate.admit(Budget::Write, 1, &Quiet(1)).await;
+        assert_eq!(clock.now(), start, "no other family waits");
+        gate.admit(Budget::ConditionalAccess, 1, &Quiet(1)).await;
+        assert_eq!(clock.now() - start, CA_MAX_BACKOFF);
+        // An answer that is not a 429 starts the next backoff from the beginning.
+        gate.answered(Budget::ConditionalAccess);
+        let now = clock.now();
+        gate.throttled(Budget::ConditionalAccess, None, true, &Quiet(1));
+        assert_eq!(gate.paused_until(Budget::ConditionalAccess), Some(now + CA_FIRST_BACKOFF));
+        // Other families keep their Retry-After semantics: a 429 without one does not pause them.
+        gate.throttled(Budget::Reports, None, true, &Quiet(1));
+        assert_eq!(gate.paused_until(Budget::Reports), None);
     }
 
     #[tokio::test]

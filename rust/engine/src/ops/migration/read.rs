@@ -1,11 +1,10 @@
-//! Reading what the verdict rules need, once per tenant: policies and named locations (paced to
-//! the CA budget of one request per second, whose 429s carry no `Retry-After`), security
-//! defaults, subscribed SKUs, and the members of each group and role a policy references: one
-//! membership read per group or role, never one per user.
+//! Reading what the verdict rules need, once per tenant: policies and named locations (the
+//! throttle gate's Conditional Access family: one request per second, backoff on its 429s, which
+//! carry no `Retry-After`), security defaults, subscribed SKUs, and the members of each group and
+//! role a policy references: one membership read per group or role, never one per user.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -21,61 +20,36 @@ use crate::graph::throttle::Budget;
 use crate::graph::{ApiVersion, Notify};
 use crate::ops::report_sources::user_key;
 
-/// Graph's budget for CA resources: one request per second per tenant. A small margin keeps a
-/// request that leaves on the second from arriving a moment early.
-const CA_SPACING: Duration = Duration::from_millis(1050);
 /// Membership reads in flight at once.
 const MEMBERSHIP_READS: usize = 8;
 
 /// Entra ID P1 and P2 service plan ids.
 const PREMIUM_PLANS: [&str; 2] = ["41781fb2-bc02-4b7c-bd55-b576c07bb09d", "eec0eb4f-6444-4f95-aba0-50c24d67f998"];
 
-/// Spaces CA requests one second apart.
-#[derive(Default)]
-pub struct CaPacer {
-    last: Mutex<Option<Instant>>,
-}
-
-impl CaPacer {
-    pub async fn wait(&self) {
-        let mut last = self.last.lock().await;
-        if let Some(previous) = *last {
-            let due = previous + CA_SPACING;
-            let now = Instant::now();
-            if due > now {
-                tokio::time::sleep(due - now).await;
-            }
-        }
-        *last = Some(Instant::now());
-    }
-}
-
 /// Reads Graph collections and entities for the migration check.
 pub struct Reader {
     pub client: Arc<GraphClient>,
     pub notify: Arc<dyn Notify>,
-    pub pacer: CaPacer,
     /// Requests sent (pages included), for `-Verbose` and the tests' cost checks.
     pub requests: std::sync::atomic::AtomicU64,
 }
 
 impl Reader {
     pub fn new(client: Arc<GraphClient>, notify: Arc<dyn Notify>) -> Reader {
-        Reader { client, notify, pacer: CaPacer::default(), requests: Default::default() }
+        Reader { client, notify, requests: Default::default() }
     }
 
     /// One GET. `Err` is Graph's refusal in words (status, code, the permission that would help).
+    /// `ca_budget`: the request counts against the Conditional Access budget (one per second per
+    /// tenant) instead of the directory reads, so its pacing and 429s never hold the user reads.
     async fn get(&self, url: &str, describe: &str, ca_budget: bool, permission: &str) -> Result<Value, ReadFailure> {
-        if ca_budget {
-            self.pacer.wait().await;
-        }
         self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let request = Request {
             method: Method::GET,
             url: url.to_string(),
             body: None,
             eventual_consistency: false,
-            cost: vec![(Budget::Read, 1)],
+            cost: vec![(if ca_budget { Budget::ConditionalAccess } else { Budget::Read }, 1)],
             describe: describe.to_string(),
         };
         let response = self.client.send(&request, self.notify.as_ref()).await.map_err(ReadFailure::Engine)?;
