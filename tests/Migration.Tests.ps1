@@ -110,4 +110,26 @@ Describe 'Test-PerUserMfaMigration' {
             Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $roles) -GraphEndpoint $sim.Url
         }
     }
+
+    It '-Evaluate adds What-If''s answers for PartiallyCovered accounts only, without changing a verdict' {
+        Set-Scenario '53-evaluate-what-if.json'
+        $path = Join-Path $TestDrive 'what-if.csv'
+        $verbose = $null
+        $checks = @(Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com', 'lee.gu@contoso.com' -Evaluate -InformationAction SilentlyContinue -Verbose 4>&1 |
+                Tee-Object -Variable verbose | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $adele = $checks | Where-Object UserPrincipalName -eq 'adele.vance@contoso.com'
+        $lee = $checks | Where-Object UserPrincipalName -eq 'lee.gu@contoso.com'
+        $adele.Verdict | Should -Be 'PartiallyCovered'
+        @($adele.WhatIf).Count | Should -Be 8
+        @($adele.WhatIf)[0] | Should -Be "Exchange Online, browser, Windows: MFA required by 'MFA for Exchange' (report-only: 'MFA for everyone (report-only)')"
+        @($adele.WhatIf)[4] | Should -Be "SharePoint Online, browser, Windows: MFA not required (report-only: 'MFA for everyone (report-only)')"
+        $lee.Verdict | Should -Be 'Covered'
+        @($lee.WhatIf).Count | Should -Be 0
+        @($adele.PSObject.Properties.Name)[-1] | Should -Be 'WhatIf'
+        @($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like '*one request per second*' }).Count | Should -Be 1
+        $adele | Export-Csv -Path $path -NoTypeInformation
+        (Import-Csv -LiteralPath $path).WhatIf | Should -BeLike "Exchange Online, browser, Windows: MFA required by 'MFA for Exchange'*; Exchange Online, browser, iOS:*"
+        $plain = Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com' -InformationAction SilentlyContinue
+        $plain.PSObject.Properties.Name | Should -Not -Contain 'WhatIf'
+    }
 }

@@ -28,6 +28,13 @@ namespace PerUserMfa.Cmdlets
         [Parameter(ParameterSetName = ListSet)]
         public SwitchParameter All { get; set; }
 
+        /// <summary>
+        /// Also ask Graph's What-If for each PartiallyCovered or Unknown user (Exchange Online and SharePoint Online,
+        /// browser and mobile/desktop clients, Windows and iOS): the WhatIf column. Paced at one request per second.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Evaluate { get; set; }
+
         /// <summary>How many Graph requests may be in flight at once.</summary>
         [Parameter]
         [ValidateRange(1, 1000)]
@@ -42,14 +49,14 @@ namespace PerUserMfa.Cmdlets
             var throttleLimit = BoundThrottleLimit(ThrottleLimit);
             if (ParameterSetName == UserIdSet)
             {
-                var pump = GetPump(EngineRequests.TestMigration(EngineRequests.ScopeInput, throttleLimit));
+                var pump = GetPump(EngineRequests.TestMigration(EngineRequests.ScopeInput, throttleLimit, Evaluate.IsPresent));
                 pump.Handler ??= MarkRun;
                 pump.Push(UserId);
             }
             else
             {
                 var scope = All.IsPresent ? EngineRequests.ScopeAll : EngineRequests.ScopePerUserMfa;
-                var pump = GetPump(EngineRequests.TestMigration(scope, throttleLimit));
+                var pump = GetPump(EngineRequests.TestMigration(scope, throttleLimit, Evaluate.IsPresent));
                 pump.Handler ??= MarkRun;
                 pump.Run();
             }

@@ -49,13 +49,19 @@ namespace PerUserMfa.Engine
         }
 
         /// <summary><c>{"operation":"testMigration","scope":...}</c> (Test-PerUserMfaMigration): scope
-        /// <c>perUserMfa</c> (accounts with per-user MFA Enabled or Enforced), <c>all</c> or <c>input</c>.</summary>
-        public static string TestMigration(string scope, int? throttleLimit)
+        /// <c>perUserMfa</c> (accounts with per-user MFA Enabled or Enforced), <c>all</c> or <c>input</c>;
+        /// <c>"evaluate":true</c> adds Graph's What-If for PartiallyCovered and Unknown users.</summary>
+        public static string TestMigration(string scope, int? throttleLimit, bool evaluate = false)
         {
             var writer = new JsonWriter()
                 .WriteStartObject()
                 .WriteProperty("operation", "testMigration")
                 .WriteProperty("scope", scope);
+            if (evaluate)
+            {
+                writer.WriteProperty("evaluate", true);
+            }
+
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 

@@ -85,6 +85,9 @@ namespace PerUserMfa.Engine
 
         public string? Reason { get; private set; }
 
+        /// <summary>-Evaluate only (null otherwise): one sentence per What-If scenario.</summary>
+        public IReadOnlyList<string>? WhatIf { get; private set; }
+
         public static MigrationCheckEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
         internal static MigrationCheckEvent Read(EventFields f) => WithUser(new MigrationCheckEvent
@@ -95,6 +98,7 @@ namespace PerUserMfa.Engine
             ReportOnly = f.Strings("reportOnly"),
             Gaps = f.Strings("gaps"),
             Reason = f.String("reason"),
+            WhatIf = f.Has("whatIf") ? f.Strings("whatIf") : null,
         }, f);
     }
 

@@ -8,7 +8,7 @@ namespace PerUserMfa.Output
     /// <summary>
     /// <c>migrationCheck</c> → a <c>PerUserMfa.MigrationCheck</c> (Test-PerUserMfaMigration). Property names and
     /// order are a public contract: UserPrincipalName, DisplayName, Id, PerUserMfaState, Verdict, CoveredBy,
-    /// ReportOnly, Gaps, Reason.
+    /// ReportOnly, Gaps, Reason; with -Evaluate also WhatIf.
     /// </summary>
     /// <remarks>
     /// CoveredBy, ReportOnly and Gaps are string arrays wrapped in a <see cref="PSObject"/> whose ToString joins
@@ -27,6 +27,11 @@ namespace PerUserMfa.Output
             Add(result, "ReportOnly", List(e.ReportOnly));
             Add(result, "Gaps", List(e.Gaps));
             Add(result, "Reason", e.Reason);
+            if (e.WhatIf != null)
+            {
+                Add(result, "WhatIf", List(e.WhatIf));
+            }
+
             return result;
         }
 

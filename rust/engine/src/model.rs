@@ -96,4 +96,8 @@ pub struct MigrationCheck {
     pub report_only: Vec<String>,
     pub gaps: Vec<String>,
     pub reason: String,
+    /// `-Evaluate` only: one sentence per What-If scenario (empty for verdicts What-If is not
+    /// asked about, or when it cannot be used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<Vec<String>>,
 }

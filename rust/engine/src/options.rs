@@ -213,6 +213,9 @@ pub enum JobRequest {
     #[serde(rename_all = "camelCase")]
     TestMigration {
         scope: crate::ops::MigrationScope,
+        /// `-Evaluate`: Graph's What-If for PartiallyCovered and Unknown users.
+        #[serde(default)]
+        evaluate: bool,
         #[serde(default)]
         throttle_limit: Option<usize>,
     },

@@ -46,8 +46,13 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// Runs `testMigration` for `users` and returns the events.
 fn run(sim: &graph_sim::SimHandle, permissions: &[&str], users: &[&str]) -> Vec<Value> {
+    run_with(sim, permissions, users, false)
+}
+
+/// [`run`], with `-Evaluate` when `evaluate`.
+fn run_with(sim: &graph_sim::SimHandle, permissions: &[&str], users: &[&str], evaluate: bool) -> Vec<Value> {
     let session = Session::for_sim(sim, permissions);
-    let job = session.start(json!({ "operation": "testMigration", "scope": "input" }));
+    let job = session.start(json!({ "operation": "testMigration", "scope": "input", "evaluate": evaluate }));
     job.push_users(users);
     job.close_input();
     job.drain()
@@ -68,7 +73,8 @@ fn every_scenario_gives_the_expected_verdicts() {
         let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
         let expect = scenario["expect"].as_object().unwrap_or_else(|| panic!("{file}: no expect"));
         let users: Vec<&str> = expect.keys().map(String::as_str).collect();
-        let events = run(&sim, &permissions, &users);
+        let evaluate = scenario["test"]["evaluate"].as_bool().unwrap_or(false);
+        let events = run_with(&sim, &permissions, &users, evaluate);
         assert!(of_type(&events, "fatal").is_empty(), "{file}: {events:?}");
         for (user, wanted) in expect {
             let found: Vec<&Value> =
@@ -78,6 +84,9 @@ fn every_scenario_gives_the_expected_verdicts() {
                 continue;
             }
             let got = found[0];
+            if !evaluate && got.get("whatIf").is_some() {
+                failures.push(format!("{file}: {user}: a whatIf field without -Evaluate"));
+            }
             let mut mismatch = |what: &str, expected: String, actual: String| {
                 if expected != actual {
                     failures.push(format!(
@@ -87,7 +96,7 @@ fn every_scenario_gives_the_expected_verdicts() {
                 }
             };
             mismatch("verdict", wanted["verdict"].to_string(), got["verdict"].to_string());
-            for key in ["gaps", "coveredBy", "reportOnly"] {
+            for key in ["gaps", "coveredBy", "reportOnly", "whatIf"] {
                 if !wanted[key].is_null() {
                     mismatch(key, format!("{:?}", strings(&wanted[key])), format!("{:?}", strings(&got[key])));
                 }
@@ -269,4 +278,72 @@ fn policies_are_paced_to_the_ca_budget() {
     assert_eq!(check["gaps"], json!(["Sign-ins from 'Head office' skip MFA in 'MFA outside the office'"]));
     assert_eq!(sim.stats().throttled_429, 0, "policies and named locations a second apart: no 429");
     assert!(started.elapsed().as_millis() >= 1000);
+}
+
+#[test]
+fn evaluate_without_a_what_if_permission_warns_once_and_leaves_what_if_empty() {
+    let sim = start_sim(SimConfig::new(20, 1));
+    let scenario = json!({
+        "policies": [{
+            "displayName": "MFA for all",
+            "conditions": { "users": { "includeUsers": ["All"] }, "applications": { "includeApplications": ["All"] } },
+            "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+        }]
+    });
+    sim.simulator().load_scenario(&scenario.to_string()).unwrap();
+    sim.simulator().reset_stats();
+    // States read through Policy.ReadWrite.AuthenticationMethod; no CA permission: the policies
+    // cannot be read (Unknown), and What-If is refused.
+    let users = ["adele.vance@contoso.com", "lee.gu@contoso.com", "diego.siciliani@contoso.com"];
+    let permissions = ["User.Read.All", "Policy.ReadWrite.AuthenticationMethod", "GroupMember.Read.All"];
+    let events = run_with(&sim, &permissions, &users, true);
+    let checks = of_type(&events, "migrationCheck");
+    assert_eq!(checks.len(), 3, "{events:?}");
+    for check in &checks {
+        assert_eq!(check["verdict"], "Unknown", "{check}");
+        assert_eq!(check["whatIf"], json!([]), "{check}");
+    }
+    let warnings: Vec<String> = of_type(&events, "warning")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .filter(|m| m.contains("What-If"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("Policy.Read.ConditionalAccess"), "{}", warnings[0]);
+    assert_eq!(sim.stats().what_if_requests, 1, "no more What-If requests after the refusal");
+}
+
+#[test]
+fn two_checks_at_once_share_the_ca_budget_without_a_429() {
+    // Graph's CA budget is one request per second for the whole tenant: two jobs of one session
+    // (and What-If) must share it, not pace themselves apart.
+    let sim = start_sim(SimConfig::new(20, 1));
+    sim.simulator().update_config(&json!({ "throttle": "auto" })).unwrap();
+    let scenario = json!({
+        "namedLocations": [{ "id": "loc-1", "displayName": "Head office" }],
+        "policies": [{
+            "displayName": "MFA outside the office",
+            "conditions": { "users": { "includeUsers": ["All"] }, "applications": { "includeApplications": ["All"] },
+                            "locations": { "includeLocations": ["All"], "excludeLocations": ["loc-1"] } },
+            "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+        }]
+    });
+    sim.simulator().load_scenario(&scenario.to_string()).unwrap();
+    sim.simulator().reset_stats();
+    let session = Session::for_sim(&sim, MIGRATION_READ);
+    let first = session.start(json!({ "operation": "testMigration", "scope": "input", "evaluate": true }));
+    let second = session.start(json!({ "operation": "testMigration", "scope": "input" }));
+    first.push_users(&["adele.vance@contoso.com"]);
+    second.push_users(&["lee.gu@contoso.com"]);
+    first.close_input();
+    second.close_input();
+    let started = Instant::now();
+    let (first, second) = (first.drain(), second.drain());
+    assert_eq!(of_type(&first, "migrationCheck")[0]["verdict"], "PartiallyCovered");
+    assert_eq!(of_type(&first, "migrationCheck")[0]["whatIf"].as_array().unwrap().len(), 8);
+    assert_eq!(of_type(&second, "migrationCheck").len(), 1);
+    let stats = sim.stats();
+    assert_eq!(stats.ca_throttled_429, 0, "4 policy and location reads and 8 What-If calls a second apart");
+    assert_eq!(stats.what_if_requests, 8);
+    assert!(started.elapsed().as_secs_f64() >= 10.0, "12 CA requests take at least 11 s: {:?}", started.elapsed());
 }

@@ -37,6 +37,10 @@ pub struct Stats {
     /// Requests for directory membership (a group, its transitive members, role assignments): what
     /// a migration check spends per referenced group or role.
     pub membership_requests: AtomicU64,
+    /// Requests to the CA budget's resources (policies, named locations, What-If) answered 429.
+    pub ca_throttled_429: AtomicU64,
+    /// What-If (`evaluate`) requests, answered or not.
+    pub what_if_requests: AtomicU64,
 }
 
 /// A point-in-time copy, serialised as the `/_sim/stats` body.
@@ -64,6 +68,9 @@ pub struct StatsSnapshot {
     pub sign_in_log_requests: u64,
     pub sign_in_activity_requests: u64,
     pub membership_requests: u64,
+    #[serde(rename = "caThrottled429")]
+    pub ca_throttled_429: u64,
+    pub what_if_requests: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -92,6 +99,8 @@ impl Stats {
             sign_in_log_requests: get(&self.sign_in_log_requests),
             sign_in_activity_requests: get(&self.sign_in_activity_requests),
             membership_requests: get(&self.membership_requests),
+            ca_throttled_429: get(&self.ca_throttled_429),
+            what_if_requests: get(&self.what_if_requests),
         }
     }
 
@@ -115,6 +124,8 @@ impl Stats {
             &self.sign_in_log_requests,
             &self.membership_requests,
             &self.sign_in_activity_requests,
+            &self.ca_throttled_429,
+            &self.what_if_requests,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

@@ -89,7 +89,9 @@ async fn run(
             apply_changes::run(context, journal, throttle_limit, changes).await
         }
         JobRequest::ReadJournal { path, tenant_id } => read_journal::run(context, path, tenant_id).await,
-        JobRequest::TestMigration { scope, .. } => migration::run(context, scope, throttle_limit, input).await,
+        JobRequest::TestMigration { scope, evaluate, .. } => {
+            migration::run(context, scope, evaluate, throttle_limit, input).await
+        }
     }
 }
 

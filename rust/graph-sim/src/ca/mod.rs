@@ -8,6 +8,7 @@
 //! loading replaces each name with the user's object id. See `README.md` for the format.
 
 pub mod budget;
+pub mod evaluate;
 pub mod routes;
 
 use std::collections::HashMap;

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /identity/conditionalAccess/policies[/{id}]`, `PATCH …/policies/{id}` (state) | Policy.Read.All, Policy.Read.ConditionalAccess (write: Policy.ReadWrite.ConditionalAccess) |
 //! | `GET /identity/conditionalAccess/namedLocations` | Policy.Read.All, Policy.Read.ConditionalAccess |
+//! | `POST /identity/conditionalAccess/evaluate` (What-If, `evaluate.rs`) | Policy.Read.ConditionalAccess, Policy.Read.All, Policy.ReadWrite.ConditionalAccess |
 //! | `GET /policies/identitySecurityDefaultsEnforcementPolicy` | Policy.Read.All |
 //! | `GET /groups/{id}`, `GET /groups/{id}/transitiveMembers` (`$top` ≤ 999, `$skiptoken`) | GroupMember.Read.All, Group.Read.All, Directory.Read.All |
 //! | `GET /roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq '…'` | RoleManagement.Read.Directory, RoleManagement.Read.All, Directory.Read.All |
@@ -15,7 +16,7 @@ use axum::http::Method;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
-use super::{Licence, Member, Scenario, AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN};
+use super::{evaluate, Licence, Member, Scenario, AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN};
 use crate::auth::Principal;
 use crate::config::ThrottleMode;
 use crate::odata::{GraphError, QueryOptions};
@@ -42,6 +43,7 @@ enum CaRoute {
     Policies,
     Policy(String),
     NamedLocations,
+    Evaluate,
     SecurityDefaults,
     Group(String),
     TransitiveMembers(String),
@@ -69,6 +71,9 @@ impl CaRoute {
             [a, b, c] if eq(a, "identity") && eq(b, "conditionalAccess") && eq(c, "namedLocations") => {
                 Some(CaRoute::NamedLocations)
             }
+            [a, b, c] if eq(a, "identity") && eq(b, "conditionalAccess") && eq(c, "evaluate") => {
+                Some(CaRoute::Evaluate)
+            }
             [a, b] if eq(a, "policies") && eq(b, "identitySecurityDefaultsEnforcementPolicy") => {
                 Some(CaRoute::SecurityDefaults)
             }
@@ -85,7 +90,7 @@ impl CaRoute {
     }
 
     fn in_ca_budget(&self) -> bool {
-        matches!(self, CaRoute::Policies | CaRoute::Policy(_) | CaRoute::NamedLocations)
+        matches!(self, CaRoute::Policies | CaRoute::Policy(_) | CaRoute::NamedLocations | CaRoute::Evaluate)
     }
 }
 
@@ -106,15 +111,20 @@ fn answer(
     route: CaRoute,
 ) -> Result<GraphResponse, GraphError> {
     let writes = matches!(route, CaRoute::Policy(_)) && request.method == Method::PATCH;
-    if request.method != Method::GET && !writes {
+    let posts = route == CaRoute::Evaluate;
+    if posts != (request.method == Method::POST) || (request.method != Method::GET && !writes && !posts) {
         return Err(GraphError::method_not_allowed());
     }
     let query = QueryOptions::parse(request.query.as_deref())?;
+    if route == CaRoute::Evaluate {
+        bump(&sim.stats.what_if_requests);
+    }
     if sim.runtime().throttle == ThrottleMode::Auto
         && route.in_ca_budget()
         && !sim.ca.budget.admit(std::time::Instant::now())
     {
         bump(&sim.stats.throttled_429);
+        bump(&sim.stats.ca_throttled_429);
         // Graph documents no Retry-After for these resources.
         return Err(GraphError::new(429, "TooManyRequests", "Too many requests"));
     }
@@ -171,6 +181,15 @@ fn answer(
             Ok(GraphResponse::json(
                 200,
                 json!({ "@odata.context": context("identity/conditionalAccess/namedLocations"), "value": scenario.named_locations }),
+            ))
+        }
+        CaRoute::Evaluate => {
+            require(principal, POLICY_READ)?;
+            let sign_in = evaluate::SignIn::parse(&request.body)?;
+            let value = evaluate::evaluate(&scenario, &sim.tenant(), &sign_in)?;
+            Ok(GraphResponse::json(
+                200,
+                json!({ "@odata.context": context("Collection(microsoft.graph.whatIfAnalysisResult)"), "value": value }),
             ))
         }
         CaRoute::SecurityDefaults => {

@@ -3,11 +3,14 @@
 //! referenced group and role) are read once ([`read`]), each policy is analysed once
 //! ([`policy`]), then every user gets a verdict from memory ([`verdict`]) and one
 //! `migrationCheck` event. A tenant summary follows on the information stream ([`summary`]).
+//! With `-Evaluate`, the users the rules leave `PartiallyCovered` or `Unknown` also get Graph's
+//! What-If answers beside their verdict ([`whatif`]).
 
 pub mod policy;
 pub mod read;
 pub mod summary;
 pub mod verdict;
+pub mod whatif;
 
 use std::sync::Arc;
 
@@ -27,7 +30,8 @@ use crate::job::JobContext;
 use crate::model::MigrationCheck;
 use crate::options::Scope;
 use summary::Tally;
-use verdict::{TenantInputs, UserFacts, Verdict};
+use verdict::{TenantInputs, UserFacts, Verdict, VerdictKind};
+use whatif::WhatIf;
 
 /// Which accounts to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -46,6 +50,7 @@ const USER_SELECT: &str = "id,userPrincipalName,displayName,userType";
 pub async fn run(
     context: JobContext,
     scope: MigrationScope,
+    evaluate: bool,
     throttle_limit: usize,
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
@@ -64,30 +69,50 @@ pub async fn run(
     for warning in summary::input_warnings(&inputs) {
         context.events.send(Event::warning(warning)).await;
     }
-    let tally = Arc::new(Tally::default());
+    let what_if = evaluate.then(|| WhatIf::new(context.client.clone(), notify.clone(), context.events.clone()));
+    if what_if.is_some() {
+        context
+            .events
+            .send(Event::verbose(
+                "-Evaluate: Graph's What-If is asked for each PartiallyCovered or Unknown user, 8 sign-ins each, at \
+                 one request per second (Graph's Conditional Access budget for the whole tenant): about 8 s per \
+                 such user.",
+            ))
+            .await;
+    }
+    let checker = Arc::new(Checker { inputs: inputs.clone(), tally: Tally::default(), what_if });
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
     match scope {
         MigrationScope::Input => {
             let mut tasks = InputTasks::new(&context, throttle_limit);
             while let Some(target) = input.recv().await {
-                let (batcher, inputs, tally) = (batcher.clone(), inputs.clone(), tally.clone());
+                let (batcher, checker) = (batcher.clone(), checker.clone());
                 let user = target.clone();
                 tasks
                     .spawn(target, async move {
                         let (identity, state) = read_user_with(&batcher, &user, USER_SELECT).await?;
-                        Ok(check(&inputs, &tally, &user, &identity, state))
+                        checker.check(&user, &identity, state).await
                     })
                     .await;
             }
             tasks.finish().await;
         }
         MigrationScope::PerUserMfa | MigrationScope::All => {
-            list_and_check(&context, scope, &batcher, &inputs, &tally, throttle_limit).await?;
+            list_and_check(&context, scope, &batcher, &checker, throttle_limit).await?;
         }
     }
-    context.events.send(Event::verbose(tally.analysis_line())).await;
-    context.events.send(Event::information(summary::render(&inputs, &tally))).await;
+    if let Some(what_if) = &checker.what_if {
+        context
+            .events
+            .send(Event::verbose(format!(
+                "-Evaluate: {} What-If requests sent.",
+                what_if.requests.load(std::sync::atomic::Ordering::Relaxed)
+            )))
+            .await;
+    }
+    context.events.send(Event::verbose(checker.tally.analysis_line())).await;
+    context.events.send(Event::information(summary::render(&inputs, &checker.tally))).await;
     Ok(())
 }
 
@@ -97,8 +122,7 @@ async fn list_and_check(
     context: &JobContext,
     scope: MigrationScope,
     batcher: &Batcher,
-    inputs: &Arc<TenantInputs>,
-    tally: &Arc<Tally>,
+    checker: &Arc<Checker>,
     throttle_limit: usize,
 ) -> Result<(), EngineError> {
     let notify = context.notify();
@@ -124,20 +148,29 @@ async fn list_and_check(
                         continue;
                     }
                     context.progress.add_pending(1);
-                    let event = check(inputs, tally, &id, &user, state);
-                    send_outcome(context, &id, Ok(event)).await;
+                    let judged = checker.judge(&id, &user, state);
+                    if checker.wants_what_if(&judged) {
+                        let (context, checker) = (context.clone(), checker.clone());
+                        tasks
+                            .spawn(async move {
+                                let outcome = checker.add_what_if(judged).await;
+                                send_outcome(&context, &id, outcome).await;
+                            })
+                            .await;
+                    } else {
+                        send_outcome(context, &id, Ok(Event::MigrationCheck(Box::new(judged)).to_json())).await;
+                    }
                 }
                 None => {
-                    let (context, batcher, inputs, tally) =
-                        (context.clone(), batcher.clone(), inputs.clone(), tally.clone());
+                    let (context, batcher, checker) = (context.clone(), batcher.clone(), checker.clone());
                     tasks
                         .spawn(async move {
                             match read_state(&batcher, &id, &id).await {
                                 Ok(state) if only_per_user_mfa && state == "disabled" => {}
                                 Ok(state) => {
                                     context.progress.add_pending(1);
-                                    let event = check(&inputs, &tally, &id, &user, state);
-                                    send_outcome(&context, &id, Ok(event)).await;
+                                    let outcome = checker.check(&id, &user, state).await;
+                                    send_outcome(&context, &id, outcome).await;
                                 }
                                 Err(error) => {
                                     context.progress.add_pending(1);
@@ -155,37 +188,69 @@ async fn list_and_check(
     Ok(())
 }
 
-/// The verdict for one user as a `migrationCheck` event.
-fn check(inputs: &TenantInputs, tally: &Tally, target: &str, user: &Value, state: String) -> String {
-    let started = std::time::Instant::now();
-    let event = judge(inputs, tally, target, user, state);
-    tally.add_analysis(started.elapsed());
-    event
+/// Judges users against the tenant's inputs, counts the verdicts, and (with `-Evaluate`) adds
+/// What-If's answers for the users the rules could not settle.
+struct Checker {
+    inputs: Arc<TenantInputs>,
+    tally: Tally,
+    what_if: Option<WhatIf>,
 }
 
-/// What [`check`] times: the verdict and its event's JSON.
-fn judge(inputs: &TenantInputs, tally: &Tally, target: &str, user: &Value, state: String) -> String {
-    let id = user["id"].as_str().unwrap_or_default();
-    let lower_id = id.to_ascii_lowercase();
-    let facts = UserFacts {
-        key: user_key(id),
-        id: &lower_id,
-        user_type: user["userType"].as_str(),
-        user_principal_name: user["userPrincipalName"].as_str(),
-    };
-    let Verdict { verdict, covered_by, report_only, gaps, reason } = inputs.verdict(&facts);
-    tally.add(verdict);
-    Event::MigrationCheck(Box::new(MigrationCheck {
-        target: target.to_string(),
-        id: id.to_string(),
-        user_principal_name: user["userPrincipalName"].as_str().map(str::to_string),
-        display_name: user["displayName"].as_str().map(str::to_string),
-        per_user_mfa_state: state,
-        verdict: verdict.as_str(),
-        covered_by,
-        report_only,
-        gaps,
-        reason,
-    }))
-    .to_json()
+impl Checker {
+    /// The verdict for one user (rules 1-4), its time counted as analysis.
+    fn judge(&self, target: &str, user: &Value, state: String) -> MigrationCheck {
+        let started = std::time::Instant::now();
+        let check = self.verdict_of(target, user, state);
+        self.tally.add_analysis(started.elapsed());
+        check
+    }
+
+    /// What [`Checker::judge`] times.
+    fn verdict_of(&self, target: &str, user: &Value, state: String) -> MigrationCheck {
+        let id = user["id"].as_str().unwrap_or_default();
+        let lower_id = id.to_ascii_lowercase();
+        let facts = UserFacts {
+            key: user_key(id),
+            id: &lower_id,
+            user_type: user["userType"].as_str(),
+            user_principal_name: user["userPrincipalName"].as_str(),
+        };
+        let Verdict { verdict, covered_by, report_only, gaps, reason } = self.inputs.verdict(&facts);
+        self.tally.add(verdict);
+        MigrationCheck {
+            target: target.to_string(),
+            id: id.to_string(),
+            user_principal_name: user["userPrincipalName"].as_str().map(str::to_string),
+            display_name: user["displayName"].as_str().map(str::to_string),
+            per_user_mfa_state: state,
+            verdict: verdict.as_str(),
+            covered_by,
+            report_only,
+            gaps,
+            reason,
+            what_if: self.what_if.as_ref().map(|_| Vec::new()),
+        }
+    }
+
+    /// Rule 6: What-If only for the verdicts the static rules could not settle.
+    fn wants_what_if(&self, check: &MigrationCheck) -> bool {
+        self.what_if.is_some()
+            && [VerdictKind::PartiallyCovered.as_str(), VerdictKind::Unknown.as_str()].contains(&check.verdict)
+    }
+
+    /// What-If's sentences beside the verdict (never changing it), as the `migrationCheck` event.
+    async fn add_what_if(&self, mut check: MigrationCheck) -> Result<String, EngineError> {
+        if let (true, Some(what_if)) = (self.wants_what_if(&check), &self.what_if) {
+            // The apps of the user's per-user-only sign-ins join the standard ones once the
+            // sign-in evidence is read; without it, the standard scenarios alone.
+            check.what_if = Some(what_if.evaluate_user(&check.id, &[]).await?);
+        }
+        Ok(Event::MigrationCheck(Box::new(check)).to_json())
+    }
+
+    /// [`Checker::judge`], then [`Checker::add_what_if`].
+    async fn check(&self, target: &str, user: &Value, state: String) -> Result<String, EngineError> {
+        let judged = self.judge(target, user, state);
+        self.add_what_if(judged).await
+    }
 }
