@@ -290,6 +290,10 @@ mod contract {
                 report_only: vec!["Require MFA for all users (report-only)".into()],
                 gaps: vec!["Sign-ins from trusted locations skip MFA in 'MFA outside the office'".into()],
                 reason: "Only policies with conditions require MFA ('MFA outside the office'): some sign-ins of this account would need no MFA.".into(),
+                what_if: Some(vec![
+                    "Exchange Online, browser, Windows: MFA required by 'MFA outside the office'".into(),
+                    "SharePoint Online, browser, iOS: MFA not required (report-only: 'Require MFA for all users (report-only)')".into(),
+                ]),
             })),
         ]
     }
