@@ -21,6 +21,10 @@ pub enum Action {
     /// one the run left nor the one the undo would restore). Nothing is sent unless the admin
     /// asks for it (`expectedState` not given).
     ChangedSince,
+    /// A run that requires coverage: the user's migration verdict is not `Covered` (Conditional
+    /// Access or security defaults would not ask them for MFA at every sign-in), so per-user MFA
+    /// stays as it is and nothing is sent.
+    NotCovered,
 }
 
 /// One user's change, as pushed into `planChanges` (resume, undo) and `applyChanges` jobs:
@@ -56,6 +60,16 @@ pub struct ChangeItem {
     /// such check (a set, a resume, or an undo told to include users changed since).
     #[serde(default)]
     pub expected_state: Option<String>,
+    /// A run that requires coverage: the user's migration verdict (`Covered`, `PartiallyCovered`,
+    /// `NotCovered`, `Unknown`) and its reason, as the plan found them; the journal keeps both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_reason: Option<String>,
+    /// The user's `userType` (guests are in scope of some policies by it), for the verdict the
+    /// apply step works out again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
 }
 
 impl ChangeItem {

@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Cancelled,
     /// Another run holds the journal's lock.
     JournalInUse,
+    /// A run that requires coverage left the user alone: their migration verdict is not `Covered`.
+    NotCovered,
     Internal,
 }
 
@@ -43,6 +45,7 @@ impl ErrorKind {
             ErrorKind::GraphError => "GraphError",
             ErrorKind::Cancelled => "Cancelled",
             ErrorKind::JournalInUse => "JournalInUse",
+            ErrorKind::NotCovered => "NotCovered",
             ErrorKind::Internal => "Internal",
         }
     }
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::GraphError => "InvalidResult",
             ErrorKind::Cancelled => "OperationStopped",
             ErrorKind::JournalInUse => "ResourceBusy",
+            ErrorKind::NotCovered => "SecurityError",
             ErrorKind::Internal => "NotSpecified",
         }
     }

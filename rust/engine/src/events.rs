@@ -56,6 +56,14 @@ pub enum Event {
         /// An undo: the state the undone run left the user in (see `ChangeItem::expected_state`).
         #[serde(skip_serializing_if = "Option::is_none")]
         expected_state: Option<String>,
+        /// A run that requires coverage: the user's migration verdict and its reason (see
+        /// `ChangeItem::verdict`), and the user's type, which the apply step's verdict needs again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        verdict: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        verdict_reason: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_type: Option<String>,
     },
     /// readJournal: the journal's first line.
     #[serde(rename_all = "camelCase")]
@@ -73,6 +81,8 @@ pub enum Event {
         tenant_id: Option<String>,
         app_id: Option<String>,
         account: Option<String>,
+        /// The run changed only users whose migration verdict was `Covered`; a resume keeps the rule.
+        require_coverage: bool,
     },
     /// readJournal: one user's latest status.
     #[serde(rename_all = "camelCase")]
@@ -91,6 +101,9 @@ pub enum Event {
         line: usize,
         resume_needed: bool,
         undo_needed: bool,
+        /// A run that requires coverage: the verdict the change (or the skip) was decided on, and its reason.
+        verdict: Option<String>,
+        verdict_reason: Option<String>,
     },
     /// Something the admin should see without asking for -Verbose (the host writes it to the
     /// information stream, shown like Write-Host).
@@ -237,6 +250,9 @@ mod contract {
                 action: Action::Change,
                 sent: false,
                 expected_state: some("disabled"),
+                verdict: some("PartiallyCovered"),
+                verdict_reason: some("Only policies with conditions require MFA ('MFA for Office'): some sign-ins of this account would need no MFA."),
+                user_type: some("Member"),
             },
             Event::JournalHeader {
                 path: "/home/admin/.local/share/PerUserMfa/journals/20260131T091502Z-set-Enforced-3f9a1c.jsonl".into(),
@@ -251,6 +267,7 @@ mod contract {
                 tenant_id: some("11111111-2222-4333-8444-555555555555"),
                 app_id: some("5f3c1e0a-7b2d-4c8e-9a61-2d4b8f0c3e17"),
                 account: some("admin@contoso.com"),
+                require_coverage: true,
             },
             Event::JournalEntry {
                 target: "miriam.o'brien@contoso.com".into(),
@@ -267,6 +284,8 @@ mod contract {
                 line: 37,
                 resume_needed: true,
                 undo_needed: true,
+                verdict: some("Covered"),
+                verdict_reason: some("'Require MFA for all users' requires MFA at every sign-in of this account."),
             },
             Event::Information { message: "Sending 10,000 changes: this takes about 8 min.".into() },
             Event::Progress {

@@ -174,6 +174,10 @@ pub enum JobRequest {
         /// The state for pushed `userIds`; `changes` carry their own.
         #[serde(default)]
         state: Option<MfaState>,
+        /// Plan a change only for users whose migration verdict is `Covered` (state `disabled`
+        /// only); the others are planned `notCovered`.
+        #[serde(default)]
+        require_coverage: bool,
         #[serde(default)]
         throttle_limit: Option<usize>,
     },
@@ -188,6 +192,10 @@ pub enum JobRequest {
         /// The header's `undoOf` for an `undo` journal.
         #[serde(default)]
         undo_of: Option<String>,
+        /// Change only users whose migration verdict is `Covered` right before the changes (read
+        /// again); recorded in a new journal's header. A resumed journal's header also turns it on.
+        #[serde(default)]
+        require_coverage: bool,
         #[serde(default)]
         throttle_limit: Option<usize>,
         /// The connection's tenant, app and account: recorded in a new journal's header; a resumed

@@ -653,3 +653,233 @@ fn a_journal_records_who_signed_in_and_refuses_another_tenant() {
     );
     assert!(of_type(&resumed, "fatal")[0]["message"].as_str().unwrap().contains(theirs));
 }
+
+/// A run that requires coverage reads what the migration check reads, and writes.
+const COVERAGE_WRITE: &[&str] = &[
+    "User.Read.All",
+    "Policy.ReadWrite.AuthenticationMethod",
+    "Policy.Read.All",
+    "GroupMember.Read.All",
+    "RoleManagement.Read.Directory",
+    "LicenseAssignment.Read.All",
+];
+
+/// A tenant where everyone is covered by 'Require MFA for all users' except: the members of
+/// 'Break glass' (excluded: NotCovered), of 'Office staff' (only 'MFA for Office': PartiallyCovered)
+/// and of 'Contractors' (only 'MFA for contractors', which excludes a group that no longer
+/// exists: Unknown).
+fn coverage_scenario(break_glass: &[&str], office: &[&str], contractors: &[&str]) -> String {
+    let all_apps = json!({ "includeApplications": ["All"] });
+    let mfa = json!({ "operator": "OR", "builtInControls": ["mfa"] });
+    json!({
+        "groups": [
+            { "id": "grp-breakglass", "displayName": "Break glass", "members": break_glass },
+            { "id": "grp-office", "displayName": "Office staff", "members": office },
+            { "id": "grp-contractors", "displayName": "Contractors", "members": contractors },
+        ],
+        "policies": [
+            { "displayName": "Require MFA for all users", "state": "enabled", "grantControls": mfa,
+              "conditions": { "users": { "includeUsers": ["All"],
+                                         "excludeGroups": ["grp-breakglass", "grp-office", "grp-contractors"] },
+                              "applications": all_apps, "clientAppTypes": ["all"] } },
+            { "displayName": "MFA for Office", "state": "enabled", "grantControls": mfa,
+              "conditions": { "users": { "includeGroups": ["grp-office"] },
+                              "applications": { "includeApplications": ["Office365"] }, "clientAppTypes": ["all"] } },
+            { "displayName": "MFA for contractors", "state": "enabled", "grantControls": mfa,
+              "conditions": { "users": { "includeGroups": ["grp-contractors"], "excludeGroups": ["grp-deleted"] },
+                              "applications": all_apps, "clientAppTypes": ["all"] } },
+        ]
+    })
+    .to_string()
+}
+
+fn plan_covered(session: &Session, users: &[String]) -> Vec<Value> {
+    let job = session.start(json!({ "operation": "planChanges", "state": "disabled", "requireCoverage": true }));
+    job.push(json!({ "userIds": users })).unwrap();
+    job.close_input();
+    job.drain()
+}
+
+fn planned_for<'a>(events: &'a [Value], id: &str) -> &'a Value {
+    of_type(events, "plannedChange").into_iter().find(|e| e["id"] == id).unwrap_or_else(|| panic!("{id}: {events:?}"))
+}
+
+#[test]
+fn require_coverage_disables_only_covered_users_and_journals_each_verdict() {
+    let sim = start_sim(SimConfig::new(40, 3));
+    let tenant = sim.tenant();
+    let on: Vec<String> =
+        tenant.users.iter().filter(|u| u.state().as_str() != "disabled").take(6).map(|u| u.id.clone()).collect();
+    let off = tenant.users.iter().find(|u| u.state().as_str() == "disabled").unwrap().id.clone();
+    let (covered, glass, office, contractor) = (&on[0..2], &on[2], &on[3], &on[4]);
+    sim.simulator().load_scenario(&coverage_scenario(&[glass], &[office], &[contractor])).unwrap();
+    let session = Session::for_sim(&sim, COVERAGE_WRITE);
+    let mut users: Vec<String> = on[0..5].to_vec();
+    users.push(off.clone());
+
+    let planned = plan_covered(&session, &users);
+    assert!(of_type(&planned, "error").is_empty() && of_type(&planned, "fatal").is_empty(), "{planned:?}");
+    for id in covered {
+        let p = planned_for(&planned, id);
+        assert_eq!((p["action"].as_str(), p["verdict"].as_str()), (Some("change"), Some("Covered")), "{p}");
+        assert!(p["verdictReason"].as_str().unwrap().contains("Require MFA for all users"));
+    }
+    for (id, verdict) in [(glass, "NotCovered"), (office, "PartiallyCovered"), (contractor, "Unknown")] {
+        let p = planned_for(&planned, id);
+        assert_eq!((p["action"].as_str(), p["verdict"].as_str()), (Some("notCovered"), Some(verdict)), "{p}");
+        assert!(!p["verdictReason"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(planned_for(&planned, &off)["action"], "alreadyInState");
+    assert_eq!(sim.stats().patches, 0, "the plan only reads");
+
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set",
+                "requestedState": "disabled", "requireCoverage": true }),
+        as_changes(&planned),
+    );
+    assert!(of_type(&events, "error").is_empty(), "the host reported the plan's verdicts already: {events:?}");
+    assert_eq!(sim.stats().patches, 2, "only the two Covered users are PATCHed");
+    for (id, (state, patches)) in states(&sim) {
+        let expected = u32::from(covered.contains(&id));
+        assert_eq!(patches, expected, "{id}");
+        if covered.contains(&id) {
+            assert_eq!(state, "disabled");
+        }
+    }
+    let lines = journal_lines(&path);
+    assert_eq!(lines[0]["requireCoverage"], true);
+    for line in lines.iter().filter(|l| l["type"] == "planned") {
+        assert_eq!(line["verdict"], "Covered", "{line}");
+    }
+    let journal = read_journal(&session, path.to_str().unwrap());
+    assert_eq!(of_type(&journal, "journalHeader")[0]["requireCoverage"], true);
+    let entries = of_type(&journal, "journalEntry");
+    for (id, verdict, status) in [
+        (&covered[0], "Covered", "changed"),
+        (glass, "NotCovered", "notCovered"),
+        (office, "PartiallyCovered", "notCovered"),
+        (contractor, "Unknown", "notCovered"),
+    ] {
+        let entry = entries.iter().find(|e| e["id"] == *id).unwrap();
+        assert_eq!((entry["verdict"].as_str(), entry["status"].as_str()), (Some(verdict), Some(status)), "{entry}");
+        assert!(entry["verdictReason"].is_string());
+        assert_eq!(entry["resumeNeeded"], false);
+        assert_eq!(entry["undoNeeded"], status == "changed", "an undo touches only the changed");
+    }
+}
+
+#[test]
+fn require_coverage_decides_again_right_before_the_change_and_a_resume_keeps_the_rule() {
+    let sim = start_sim(SimConfig::new(40, 4));
+    let tenant = sim.tenant();
+    let on: Vec<String> =
+        tenant.users.iter().filter(|u| u.state().as_str() != "disabled").take(3).map(|u| u.id.clone()).collect();
+    sim.simulator().load_scenario(&coverage_scenario(&[], &[], &[])).unwrap();
+    let session = Session::for_sim(&sim, COVERAGE_WRITE);
+    let planned = plan_covered(&session, &on[0..1]);
+    assert_eq!(planned_for(&planned, &on[0])["verdict"], "Covered");
+
+    // While the prompt waits, someone adds the user to the break-glass group.
+    sim.simulator().load_scenario(&coverage_scenario(&[&on[0]], &[], &[])).unwrap();
+    let path = temp_dir().join("set.jsonl");
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set",
+                "requestedState": "disabled", "requireCoverage": true }),
+        as_changes(&planned),
+    );
+    let errors = of_type(&events, "error");
+    assert_eq!(errors.len(), 1, "{events:?}");
+    assert_eq!(errors[0]["errorId"], "NotCovered");
+    assert_eq!(errors[0]["target"], on[0].as_str());
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("NotCovered") && message.contains("-RequireCoverage"), "{message}");
+    assert_eq!(sim.stats().patches, 0, "not covered any more: not PATCHed");
+
+    // A run whose PATCHes Graph refused (no write permission) is resumed after one of its
+    // users lost coverage: the resume sends only the one still covered, even when the host
+    // does not ask for the rule (the journal's header does).
+    sim.simulator().load_scenario(&coverage_scenario(&[], &[], &[])).unwrap();
+    let read_only: Vec<&str> =
+        COVERAGE_WRITE.iter().copied().filter(|p| *p != "Policy.ReadWrite.AuthenticationMethod").collect();
+    let refused_session = Session::for_sim(&sim, &read_only);
+    let planned = plan_covered(&refused_session, &on[1..3]);
+    let path = temp_dir().join("refused.jsonl");
+    let events = apply(
+        &refused_session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set",
+                "requestedState": "disabled", "requireCoverage": true }),
+        as_changes(&planned),
+    );
+    assert_eq!(of_type(&events, "error").len(), 2, "403 for both: {events:?}");
+    sim.simulator().load_scenario(&coverage_scenario(&[], &[&on[2]], &[])).unwrap();
+    let to_resume: Vec<Value> = entries(&session, &path).iter().map(resume_change).collect();
+    assert_eq!(to_resume.len(), 2);
+    let replanned = plan_changes(&session, to_resume.clone());
+    assert!(replanned.iter().all(|e| e["type"] != "plannedChange" || e["verdict"].is_null()), "no rule asked");
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "resume" }),
+        as_changes(&replanned),
+    );
+    let errors = of_type(&events, "error");
+    assert_eq!(errors.len(), 1, "{events:?}");
+    assert_eq!(
+        (errors[0]["errorId"].as_str(), errors[0]["target"].as_str()),
+        (Some("NotCovered"), Some(on[2].as_str()))
+    );
+    assert!(errors[0]["message"].as_str().unwrap().contains("PartiallyCovered"));
+    let patched: HashMap<String, (String, u32)> = states(&sim);
+    assert_eq!((patched[&on[1]].0.as_str(), patched[&on[1]].1), ("disabled", 1));
+    assert_eq!(patched[&on[2]].1, 0, "lost coverage before the resume: left alone");
+    let after = entries(&session, &path);
+    let skipped = after.iter().find(|e| e["id"] == on[2].as_str()).unwrap();
+    assert_eq!((skipped["status"].as_str(), skipped["resumeNeeded"].as_bool()), (Some("notCovered"), Some(false)));
+
+    // With the host asking for the rule, the resume's plan shows the verdicts too.
+    let with_rule = session.start(json!({ "operation": "planChanges", "requireCoverage": true }));
+    with_rule.push(json!({ "changes": to_resume })).unwrap();
+    with_rule.close_input();
+    let replanned = with_rule.drain();
+    assert_eq!(planned_for(&replanned, &on[2])["action"], "notCovered");
+}
+
+#[test]
+fn require_coverage_changes_nobody_when_the_policies_cannot_be_read() {
+    let sim = start_sim(SimConfig::new(20, 5));
+    let tenant = sim.tenant();
+    let on: Vec<String> =
+        tenant.users.iter().filter(|u| u.state().as_str() != "disabled").take(3).map(|u| u.id.clone()).collect();
+    sim.simulator().load_scenario(&coverage_scenario(&[], &[], &[])).unwrap();
+    let without_policies: Vec<&str> = COVERAGE_WRITE.iter().copied().filter(|p| *p != "Policy.Read.All").collect();
+    let session = Session::for_sim(&sim, &without_policies);
+    let events = plan_covered(&session, &on);
+    let fatal = of_type(&events, "fatal");
+    assert_eq!(fatal.len(), 1, "one terminating error: {events:?}");
+    let message = fatal[0]["message"].as_str().unwrap();
+    assert!(message.contains("Policy.Read.All") && message.contains("Nobody was changed"), "{message}");
+    assert!(of_type(&events, "plannedChange").is_empty());
+
+    // The apply step reads the set-up again before touching the journal: nothing written, nothing sent.
+    let path = temp_dir().join("set.jsonl");
+    let changes: Vec<Value> =
+        on.iter().map(|id| json!({ "id": id, "requestedState": "disabled", "action": "change" })).collect();
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set",
+                "requestedState": "disabled", "requireCoverage": true }),
+        changes,
+    );
+    assert_eq!(of_type(&events, "fatal").len(), 1, "{events:?}");
+    assert!(!path.exists(), "no journal: nobody was changed");
+    assert_eq!(sim.stats().patches, 0);
+
+    // Another state than Disabled is refused before any request.
+    let job = session.start(json!({ "operation": "planChanges", "state": "enforced", "requireCoverage": true }));
+    job.close_input();
+    let events = job.drain();
+    assert!(of_type(&events, "fatal")[0]["message"].as_str().unwrap().contains("-State Disabled"), "{events:?}");
+}

@@ -27,6 +27,8 @@ pub enum Status {
     Failed,
     /// An undo left the user alone: someone else changed them since.
     ChangedSince,
+    /// A run that requires coverage left the user alone: their verdict was not `Covered`.
+    NotCovered,
 }
 
 impl From<Outcome> for Status {
@@ -37,6 +39,7 @@ impl From<Outcome> for Status {
             Outcome::AlreadyInState => Status::AlreadyInState,
             Outcome::Failed => Status::Failed,
             Outcome::ChangedSince => Status::ChangedSince,
+            Outcome::NotCovered => Status::NotCovered,
         }
     }
 }
@@ -61,6 +64,9 @@ pub struct Entry {
     pub time: String,
     /// The line of the latest record about this user.
     pub line: usize,
+    /// A run that requires coverage: the verdict the user's change (or skip) was decided on.
+    pub verdict: Option<String>,
+    pub verdict_reason: Option<String>,
 }
 
 impl Entry {
@@ -79,6 +85,8 @@ impl Entry {
             error: None,
             time: String::new(),
             line,
+            verdict: None,
+            verdict_reason: None,
         }
     }
 
@@ -95,7 +103,7 @@ impl Entry {
             && match self.status {
                 Status::Changed => true,
                 Status::Pending | Status::Failed => self.sent,
-                Status::Unchanged | Status::AlreadyInState | Status::ChangedSince => false,
+                Status::Unchanged | Status::AlreadyInState | Status::ChangedSince | Status::NotCovered => false,
             }
     }
 
@@ -116,6 +124,7 @@ pub struct Header {
     pub tenant_id: Option<String>,
     pub app_id: Option<String>,
     pub account: Option<String>,
+    pub require_coverage: bool,
 }
 
 impl Header {
@@ -175,6 +184,7 @@ impl Fold {
                 app_id,
                 account,
                 pid,
+                require_coverage,
                 ..
             } => {
                 if number != 1 {
@@ -187,8 +197,17 @@ impl Fold {
                         &format!("the format is '{format}', and this version of PerUserMfa reads '{FORMAT}'"),
                     ));
                 }
-                self.header =
-                    Header { format, operation, created, requested_state, undo_of, tenant_id, app_id, account };
+                self.header = Header {
+                    format,
+                    operation,
+                    created,
+                    requested_state,
+                    undo_of,
+                    tenant_id,
+                    app_id,
+                    account,
+                    require_coverage,
+                };
                 self.pid = pid;
             }
             _ if number == 1 => return Err(damaged(path, 1, "the first line must be the journal's header")),
@@ -205,6 +224,8 @@ impl Fold {
                 display_name,
                 previous_state,
                 requested_state,
+                verdict,
+                verdict_reason,
                 time,
             } => {
                 check_state(&requested_state)?;
@@ -219,6 +240,8 @@ impl Fold {
                     display_name,
                     previous_state: Some(previous_state),
                     time,
+                    verdict,
+                    verdict_reason,
                     ..Entry::pending(target, id, requested_state, number)
                 };
             }
@@ -247,6 +270,8 @@ impl Fold {
                 state,
                 error,
                 refused,
+                verdict,
+                verdict_reason,
                 time,
                 ..
             } => {
@@ -263,6 +288,10 @@ impl Fold {
                 }
                 entry.time = time;
                 entry.line = number;
+                if verdict.is_some() {
+                    entry.verdict = verdict;
+                    entry.verdict_reason = verdict_reason;
+                }
                 if entry.status == Status::Changed {
                     // Changed stays changed, from the state it had before.
                     return Ok(());
@@ -359,6 +388,42 @@ mod tests {
         ];
         let journal = parse("j", text(&records).as_bytes()).unwrap();
         assert_eq!(journal.entries[0].previous_state.as_deref(), Some("disabled"));
+    }
+
+    #[test]
+    fn a_user_left_alone_for_coverage_needs_neither_resume_nor_undo_and_keeps_the_verdict() {
+        let mut skipped = outcome("n", Outcome::NotCovered, "enforced", "enforced");
+        let mut changed_planned = planned("c", "enabled");
+        if let Record::Outcome { verdict, verdict_reason, .. } = &mut skipped {
+            *verdict = Some("PartiallyCovered".into());
+            *verdict_reason = Some("Only policies with conditions require MFA.".into());
+        }
+        if let Record::Planned { verdict, verdict_reason, .. } = &mut changed_planned {
+            *verdict = Some("Covered".into());
+            *verdict_reason = Some("'All users' requires MFA at every sign-in of this account.".into());
+        }
+        let mut coverage_header = header();
+        if let Record::Header { require_coverage, .. } = &mut coverage_header {
+            *require_coverage = true;
+        }
+        let records = vec![
+            coverage_header,
+            skipped,
+            changed_planned,
+            sending("c", "enabled"),
+            outcome("c", Outcome::Changed, "enabled", "disabled"),
+        ];
+        let journal = parse("j", text(&records).as_bytes()).unwrap();
+        assert!(journal.header.require_coverage);
+        let n = &journal.entries[0];
+        assert_eq!((n.status, n.verdict.as_deref()), (Status::NotCovered, Some("PartiallyCovered")));
+        assert!(!n.resume_needed() && !n.undo_needed(), "left alone: a resume keeps it so, an undo has nothing to do");
+        let c = &journal.entries[1];
+        assert_eq!((c.status, c.verdict.as_deref()), (Status::Changed, Some("Covered")));
+        assert!(c.verdict_reason.as_deref().unwrap().contains("'All users'"));
+        assert!(c.undo_needed());
+        // A journal from before the field reads as a run without the rule.
+        assert!(!parse("j", text(&[header()]).as_bytes()).unwrap().header.require_coverage);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum Outcome {
     Failed,
     /// An undo left the user alone: someone else changed them since the run it undoes.
     ChangedSince,
+    /// A run that requires coverage left the user alone: their migration verdict (`verdict`,
+    /// `verdictReason`) is not `Covered`. Nothing was sent, and a resume does not send it.
+    NotCovered,
 }
 
 /// One line of the journal.
@@ -54,6 +57,9 @@ pub enum Record {
         /// The process that holds the journal's lock while the run goes on.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pid: Option<u32>,
+        /// The run changes only users whose migration verdict is `Covered` (a resume keeps the rule).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        require_coverage: bool,
     },
     #[serde(rename_all = "camelCase")]
     Resume {
@@ -81,6 +87,11 @@ pub enum Record {
         display_name: Option<String>,
         previous_state: String,
         requested_state: String,
+        /// A run that requires coverage: the verdict the change was decided on, and its reason.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict_reason: Option<String>,
         time: String,
     },
     #[serde(rename_all = "camelCase")]
@@ -108,6 +119,12 @@ pub enum Record {
         /// user's earlier `sending` no longer counts as possibly sent.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refused: bool,
+        /// A run that requires coverage: the user's verdict and its reason (why the user was
+        /// changed, or left alone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict_reason: Option<String>,
         time: String,
     },
 }

@@ -17,6 +17,7 @@ pub fn header() -> Record {
         app_id: None,
         account: None,
         pid: Some(std::process::id()),
+        require_coverage: false,
     }
 }
 
@@ -28,6 +29,8 @@ pub fn planned(id: &str, previous: &str) -> Record {
         display_name: Some(id.to_uppercase()),
         previous_state: previous.into(),
         requested_state: "enforced".into(),
+        verdict: None,
+        verdict_reason: None,
         time: utc::now_millis(),
     }
 }
@@ -55,6 +58,8 @@ pub fn outcome(id: &str, outcome: Outcome, previous: &str, state: &str) -> Recor
         error: None,
         note: None,
         refused: false,
+        verdict: None,
+        verdict_reason: None,
         time: utc::now_millis(),
     }
 }

@@ -13,6 +13,10 @@
 //!    state back, and record the `outcome` before reporting it.
 //! 4. Once every user has an outcome, write the `end` record and release the lock.
 //!
+//! A run that requires coverage (and a resume of one) reads the tenant's Conditional Access
+//! set-up again before step 2 and changes only users whose verdict is still `Covered`; the
+//! journal records each user's verdict and reason, and a user left alone as `notCovered`.
+//!
 //! PATCHes go through the session's throttle gate, which paces writes to Graph's budget (3,000
 //! per 150 s per app per tenant). The job estimates the duration up front from that budget and
 //! keeps the progress bar's time left on the same schedule.
@@ -25,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::coverage::{self, Coverage};
 use super::per_user::{read_state, write_state};
 use super::{naming_user, UserTasks};
 use crate::bulk::{same_state, Action, ChangeItem};
@@ -48,6 +53,8 @@ pub struct JournalSpec {
     pub operation: JournalOperation,
     pub requested_state: Option<MfaState>,
     pub undo_of: Option<String>,
+    /// Change only users whose migration verdict is `Covered`.
+    pub require_coverage: bool,
     /// Who is signed in: recorded in a new journal's header, compared with a resumed one's.
     pub connection: Connection,
 }
@@ -69,11 +76,26 @@ pub async fn run(
         context.progress.add_completed(1);
     }
 
+    if spec.require_coverage
+        && spec.operation == JournalOperation::Set
+        && spec.requested_state != Some(MfaState::Disabled)
+    {
+        return Err(EngineError::invalid_input(super::plan_changes::REQUIRE_COVERAGE_NEEDS_DISABLED));
+    }
+    // Read before the journal is touched: an unreadable set-up changes nobody.
+    let mut coverage = match spec.require_coverage && spec.operation != JournalOperation::Undo {
+        true => Some(Coverage::read(&context).await?),
+        false => None,
+    };
     // Held until the job ends: nobody resumes the journal this run undoes while it runs.
     let _undone_lock = lock_undone_journal(&spec).await?;
     let (writer, reread) = open_journal(&spec).await?;
     let items = match reread {
         Some(journal) => {
+            if journal.header.require_coverage && coverage.is_none() {
+                // The run being resumed required coverage: so does its resume.
+                coverage = Some(Coverage::read(&context).await?);
+            }
             let (items, finished) = still_to_resume(items, &journal);
             if finished > 0 {
                 context.events.send(Event::information(finished_by_another_run_message(finished))).await;
@@ -89,8 +111,25 @@ pub async fn run(
     let mut first = Vec::new();
     let mut settled = Vec::new();
     let mut work = Vec::new();
-    for item in items {
-        match item.action.unwrap_or(Action::Change) {
+    for mut item in items {
+        let planned = item.action.unwrap_or(Action::Change);
+        let action = match (&coverage, planned) {
+            // The verdict again, from the set-up read just now: the plan's may be stale.
+            (Some(coverage), Action::Change) => coverage.judge(&mut item, Action::Change),
+            _ => planned,
+        };
+        match action {
+            Action::NotCovered => {
+                let result = not_covered(&item, &now);
+                first.push(result.record);
+                if planned != Action::NotCovered {
+                    // The plan found this user covered, so nobody has told the admin yet.
+                    settled.push(result.event);
+                } else {
+                    // The host reported the plan's verdict already.
+                    context.progress.add_completed(1);
+                }
+            }
             Action::Change => {
                 if spec.operation != JournalOperation::Resume {
                     first.push(Record::Planned {
@@ -100,6 +139,8 @@ pub async fn run(
                         display_name: item.display_name.clone(),
                         previous_state: item.previous_state.clone().or(item.current_state.clone()).unwrap_or_default(),
                         requested_state: item.requested_state.as_graph().to_string(),
+                        verdict: item.verdict.clone(),
+                        verdict_reason: item.verdict_reason.clone(),
                         time: now.clone(),
                     });
                 }
@@ -254,6 +295,7 @@ async fn open_journal(spec: &JournalSpec) -> Result<(JournalWriter, Option<Journ
         app_id: spec.connection.app_id.clone(),
         account: spec.connection.account.clone(),
         pid: Some(std::process::id()),
+        require_coverage: spec.require_coverage && spec.operation == JournalOperation::Set,
     };
     let resume = spec.operation == JournalOperation::Resume;
     let tenant = spec.connection.tenant_id.clone();
@@ -323,6 +365,8 @@ fn settled_outcome(
         error: None,
         note,
         refused: false,
+        verdict: item.verdict.clone(),
+        verdict_reason: item.verdict_reason.clone(),
         time: time.to_string(),
     };
     let event = Event::ChangeResult {
@@ -338,6 +382,33 @@ fn settled_outcome(
     }
     .to_json();
     Settled { record, event }
+}
+
+/// A user a run that requires coverage leaves alone: the journal's `notCovered` outcome with the
+/// verdict, and the user's error naming the verdict and its reason.
+fn not_covered(item: &ChangeItem, time: &str) -> Settled {
+    let current = item.current_state.clone().or(item.previous_state.clone());
+    let verdict = item.verdict.clone().unwrap_or_else(|| "Unknown".into());
+    let reason = item.verdict_reason.clone().unwrap_or_default();
+    let target = item.display_target();
+    let error = coverage::not_covered_error(&target, &verdict, &reason);
+    let record = Record::Outcome {
+        target: target.clone(),
+        id: item.id.clone(),
+        user_principal_name: item.user_principal_name.clone(),
+        display_name: item.display_name.clone(),
+        outcome: Outcome::NotCovered,
+        previous_state: current.clone(),
+        requested_state: item.requested_state.as_graph().to_string(),
+        state: current,
+        error: None,
+        note: Some(error.message.clone()),
+        refused: false,
+        verdict: Some(verdict),
+        verdict_reason: Some(reason),
+        time: time.to_string(),
+    };
+    Settled { record, event: events::user_error(&error, &target) }
 }
 
 struct Worker {
@@ -425,6 +496,8 @@ impl Worker {
             error: Some(error.message.clone()),
             note: None,
             refused: attempt == Attempt::Refused,
+            verdict: item.verdict.clone(),
+            verdict_reason: item.verdict_reason.clone(),
             time: utc::now_millis(),
         };
         if let Err(journal_error) = self.writer.write(vec![record]).await {

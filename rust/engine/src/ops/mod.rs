@@ -2,6 +2,7 @@
 //! event or as an error event naming the user.
 
 mod apply_changes;
+mod coverage;
 mod get_states;
 mod listing;
 mod migration;
@@ -66,14 +67,15 @@ async fn run(
             get_states::for_input(context, throttle_limit, input).await
         }
         JobRequest::GetStates { scope, .. } => get_states::for_listing(context, scope, throttle_limit).await,
-        JobRequest::PlanChanges { state, .. } => {
-            plan_changes::run(context, state, throttle_limit, input, changes).await
+        JobRequest::PlanChanges { state, require_coverage, .. } => {
+            plan_changes::run(context, state, require_coverage, throttle_limit, input, changes).await
         }
         JobRequest::ApplyChanges {
             journal_path,
             journal_operation,
             requested_state,
             undo_of,
+            require_coverage,
             tenant_id,
             app_id,
             account,
@@ -84,6 +86,7 @@ async fn run(
                 operation: journal_operation,
                 requested_state,
                 undo_of,
+                require_coverage,
                 connection: crate::journal::Connection { tenant_id, app_id, account },
             };
             apply_changes::run(context, journal, throttle_limit, changes).await

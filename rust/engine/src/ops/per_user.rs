@@ -47,13 +47,17 @@ pub fn validate_target(target: &str) -> Result<(), EngineError> {
 /// A user's identity and current state, read together (both requests usually share a batch).
 pub async fn read_user(batcher: &Batcher, target: &str) -> Result<(UserIdentity, String), EngineError> {
     let (user, state) = read_user_with(batcher, target, IDENTITY_SELECT).await?;
-    let identity = identity_of(&user).ok_or_else(|| {
+    Ok((identity_in(&user, target)?, state))
+}
+
+/// The identity in Graph's answer for `target`; an answer without an id is an error naming the user.
+pub fn identity_in(user: &Value, target: &str) -> Result<UserIdentity, EngineError> {
+    identity_of(user).ok_or_else(|| {
         EngineError::new(
             ErrorKind::GraphError,
             format!("Graph's answer for user '{}' had no id.", crate::error::shown(target)),
         )
-    })?;
-    Ok((identity, state))
+    })
 }
 
 /// The user's properties in `select` and their state, both asked for at once.

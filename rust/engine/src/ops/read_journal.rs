@@ -40,6 +40,7 @@ pub async fn run(context: JobContext, path: String, tenant_id: Option<String>) -
                 tenant_id: header.tenant_id,
                 app_id: header.app_id,
                 account: header.account,
+                require_coverage: header.require_coverage,
             }
             .to_json(),
         )
@@ -64,6 +65,8 @@ pub async fn run(context: JobContext, path: String, tenant_id: Option<String>) -
                     line: entry.line,
                     resume_needed,
                     undo_needed,
+                    verdict: entry.verdict,
+                    verdict_reason: entry.verdict_reason,
                 }
                 .to_json(),
             )
