@@ -25,6 +25,33 @@ namespace PerUserMfa.Tests.Bulk
             Assert.Equal("0 accounts; 1 account already in the requested state", BulkText.PlanSummary(new[] { Planned("enabled", "enabled", "alreadyInState") }));
         }
 
+        private static ChangeItem Judged(string action, string verdict) =>
+            new ChangeItem { Target = "u", Id = "1", CurrentState = "enforced", RequestedState = "disabled", Action = action, Verdict = verdict, VerdictReason = "Why." };
+
+        [Fact]
+        public void A_run_that_requires_coverage_shows_the_split_by_verdict()
+        {
+            var plan = Enumerable.Repeat(Judged("change", "Covered"), 250)
+                .Concat(Enumerable.Repeat(Judged("notCovered", "PartiallyCovered"), 40))
+                .Concat(Enumerable.Repeat(Judged("notCovered", "NotCovered"), 12))
+                .Concat(Enumerable.Repeat(Judged("notCovered", "Unknown"), 10))
+                .ToList();
+            Assert.Equal("250 Covered will be Disabled; 40 PartiallyCovered, 12 NotCovered, 10 Unknown skipped", BulkText.CoverageSplit(plan));
+            Assert.Equal(
+                "1 Covered will be Disabled; 0 PartiallyCovered, 1 NotCovered, 0 Unknown skipped; 1 account already in the requested state",
+                BulkText.CoverageSplit(new[] { Judged("change", "Covered"), Judged("notCovered", "NotCovered"), Planned("disabled", "disabled", "alreadyInState") }));
+        }
+
+        [Fact]
+        public void A_user_left_alone_for_coverage_is_told_the_verdict_its_reason_and_where_to_look()
+        {
+            var user = new ChangeItem { Target = "o'brien@contoso.com", Id = "1", Verdict = "PartiallyCovered", VerdictReason = "Only 'MFA for Office' requires MFA." };
+            Assert.Equal(
+                "'o'brien@contoso.com' is PartiallyCovered, so -RequireCoverage leaves per-user MFA as it is: Only 'MFA for Office' requires MFA. " +
+                "Test-PerUserMfaMigration -UserId 'o''brien@contoso.com' shows the gaps.",
+                BulkText.NotCoveredMessage(user));
+        }
+
         [Fact]
         public void A_resumed_users_landed_change_is_counted_apart()
         {

@@ -40,6 +40,15 @@ namespace PerUserMfa.Tests.Engine
                 "{\"operation\":\"applyChanges\",\"journalPath\":\"C:\\\\u.jsonl\",\"journalOperation\":\"undo\",\"undoOf\":\"/j.jsonl\",\"throttleLimit\":9}",
                 EngineRequests.ApplyChanges("C:\\u.jsonl", EngineRequests.JournalUndo, null, "/j.jsonl", 9));
             Assert.Equal("{\"operation\":\"readJournal\",\"path\":\"/j.jsonl\"}", EngineRequests.ReadJournal("/j.jsonl"));
+            Assert.Equal(
+                "{\"operation\":\"planChanges\",\"state\":\"disabled\",\"requireCoverage\":true}",
+                EngineRequests.PlanChanges(PerUserMfaState.Disabled, null, requireCoverage: true));
+            Assert.Equal(
+                "{\"operation\":\"applyChanges\",\"journalPath\":\"/j.jsonl\",\"journalOperation\":\"set\",\"requestedState\":\"disabled\",\"requireCoverage\":true}",
+                EngineRequests.ApplyChanges("/j.jsonl", EngineRequests.JournalSet, PerUserMfaState.Disabled, null, null, requireCoverage: true));
+            Assert.Equal(
+                "{\"changes\":[{\"target\":\"a\",\"id\":\"1\",\"userPrincipalName\":null,\"displayName\":null,\"previousState\":\"enforced\",\"requestedState\":\"disabled\",\"sent\":false,\"action\":\"notCovered\",\"verdict\":\"Unknown\",\"verdictReason\":\"Why.\",\"userType\":\"Guest\"}]}",
+                EngineRequests.Changes(new[] { new PerUserMfa.Bulk.ChangeItem { Target = "a", Id = "1", PreviousState = "enforced", RequestedState = "disabled", Action = "notCovered", Verdict = "Unknown", VerdictReason = "Why.", UserType = "Guest" } }));
         }
 
         [Fact]

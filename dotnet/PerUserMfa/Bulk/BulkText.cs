@@ -103,6 +103,42 @@ namespace PerUserMfa.Bulk
             return text.ToString();
         }
 
+        /// <summary>The verdicts -RequireCoverage leaves per-user MFA on for, in the order the split names them.</summary>
+        private static readonly string[] SkippedVerdicts = { "PartiallyCovered", "NotCovered", "Unknown" };
+
+        /// <summary>The plan of a run that requires coverage, split by verdict, for the confirmation and -WhatIf:
+        /// <c>250 Covered will be Disabled; 40 PartiallyCovered, 12 NotCovered, 10 Unknown skipped</c>, then what
+        /// needs no change (<c>; 5 already in the requested state</c>).</summary>
+        public static string CoverageSplit(IReadOnlyCollection<ChangeItem> planned)
+        {
+            var covered = planned.Count(p => p.NeedsPatch);
+            var skipped = planned.Where(p => p.Action == ChangeItem.ActionNotCovered).ToList();
+            var text = new StringBuilder();
+            text.Append(covered.ToString("N0", CultureInfo.InvariantCulture)).Append(" Covered will be Disabled; ");
+            text.Append(string.Join(", ", SkippedVerdicts.Select(v =>
+                skipped.Count(p => string.Equals(p.Verdict ?? "Unknown", v, StringComparison.Ordinal)).ToString("N0", CultureInfo.InvariantCulture) + " " + v)));
+            text.Append(" skipped");
+            var completed = planned.Count(p => p.Action == ChangeItem.ActionCompleted);
+            if (completed > 0)
+            {
+                text.Append("; ").Append(Count(completed, "account", "accounts")).Append(" already changed by the interrupted run");
+            }
+
+            var already = planned.Count(p => p.Action == ChangeItem.ActionAlreadyInState);
+            if (already > 0)
+            {
+                text.Append("; ").Append(Count(already, "account", "accounts")).Append(" already in the requested state");
+            }
+
+            return text.ToString();
+        }
+
+        /// <summary>The error message for a user -RequireCoverage leaves alone (the engine words the same
+        /// case the same way when a verdict changes between the plan and the change).</summary>
+        public static string NotCoveredMessage(ChangeItem user) =>
+            $"'{user.Name}' is {user.Verdict ?? "Unknown"}, so -RequireCoverage leaves per-user MFA as it is: {user.VerdictReason} " +
+            $"Test-PerUserMfaMigration -UserId '{user.Name.Replace("'", "''")}' shows the gaps.";
+
         /// <summary>What Ctrl+C during the changes leaves behind, and the command that finishes the run.</summary>
         public static string StoppedMessage(string journalPath) =>
             $"Stopped. The changes sent so far are in the journal '{journalPath}'. To finish the run: " +

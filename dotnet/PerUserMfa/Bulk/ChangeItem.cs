@@ -13,6 +13,12 @@ namespace PerUserMfa.Bulk
         public const string ActionCompleted = "completed";
         public const string ActionChangedSince = "changedSince";
 
+        /// <summary>-RequireCoverage: the user's migration verdict is not Covered, so nothing is sent.</summary>
+        public const string ActionNotCovered = "notCovered";
+
+        /// <summary>The error id (after <c>PerUserMfa.</c>) of a user -RequireCoverage leaves alone, the engine's too.</summary>
+        public const string ActionNotCoveredErrorId = "NotCovered";
+
         public string Target { get; set; } = string.Empty;
 
         public string Id { get; set; } = string.Empty;
@@ -39,6 +45,15 @@ namespace PerUserMfa.Bulk
         /// was changed since by someone else and is left alone. Null: no such check.</summary>
         public string? ExpectedState { get; set; }
 
+        /// <summary>-RequireCoverage: the user's migration verdict (Covered, PartiallyCovered, NotCovered, Unknown).</summary>
+        public string? Verdict { get; set; }
+
+        /// <summary>-RequireCoverage: the verdict's reason, one sentence.</summary>
+        public string? VerdictReason { get; set; }
+
+        /// <summary>-RequireCoverage: the user's type (the apply step works the verdict out again).</summary>
+        public string? UserType { get; set; }
+
         /// <summary>Whether applying it sends a PATCH.</summary>
         public bool NeedsPatch => Action == null || Action == ActionChange;
 
@@ -57,6 +72,9 @@ namespace PerUserMfa.Bulk
             Action = planned.Action ?? ActionChange,
             CurrentState = planned.CurrentState,
             ExpectedState = planned.ExpectedState,
+            Verdict = planned.Verdict,
+            VerdictReason = planned.VerdictReason,
+            UserType = planned.UserType,
         };
     }
 }

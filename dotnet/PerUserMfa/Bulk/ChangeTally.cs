@@ -31,6 +31,9 @@ namespace PerUserMfa.Bulk
         /// <summary>An undo left them alone: someone else changed them since the run it undoes.</summary>
         public int ChangedSince { get; private set; }
 
+        /// <summary>-RequireCoverage left them alone: their migration verdict was not Covered.</summary>
+        public int NotCovered { get; set; }
+
         /// <summary>Input that named an account already given (its UPN and its object id): changed once.</summary>
         public int Duplicates { get; set; }
 
@@ -40,7 +43,7 @@ namespace PerUserMfa.Bulk
         /// <summary>Who ended in another state than requested, and in which: the summary names them.</summary>
         private readonly List<(string Name, string State)> _otherThanRequested = new List<(string, string)>();
 
-        public int Total => Changed + AlreadyInState + Unchanged + Failed + NotConfirmed + ChangedSince;
+        public int Total => Changed + AlreadyInState + Unchanged + Failed + NotConfirmed + ChangedSince + NotCovered;
 
         /// <summary>Counts a <c>changeResult</c> event.</summary>
         public void Add(ChangeResultEvent result) => Add(
@@ -109,6 +112,11 @@ namespace PerUserMfa.Bulk
             if (ChangedSince > 0)
             {
                 Line(text, "Changed since", ChangedSince, "changed by someone else after the run; not undone (-IncludeChangedSince undoes them)");
+            }
+
+            if (NotCovered > 0)
+            {
+                Line(text, "Not covered", NotCovered, "per-user MFA left as it was: each is an error record (NotCovered) naming the verdict and its reason");
             }
 
             if (Duplicates > 0)

@@ -44,6 +44,9 @@ namespace PerUserMfa.Cmdlets
 
         internal ChangeTally Tally { get; private set; } = new ChangeTally();
 
+        /// <summary>-RequireCoverage (or a resumed run that had it): change only users whose migration verdict is Covered.</summary>
+        internal bool RequiresCoverage { get; set; }
+
         protected override void BeginProcessing()
         {
             base.BeginProcessing();
@@ -118,7 +121,7 @@ namespace PerUserMfa.Cmdlets
         {
             if (_planPump == null)
             {
-                _planPump = StartPump(EngineRequests.PlanChanges(state, BoundThrottleLimit(ThrottleLimit)));
+                _planPump = StartPump(EngineRequests.PlanChanges(state, BoundThrottleLimit(ThrottleLimit), RequiresCoverage));
                 _planPump.Handler = CollectPlan;
             }
 
@@ -178,7 +181,12 @@ namespace PerUserMfa.Cmdlets
         /// error becomes an error record).</summary>
         private bool CountFailureAndLeaveToPump(EngineEvent e)
         {
-            if (e.Type == EngineEvent.Error)
+            if (e.Type == EngineEvent.Error && ErrorEvent.From(e).ErrorId == ChangeItem.ActionNotCoveredErrorId)
+            {
+                // The verdict changed between the plan and the change: left alone, not failed.
+                Tally.NotCovered++;
+            }
+            else if (e.Type == EngineEvent.Error)
             {
                 Tally.Failed++;
             }
@@ -207,8 +215,16 @@ namespace PerUserMfa.Cmdlets
             string verb,
             string? note = null)
         {
-            var sending = planned.Where(p => p.Action != ChangeItem.ActionAlreadyInState && p.Action != ChangeItem.ActionChangedSince).ToList();
+            var notCovered = planned.Where(p => p.Action == ChangeItem.ActionNotCovered).ToList();
+            var sending = planned.Where(p => p.Action != ChangeItem.ActionAlreadyInState && p.Action != ChangeItem.ActionChangedSince && p.Action != ChangeItem.ActionNotCovered).ToList();
             var already = planned.Where(p => p.Action == ChangeItem.ActionAlreadyInState || p.Action == ChangeItem.ActionChangedSince).ToList();
+            foreach (var user in notCovered)
+            {
+                Tally.NotCovered++;
+                WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(BulkText.NotCoveredMessage(user), ChangeItem.ActionNotCoveredErrorId, ErrorCategory.SecurityError) { Target = user.Target }));
+            }
+
+            var planText = RequiresCoverage ? BulkText.CoverageSplit(planned) : BulkText.PlanSummary(planned);
             foreach (var user in planned.Where(p => p.Action == ChangeItem.ActionChangedSince))
             {
                 WriteWarning(
@@ -228,7 +244,7 @@ namespace PerUserMfa.Cmdlets
                     WriteVerbose($"{user.Name} is already {StateText.ToDisplay(user.CurrentState)}: nothing to change.");
                 }
 
-                WriteHostInformation("What if: " + BulkText.PlanSummary(planned) + ". Nothing was changed." + (note == null ? string.Empty : Environment.NewLine + note));
+                WriteHostInformation("What if: " + planText + ". Nothing was changed." + (note == null ? string.Empty : Environment.NewLine + note));
                 return;
             }
 
@@ -237,7 +253,7 @@ namespace PerUserMfa.Cmdlets
             {
                 approved = sending.Where(change => Ask(() => ShouldProcess(change.Name, ActionText(change, verb)))).ToList();
             }
-            else if (sending.Count == 0 || Force.IsPresent || Ask(() => ShouldProcess(BulkText.PlanSummary(planned), verb)))
+            else if (sending.Count == 0 || Force.IsPresent || Ask(() => ShouldProcess(planText, verb)))
             {
                 approved = sending;
             }
@@ -250,7 +266,7 @@ namespace PerUserMfa.Cmdlets
             _clock.Restart();
             Tally.NotConfirmed += sending.Count - approved.Count;
             var nothingToSend = sending.Count == 0;
-            if (approved.Count == 0 && !(nothingToSend && alwaysJournal && already.Count > 0))
+            if (approved.Count == 0 && !(nothingToSend && alwaysJournal && already.Count + notCovered.Count > 0))
             {
                 foreach (var user in already)
                 {
@@ -266,7 +282,7 @@ namespace PerUserMfa.Cmdlets
             }
 
             WriteHostInformation("Journal: " + journalPath);
-            var pump = StartPump(EngineRequests.ApplyChanges(journalPath, operation, requestedState, undoOf, BoundThrottleLimit(ThrottleLimit), CurrentConnection()));
+            var pump = StartPump(EngineRequests.ApplyChanges(journalPath, operation, requestedState, undoOf, BoundThrottleLimit(ThrottleLimit), CurrentConnection(), RequiresCoverage));
             pump.Handler = e =>
             {
                 switch (e.Type)
@@ -286,7 +302,8 @@ namespace PerUserMfa.Cmdlets
             };
             try
             {
-                foreach (var chunk in Chunks(approved.Concat(already).ToList()))
+                // The users left alone go too: the journal records each one's verdict (the error records are written).
+                foreach (var chunk in Chunks(approved.Concat(already).Concat(notCovered).ToList()))
                 {
                     pump.PushInput(EngineRequests.Changes(chunk));
                 }

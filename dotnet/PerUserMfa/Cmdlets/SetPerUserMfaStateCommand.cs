@@ -3,6 +3,7 @@ using System.Linq;
 using System.Management.Automation;
 using PerUserMfa.Bulk;
 using PerUserMfa.Engine;
+using PerUserMfa.Errors;
 using PerUserMfa.Output;
 
 namespace PerUserMfa.Cmdlets
@@ -34,10 +35,36 @@ namespace PerUserMfa.Cmdlets
         [ValidateNotNullOrEmpty]
         public string JournalPath { get; set; } = null!;
 
+        /// <summary>With -State Disabled: turn per-user MFA off only for users whose migration verdict
+        /// (Test-PerUserMfaMigration) is Covered at the moment of the change; every other user is left
+        /// as they are, with an error record (NotCovered) naming the verdict and its reason.</summary>
+        [Parameter(ParameterSetName = UserIdSet)]
+        public SwitchParameter RequireCoverage { get; set; }
+
         /// <summary>The journal of an interrupted run to finish.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ResumeSet)]
         [ValidateNotNullOrEmpty]
         public string ResumeJournal { get; set; } = null!;
+
+        /// <summary>-RequireCoverage goes with -State Disabled only (the engine words it the same way).</summary>
+        internal const string RequireCoverageNeedsDisabled =
+            "-RequireCoverage goes with -State Disabled only: it turns per-user MFA off just for the accounts that " +
+            "Conditional Access or security defaults would still ask for MFA. Remove -RequireCoverage to set another state.";
+
+        protected override void BeginProcessing()
+        {
+            if (RequireCoverage.IsPresent && State != PerUserMfaState.Disabled)
+            {
+                // Before anything is read or sent: a parameter error.
+                ThrowTerminatingError(ErrorRecordFactory.FromException(new PerUserMfaException(
+                    RequireCoverageNeedsDisabled + $" (-State {State} was given.)",
+                    "RequireCoverageNeedsDisabled",
+                    ErrorCategory.InvalidArgument)));
+            }
+
+            RequiresCoverage = RequireCoverage.IsPresent;
+            base.BeginProcessing();
+        }
 
         protected override void ProcessRecord()
         {
@@ -85,10 +112,13 @@ namespace PerUserMfa.Cmdlets
             }
 
             var pending = unfinished.Count(e => e.Status == JournalEntry.StatusPending);
+            // The run required coverage: its resume does too (users it left alone stay so; the others' verdicts are read again).
+            RequiresCoverage = header?.RequireCoverage == true;
             WriteHostInformation(
                 $"Resuming the {header?.Operation ?? "set"} run of '{path}': {BulkText.Count(pending, "account", "accounts")} without an outcome" +
                 (unfinished.Count > pending ? $", {BulkText.Count(unfinished.Count - pending, "account", "accounts")} that failed" : string.Empty) +
-                ". Reading their states again before sending only what is still needed.");
+                ". Reading their states again before sending only what is still needed" +
+                (RequiresCoverage ? ", and only to accounts still Covered (the run was started with -RequireCoverage)." : "."));
             var planned = PlanChanges(unfinished.Select(e => e.ToResumeChange()).ToList());
             ConfirmAndApply(planned, EngineRequests.JournalResume, path, alwaysJournal: true, requestedState: null, undoOf: null, Verb + " (resume)");
         }

@@ -71,7 +71,7 @@ namespace PerUserMfa.Engine
 
         /// <summary><c>{"operation":"planChanges","state":...}</c>: reads only. <paramref name="state"/> is
         /// the state for pushed user ids; pushed changes carry their own.</summary>
-        public static string PlanChanges(PerUserMfaState? state, int? throttleLimit)
+        public static string PlanChanges(PerUserMfaState? state, int? throttleLimit, bool requireCoverage = false)
         {
             var writer = new JsonWriter().WriteStartObject().WriteProperty("operation", "planChanges");
             if (state.HasValue)
@@ -79,12 +79,17 @@ namespace PerUserMfa.Engine
                 writer.WriteProperty("state", ToWireState(state.Value));
             }
 
+            if (requireCoverage)
+            {
+                writer.WriteProperty("requireCoverage", true);
+            }
+
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
 
         /// <summary><c>{"operation":"applyChanges","journalPath":...,"journalOperation":"set"|"undo"|"resume",...}</c>,
         /// with the connection's <c>tenantId</c>, <c>appId</c> and <c>account</c> for the journal's header.</summary>
-        public static string ApplyChanges(string journalPath, string journalOperation, PerUserMfaState? requestedState, string? undoOf, int? throttleLimit, JournalConnection? connection = null)
+        public static string ApplyChanges(string journalPath, string journalOperation, PerUserMfaState? requestedState, string? undoOf, int? throttleLimit, JournalConnection? connection = null, bool requireCoverage = false)
         {
             var writer = new JsonWriter()
                 .WriteStartObject()
@@ -106,6 +111,11 @@ namespace PerUserMfa.Engine
             if (undoOf != null)
             {
                 writer.WriteProperty("undoOf", undoOf);
+            }
+
+            if (requireCoverage)
+            {
+                writer.WriteProperty("requireCoverage", true);
             }
 
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
@@ -151,6 +161,13 @@ namespace PerUserMfa.Engine
                 if (change.ExpectedState != null)
                 {
                     writer.WriteProperty("expectedState", change.ExpectedState);
+                }
+
+                if (change.Verdict != null)
+                {
+                    writer.WriteProperty("verdict", change.Verdict)
+                        .WriteProperty("verdictReason", change.VerdictReason)
+                        .WriteProperty("userType", change.UserType);
                 }
 
                 writer.WriteEndObject();

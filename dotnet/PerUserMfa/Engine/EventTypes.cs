@@ -238,7 +238,7 @@ namespace PerUserMfa.Engine
 
         public string? RequestedState { get; private set; }
 
-        /// <summary><c>change</c>, <c>alreadyInState</c>, <c>completed</c> or <c>changedSince</c>.</summary>
+        /// <summary><c>change</c>, <c>alreadyInState</c>, <c>completed</c>, <c>changedSince</c> or <c>notCovered</c>.</summary>
         public string? Action { get; private set; }
 
         /// <summary>The journal shows a PATCH for this user may already have gone out.</summary>
@@ -246,6 +246,15 @@ namespace PerUserMfa.Engine
 
         /// <summary>An undo: the state the undone run left the user in (a user found elsewhere is <c>changedSince</c>).</summary>
         public string? ExpectedState { get; private set; }
+
+        /// <summary>-RequireCoverage: the user's migration verdict (<c>Covered</c>, <c>PartiallyCovered</c>, <c>NotCovered</c>, <c>Unknown</c>).</summary>
+        public string? Verdict { get; private set; }
+
+        /// <summary>-RequireCoverage: the verdict's reason, one sentence.</summary>
+        public string? VerdictReason { get; private set; }
+
+        /// <summary>-RequireCoverage: the user's type, which the apply step's verdict needs again.</summary>
+        public string? UserType { get; private set; }
 
         public static PlannedChangeEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
@@ -257,6 +266,9 @@ namespace PerUserMfa.Engine
             Action = f.String("action"),
             Sent = f.Boolean("sent"),
             ExpectedState = f.String("expectedState"),
+            Verdict = f.String("verdict"),
+            VerdictReason = f.String("verdictReason"),
+            UserType = f.String("userType"),
         }, f);
     }
 
@@ -289,6 +301,9 @@ namespace PerUserMfa.Engine
 
         public string? Account { get; private set; }
 
+        /// <summary>The run changed only users whose migration verdict was Covered (-RequireCoverage); a resume keeps the rule.</summary>
+        public bool? RequireCoverage { get; private set; }
+
         public static JournalHeaderEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
         internal static JournalHeaderEvent Read(EventFields f) => new JournalHeaderEvent
@@ -305,13 +320,14 @@ namespace PerUserMfa.Engine
             TenantId = f.String("tenantId"),
             AppId = f.String("appId"),
             Account = f.String("account"),
+            RequireCoverage = f.Boolean("requireCoverage"),
         };
     }
 
     /// <summary><c>journalEntry</c>: one user's latest status in a journal (readJournal).</summary>
     internal sealed class JournalEntryEvent : UserEvent
     {
-        /// <summary><c>pending</c>, <c>changed</c>, <c>unchanged</c>, <c>alreadyInState</c> or <c>failed</c>.</summary>
+        /// <summary><c>pending</c>, <c>changed</c>, <c>unchanged</c>, <c>alreadyInState</c>, <c>failed</c>, <c>changedSince</c> or <c>notCovered</c>.</summary>
         public string? Status { get; private set; }
 
         public string? PreviousState { get; private set; }
@@ -333,6 +349,11 @@ namespace PerUserMfa.Engine
 
         public bool? UndoNeeded { get; private set; }
 
+        /// <summary>-RequireCoverage: the verdict the change (or the skip) was decided on.</summary>
+        public string? Verdict { get; private set; }
+
+        public string? VerdictReason { get; private set; }
+
         public static JournalEntryEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
         internal static JournalEntryEvent Read(EventFields f) => WithUser(new JournalEntryEvent
@@ -347,6 +368,8 @@ namespace PerUserMfa.Engine
             Line = f.Int64("line"),
             ResumeNeeded = f.Boolean("resumeNeeded"),
             UndoNeeded = f.Boolean("undoNeeded"),
+            Verdict = f.String("verdict"),
+            VerdictReason = f.String("verdictReason"),
         }, f);
     }
 

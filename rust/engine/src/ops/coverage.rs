@@ -87,11 +87,11 @@ pub fn not_covered_error(target: &str, verdict: &str, reason: &str) -> EngineErr
 
 /// `'a@contoso.com' is PartiallyCovered, so -RequireCoverage leaves per-user MFA as it is: <reason>`
 pub fn not_covered_message(target: &str, verdict: &str, reason: &str) -> String {
+    let shown = crate::error::shown(target);
     format!(
-        "'{}' is {verdict}, so -RequireCoverage leaves per-user MFA as it is: {reason} \
+        "'{shown}' is {verdict}, so -RequireCoverage leaves per-user MFA as it is: {reason} \
          Test-PerUserMfaMigration -UserId '{}' shows the gaps.",
-        crate::error::shown(target),
-        crate::error::shown(target)
+        shown.replace('\'', "''")
     )
 }
 
