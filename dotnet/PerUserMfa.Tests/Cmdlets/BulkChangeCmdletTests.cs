@@ -205,6 +205,83 @@ namespace PerUserMfa.Tests.Cmdlets
         }
 
         [Fact]
+        public void RequireCoverage_asks_with_the_split_by_verdict_and_reports_each_user_left_alone()
+        {
+            foreach (var (user, verdict) in new[] { ("p@contoso.com", "PartiallyCovered"), ("n@contoso.com", "NotCovered"), ("u@contoso.com", "Unknown"), ("k@contoso.com", "Covered") })
+            {
+                _engine.Current[user] = "enforced";
+                _engine.Verdicts[user] = verdict;
+            }
+
+            _host.Answer = 0;
+            var (output, errors, information) = Run("Set-PerUserMfaState 'k@contoso.com', 'p@contoso.com', 'n@contoso.com', 'u@contoso.com', 'a@contoso.com' -State Disabled -RequireCoverage -PassThru -JournalPath $journals");
+
+            var prompt = Assert.Single(_host.Prompts);
+            Assert.Contains("1 Covered will be Disabled; 1 PartiallyCovered, 1 NotCovered, 1 Unknown skipped; 1 account already in the requested state", prompt.Message);
+            Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"disabled\",\"requireCoverage\":true}", Assert.Single(JobsOf("planChanges")).Request);
+            Assert.Equal(3, errors.Count);
+            Assert.All(errors, e => Assert.StartsWith("PerUserMfa.NotCovered", e.FullyQualifiedErrorId, StringComparison.Ordinal));
+            Assert.All(errors, e => Assert.Equal(ErrorCategory.SecurityError, e.CategoryInfo.Category));
+            var partial = Assert.Single(errors, e => (string)e.TargetObject == "p@contoso.com");
+            Assert.Equal("'p@contoso.com' is PartiallyCovered, so -RequireCoverage leaves per-user MFA as it is: Reason for PartiallyCovered. Test-PerUserMfaMigration -UserId 'p@contoso.com' shows the gaps.", partial.Exception.Message);
+            var (request, changes) = Assert.Single(_engine.Applied);
+            Assert.Equal(true, JsonReader.ParseObject(request)["requireCoverage"]);
+            var sent = changes.ToDictionary(c => (string)c["target"]!, c => c);
+            Assert.Equal("change", sent["k@contoso.com"]["action"]);
+            Assert.Equal("Covered", sent["k@contoso.com"]["verdict"]);
+            Assert.Equal("notCovered", sent["n@contoso.com"]["action"]);
+            Assert.Equal("Reason for NotCovered.", sent["n@contoso.com"]["verdictReason"]);
+            Assert.Equal(5, changes.Count);
+            Assert.Contains("Not covered:            3  (per-user MFA left as it was", information.Last());
+        }
+
+        [Fact]
+        public void RequireCoverage_WhatIf_shows_the_split_and_sends_nothing()
+        {
+            _engine.Current["p@contoso.com"] = "enforced";
+            _engine.Current["k@contoso.com"] = "enabled";
+            _engine.Verdicts["p@contoso.com"] = "PartiallyCovered";
+            var (_, errors, information) = Run("Set-PerUserMfaState 'k@contoso.com', 'p@contoso.com' -State Disabled -RequireCoverage -WhatIf");
+            Assert.Contains("What if: 1 Covered will be Disabled; 1 PartiallyCovered, 0 NotCovered, 0 Unknown skipped. Nothing was changed.", information);
+            Assert.Single(errors);
+            Assert.Empty(_engine.Applied);
+        }
+
+        [Theory]
+        [InlineData("Enabled")]
+        [InlineData("Enforced")]
+        public void RequireCoverage_with_another_state_is_a_parameter_error_before_any_request(string state)
+        {
+            var (_, errors, _) = Run($"Set-PerUserMfaState 'a@contoso.com' -State {state} -RequireCoverage -Force");
+            var error = Assert.Single(errors);
+            Assert.StartsWith("PerUserMfa.RequireCoverageNeedsDisabled", error.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Contains("-RequireCoverage goes with -State Disabled only", error.Exception.Message);
+            Assert.Contains($"(-State {state} was given.)", error.Exception.Message);
+            Assert.Empty(_session.Jobs);
+        }
+
+        [Fact]
+        public void Resuming_a_run_that_required_coverage_keeps_the_rule()
+        {
+            _engine.JournalRequiresCoverage = true;
+            _engine.Current["p@contoso.com"] = "enforced";
+            _engine.Current["q@contoso.com"] = "enforced";
+            _engine.Verdicts["q@contoso.com"] = "NotCovered";
+            _engine.JournalEntries.Add(BulkEngine.Entry("p", "pending", "enforced", "disabled", null, false, true, false));
+            _engine.JournalEntries.Add(BulkEngine.Entry("q", "pending", "enforced", "disabled", null, false, true, false));
+            _engine.JournalEntries.Add(BulkEngine.Entry("n", "notCovered", "enforced", "disabled", "enforced", false, false, false));
+            _runspace.SetVariable("path", Path.Combine(_engine.Folder, "run.jsonl"));
+            var (_, errors, information) = Run("Set-PerUserMfaState -ResumeJournal $path -Force");
+            Assert.Equal("{\"operation\":\"planChanges\",\"requireCoverage\":true}", Assert.Single(JobsOf("planChanges")).Request);
+            Assert.Equal("PerUserMfa.NotCovered", Assert.Single(errors).FullyQualifiedErrorId.Split(',')[0]);
+            var (request, changes) = Assert.Single(_engine.Applied);
+            Assert.Equal(true, JsonReader.ParseObject(request)["requireCoverage"]);
+            Assert.Equal(new[] { "change", "notCovered" }, changes.Select(c => (string)c["action"]!).ToArray());
+            Assert.Contains(information, i => i.Contains("and only to accounts still Covered (the run was started with -RequireCoverage)"));
+        }
+
+        [Fact]
         public void Resuming_a_finished_journal_does_nothing()
         {
             _engine.JournalEntries.Add(BulkEngine.Entry("done", "changed", "disabled", "enforced", "enforced", true, false, true));

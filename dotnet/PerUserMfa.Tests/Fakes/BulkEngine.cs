@@ -20,6 +20,12 @@ namespace PerUserMfa.Tests.Fakes
         /// <summary>The changes every applyChanges job received (request, changes).</summary>
         public List<(string Request, List<JsonObject> Changes)> Applied { get; } = new List<(string, List<JsonObject>)>();
 
+        /// <summary>Migration verdict per user (target or id) for a plan that requires coverage; unknown users are Covered.</summary>
+        public Dictionary<string, string> Verdicts { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>The journal's header says the run required coverage.</summary>
+        public bool JournalRequiresCoverage { get; set; }
+
         /// <summary>The journalEntry events readJournal answers (JSON).</summary>
         public List<string> JournalEntries { get; } = new List<string>();
 
@@ -30,9 +36,10 @@ namespace PerUserMfa.Tests.Fakes
             {
                 case "planChanges":
                     var state = request["state"] as string;
-                    job.OnPush = ids => ids.Select(id => engine.Plan(id, id, state!, null, false)).ToList();
+                    var coverage = request["requireCoverage"] is true;
+                    job.OnPush = ids => ids.Select(id => engine.Plan(id, id, state!, null, false, coverage)).ToList();
                     job.OnPushInput = json => Changes(json).Select(c => engine.Plan(
-                        (string)c["target"]!, (string)c["id"]!, (string)c["requestedState"]!, c["previousState"] as string, c["sent"] is true)).ToList();
+                        (string)c["target"]!, (string)c["id"]!, (string)c["requestedState"]!, c["previousState"] as string, c["sent"] is true, coverage)).ToList();
                     break;
                 case "applyChanges":
                     var applied = new List<JsonObject>();
@@ -47,7 +54,8 @@ namespace PerUserMfa.Tests.Fakes
                 case "readJournal":
                     job.OnCloseInput = () => new[]
                     {
-                        "{\"type\":\"journalHeader\",\"path\":" + JsonWriter.Serialize(request["path"]) + ",\"operation\":\"set\",\"requestedState\":\"enforced\"}",
+                        "{\"type\":\"journalHeader\",\"path\":" + JsonWriter.Serialize(request["path"]) + ",\"operation\":\"set\",\"requestedState\":\"enforced\"" +
+                            (engine.JournalRequiresCoverage ? ",\"requireCoverage\":true}" : "}"),
                     }.Concat(engine.JournalEntries).ToList();
                     break;
                 default:
@@ -64,7 +72,7 @@ namespace PerUserMfa.Tests.Fakes
         private static IEnumerable<JsonObject> Changes(string json) =>
             ((IEnumerable<object?>)JsonReader.ParseObject(json)["changes"]!).Cast<JsonObject>();
 
-        private string Plan(string target, string id, string requested, string? previous, bool sent)
+        private string Plan(string target, string id, string requested, string? previous, bool sent, bool requireCoverage)
         {
             if (target.StartsWith("nobody", StringComparison.Ordinal))
             {
@@ -73,10 +81,18 @@ namespace PerUserMfa.Tests.Fakes
 
             var current = Current.TryGetValue(target, out var s) ? s : "disabled";
             var action = sent && previous != null && previous != current ? "completed" : current == requested ? "alreadyInState" : "change";
+            var verdict = string.Empty;
+            if (requireCoverage && action == "change")
+            {
+                var found = Verdicts.TryGetValue(target, out var v) ? v : "Covered";
+                action = found == "Covered" ? "change" : "notCovered";
+                verdict = ",\"verdict\":\"" + found + "\",\"verdictReason\":\"Reason for " + found + ".\",\"userType\":\"Member\"";
+            }
+
             var upn = target.Contains('@') ? target : target + "@contoso.com";
             return "{\"type\":\"plannedChange\",\"target\":" + JsonWriter.Serialize(target) + ",\"id\":" + JsonWriter.Serialize(id.Contains('@') ? "id-" + id : id) +
                 ",\"userPrincipalName\":" + JsonWriter.Serialize(upn) + ",\"displayName\":\"D\",\"currentState\":\"" + current + "\",\"previousState\":\"" +
-                (action == "completed" ? previous : current) + "\",\"requestedState\":\"" + requested + "\",\"action\":\"" + action + "\",\"sent\":" + (sent ? "true" : "false") + "}";
+                (action == "completed" ? previous : current) + "\",\"requestedState\":\"" + requested + "\",\"action\":\"" + action + "\",\"sent\":" + (sent ? "true" : "false") + verdict + "}";
         }
 
         private static string Result(JsonObject change)
