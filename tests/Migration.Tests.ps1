@@ -112,7 +112,7 @@ Describe 'Test-PerUserMfaMigration' {
     }
 
     It '-Evaluate adds What-If''s answers for PartiallyCovered accounts only, without changing a verdict' {
-        Set-Scenario '53-evaluate-what-if.json'
+        Set-Scenario '54-evaluate-what-if.json'
         $path = Join-Path $TestDrive 'what-if.csv'
         $verbose = $null
         $checks = @(Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com', 'lee.gu@contoso.com' -Evaluate -InformationAction SilentlyContinue -Verbose 4>&1 |
