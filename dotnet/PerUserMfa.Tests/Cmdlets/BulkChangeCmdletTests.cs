@@ -282,6 +282,22 @@ namespace PerUserMfa.Tests.Cmdlets
         }
 
         [Fact]
+        public void An_undo_says_why_a_RequireCoverage_run_changed_each_user()
+        {
+            _engine.Current["k@contoso.com"] = "disabled";
+            _engine.JournalEntries.Add(BulkEngine.Entry("k", "changed", "enforced", "disabled", "disabled", true, false, true).TrimEnd('}') +
+                ",\"verdict\":\"Covered\",\"verdictReason\":\"'Require MFA for all users' requires MFA at every sign-in of this account.\"}");
+            _engine.JournalEntries.Add(BulkEngine.Entry("n", "notCovered", "enforced", "disabled", "enforced", false, false, false).TrimEnd('}') +
+                ",\"verdict\":\"NotCovered\",\"verdictReason\":\"Excluded.\"}");
+            var (output, _, _) = Run("Undo-PerUserMfaChange -JournalPath (Join-Path $journals 'x.jsonl') -WhatIf -Verbose 4>&1");
+            var verbose = output.Select(o => o.BaseObject).OfType<VerboseRecord>().Select(v => v.Message).ToList();
+            Assert.Contains("k@contoso.com was changed by a -RequireCoverage run: its verdict was Covered. 'Require MFA for all users' requires MFA at every sign-in of this account.", verbose);
+            Assert.DoesNotContain(verbose, v => v.Contains("n@contoso.com"));
+            var plan = Assert.Single(JobsOf("planChanges"));
+            Assert.Equal(new[] { "k" }, ((IEnumerable<object?>)JsonReader.ParseObject(Assert.Single(plan.PushedInputs))["changes"]!).Cast<JsonObject>().Select(c => (string)c["id"]!).ToArray());
+        }
+
+        [Fact]
         public void Resuming_a_finished_journal_does_nothing()
         {
             _engine.JournalEntries.Add(BulkEngine.Entry("done", "changed", "disabled", "enforced", "enforced", true, false, true));

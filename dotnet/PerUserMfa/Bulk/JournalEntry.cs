@@ -31,6 +31,11 @@ namespace PerUserMfa.Bulk
 
         public bool UndoNeeded { get; set; }
 
+        /// <summary>A run with -RequireCoverage: the verdict the user's change (or skip) was decided on, and its reason.</summary>
+        public string? Verdict { get; set; }
+
+        public string? VerdictReason { get; set; }
+
         public static JournalEntry FromEvent(JournalEntryEvent entry) => new JournalEntry
         {
             Target = entry.Target ?? string.Empty,
@@ -44,6 +49,8 @@ namespace PerUserMfa.Bulk
             Sent = entry.Sent ?? false,
             ResumeNeeded = entry.ResumeNeeded ?? false,
             UndoNeeded = entry.UndoNeeded ?? false,
+            Verdict = entry.Verdict,
+            VerdictReason = entry.VerdictReason,
         };
 
         /// <summary>What a resumed run plans for this user: the journal's change, with what it knows

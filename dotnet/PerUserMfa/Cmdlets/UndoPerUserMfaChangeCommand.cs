@@ -103,6 +103,11 @@ namespace PerUserMfa.Cmdlets
             }
 
             var undo = entries.Where(e => e.UndoNeeded).Select(e => e.ToUndoChange(IncludeChangedSince.IsPresent)).ToList();
+            foreach (var entry in entries.Where(e => e.UndoNeeded && e.Verdict != null))
+            {
+                // Why the run changed the user (-RequireCoverage), for whoever reviews the undo.
+                WriteVerbose($"{(string.IsNullOrEmpty(entry.UserPrincipalName) ? entry.Target : entry.UserPrincipalName)} was changed by a -RequireCoverage run: its verdict was {entry.Verdict}. {entry.VerdictReason}");
+            }
             if (undo.Count == 0)
             {
                 WriteHostInformation($"Nothing to undo: no account in '{path}' was changed." + (note == null ? string.Empty : Environment.NewLine + note));
