@@ -41,11 +41,14 @@ pub struct SimConfig {
     pub seed: u64,
     /// Settings that `POST /_sim/config` can change while the simulator runs.
     pub runtime: RuntimeConfig,
+    /// Put in front of every user principal name: a tenant whose UPNs all start alike (employee
+    /// numbers, one naming scheme), which a listing split by UPN ranges must still balance.
+    pub upn_prefix: Option<String>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { port: 0, users: 200, seed: 1, runtime: RuntimeConfig::default() }
+        SimConfig { port: 0, users: 200, seed: 1, runtime: RuntimeConfig::default(), upn_prefix: None }
     }
 }
 
@@ -53,6 +56,12 @@ impl SimConfig {
     /// A config for `users` users and `seed`, everything else default.
     pub fn new(users: usize, seed: u64) -> Self {
         SimConfig { users, seed, ..SimConfig::default() }
+    }
+
+    /// Every user principal name starts with `prefix` ([`SimConfig::upn_prefix`]).
+    pub fn with_upn_prefix(mut self, prefix: &str) -> Self {
+        self.upn_prefix = Some(prefix.to_string());
+        self
     }
 
     pub fn with_throttle(mut self, mode: ThrottleMode) -> Self {
@@ -217,6 +226,35 @@ pub enum RegistrationTopMode {
     Refused,
 }
 
+/// How a `$filter` on a `userPrincipalName` range (`ge`, `le`) is answered. Graph's user
+/// reference lists `ge` and `le` for the property; the simulator treats them as advanced query
+/// (the harsher reading: 400 without `ConsistencyLevel: eventual` and `$count=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpnRangeMode {
+    /// Served as an advanced query.
+    #[default]
+    Accepted,
+    /// 400 `Request_UnsupportedQuery` for any `ge`/`le` on `userPrincipalName`, advanced or not.
+    Refused,
+}
+
+impl UpnRangeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpnRangeMode::Accepted => "accepted",
+            UpnRangeMode::Refused => "refused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<UpnRangeMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "accepted" => Some(UpnRangeMode::Accepted),
+            "refused" => Some(UpnRangeMode::Refused),
+            _ => None,
+        }
+    }
+}
+
 /// How `$select=signInActivity` is answered in advanced-query mode (`ConsistencyLevel: eventual`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SignInActivityAdvancedMode {
@@ -232,15 +270,17 @@ pub struct SchemaModes {
     pub bulk_state: BulkStateMode,
     pub registration_top: RegistrationTopMode,
     pub sign_in_activity_advanced: SignInActivityAdvancedMode,
+    pub upn_range: UpnRangeMode,
 }
 
 impl SchemaModes {
     /// Every unkind answer at once: no bulk state (refused), `$top` refused on registration
-    /// details, empty `signInActivity` under advanced query.
+    /// details, empty `signInActivity` under advanced query, `userPrincipalName` ranges refused.
     pub const HARSH: SchemaModes = SchemaModes {
         bulk_state: BulkStateMode::Refused,
         registration_top: RegistrationTopMode::Refused,
         sign_in_activity_advanced: SignInActivityAdvancedMode::Empty,
+        upn_range: UpnRangeMode::Refused,
     };
 }
 
@@ -320,6 +360,10 @@ impl SchemaModes {
                 self.sign_in_activity_advanced = SignInActivityAdvancedMode::parse(text())
                     .ok_or_else(|| format!("'{key}' must be \"served\" or \"empty\""))?
             }
+            "upnRange" => {
+                self.upn_range =
+                    UpnRangeMode::parse(text()).ok_or_else(|| format!("'{key}' must be \"accepted\" or \"refused\""))?
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -329,6 +373,7 @@ impl SchemaModes {
         map.insert("bulkState".into(), json!(self.bulk_state.as_str()));
         map.insert("registrationTop".into(), json!(self.registration_top.as_str()));
         map.insert("signInActivityAdvanced".into(), json!(self.sign_in_activity_advanced.as_str()));
+        map.insert("upnRange".into(), json!(self.upn_range.as_str()));
     }
 }
 
@@ -399,7 +444,7 @@ impl RuntimeConfig {
                     return Err(format!(
                         "unknown setting '{key}' (known: latencyMs, jitterMs, pageMs, serverMs, tailRate, \
                          batchOverheadMs, routeMs, otherClientUnits, methodsBudget, envelope424, fault503, fault504, \
-                         dropRate, bulkState, registrationTop, signInActivityAdvanced, freeTenant, throttle, readBudget, \
+                         dropRate, bulkState, registrationTop, signInActivityAdvanced, upnRange, freeTenant, throttle, readBudget, \
                          writeBudget)"
                     ))
                 }

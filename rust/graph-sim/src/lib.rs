@@ -49,7 +49,8 @@ use tower::ServiceExt as _;
 
 pub use auth::{IssuedToken, TokenRequest};
 pub use config::{
-    BulkStateMode, RegistrationTopMode, RuntimeConfig, SchemaModes, SignInActivityAdvancedMode, SimConfig, ThrottleMode,
+    BulkStateMode, RegistrationTopMode, RuntimeConfig, SchemaModes, SignInActivityAdvancedMode, SimConfig,
+    ThrottleMode, UpnRangeMode,
 };
 pub use stats::StatsSnapshot;
 pub use tenant::{MfaState, Tenant, User};
@@ -79,9 +80,18 @@ pub struct SimState {
     shutdown: watch::Sender<bool>,
 }
 
+/// The tenant `config` describes, in its `generation`.
+fn generate_tenant(config: &SimConfig, generation: u64) -> Tenant {
+    let mut tenant = Tenant::generate(config.users, config.seed, generation);
+    if let Some(prefix) = &config.upn_prefix {
+        tenant.prefix_upns(prefix);
+    }
+    tenant
+}
+
 impl SimState {
     fn new(config: SimConfig) -> SimState {
-        let tenant = Tenant::generate(config.users, config.seed, 0);
+        let tenant = generate_tenant(&config, 0);
         let authority = TokenAuthority::new(tenant.id.clone());
         let (shutdown, _) = watch::channel(false);
         SimState {
@@ -127,7 +137,7 @@ impl SimState {
     /// Regenerates the tenant from the seed and clears stats and throttle windows.
     pub fn reset(&self) {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let tenant = Tenant::generate(self.config.users, self.config.seed, generation);
+        let tenant = generate_tenant(&self.config, generation);
         *self.tenant.write() = Arc::new(tenant);
         self.stats.reset();
         self.throttle.clear();

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use clap::Parser;
 use graph_sim::{
     BulkStateMode, RegistrationTopMode, RuntimeConfig, SchemaModes, SignInActivityAdvancedMode, SimConfig, Simulator,
-    ThrottleMode,
+    ThrottleMode, UpnRangeMode,
 };
 
 #[derive(Parser, Debug)]
@@ -75,8 +75,15 @@ struct Cli {
     /// `$select=signInActivity` with `ConsistencyLevel: eventual`: served or empty (null for every user).
     #[arg(long, default_value = "served", value_parser = parse_sign_in_activity_advanced)]
     sign_in_activity_advanced: SignInActivityAdvancedMode,
+    /// Put in front of every user principal name (a tenant whose UPNs all start alike).
+    #[arg(long)]
+    upn_prefix: Option<String>,
+    /// `$filter` ranges on userPrincipalName (ge, le): accepted (as advanced query) or refused (400).
+    #[arg(long, default_value = "accepted", value_parser = parse_upn_range)]
+    upn_range: UpnRangeMode,
     /// Every unkind schema answer at once: bulk state refused, registration $top refused,
-    /// signInActivity empty under advanced query (the three flags above override it).
+    /// signInActivity empty under advanced query, userPrincipalName ranges refused (the four flags
+    /// above override it).
     #[arg(long)]
     harsh_schema: bool,
     /// An Entra ID Free tenant: registration details, sign-in logs and signInActivity answer 403.
@@ -119,6 +126,10 @@ fn parse_sign_in_activity_advanced(text: &str) -> Result<SignInActivityAdvancedM
     SignInActivityAdvancedMode::parse(text).ok_or_else(|| format!("'{text}' is not served or empty"))
 }
 
+fn parse_upn_range(text: &str) -> Result<UpnRangeMode, String> {
+    UpnRangeMode::parse(text).ok_or_else(|| format!("'{text}' is not accepted or refused"))
+}
+
 /// The schema modes the flags ask for: `--harsh-schema` first, then each flag that differs from
 /// its default.
 fn schema_modes(cli: &Cli) -> SchemaModes {
@@ -135,6 +146,9 @@ fn schema_modes(cli: &Cli) -> SchemaModes {
     if cli.sign_in_activity_advanced != SignInActivityAdvancedMode::default() {
         schema.sign_in_activity_advanced = cli.sign_in_activity_advanced;
     }
+    if cli.upn_range != UpnRangeMode::default() {
+        schema.upn_range = cli.upn_range;
+    }
     schema
 }
 
@@ -146,6 +160,7 @@ fn main() {
         port: cli.port,
         users: cli.users,
         seed: cli.seed,
+        upn_prefix: cli.upn_prefix.clone(),
         runtime: RuntimeConfig {
             latency_ms: cli.latency_ms,
             jitter_ms: cli.jitter_ms,

@@ -230,6 +230,10 @@ pub enum Predicate {
     LicenseCount(Op, i64),
     UserType(Op, String),
     AccountEnabled(Op, bool),
+    /// `userPrincipalName` compared with a string. Graph compares directory strings without regard
+    /// to case; the simulator compares the lowercased texts by code point (the value is kept
+    /// lowercased).
+    UserPrincipalName(Op, String),
 }
 
 /// A parsed `$filter`: a conjunction of predicates.
@@ -243,8 +247,15 @@ impl Filter {
     pub fn is_advanced(&self) -> bool {
         self.predicates.iter().any(|p| match p {
             Predicate::LicenseCount(..) => true,
-            Predicate::UserType(op, _) | Predicate::AccountEnabled(op, _) => *op != Op::Eq,
+            Predicate::UserType(op, _) | Predicate::AccountEnabled(op, _) | Predicate::UserPrincipalName(op, _) => {
+                *op != Op::Eq
+            }
         })
+    }
+
+    /// Whether it compares `userPrincipalName` with `ge` or `le`: a range of UPNs.
+    pub fn has_upn_range(&self) -> bool {
+        self.predicates.iter().any(|p| matches!(p, Predicate::UserPrincipalName(Op::Ge | Op::Le, _)))
     }
 
     pub fn matches(&self, user: &User) -> bool {
@@ -264,6 +275,9 @@ impl Filter {
                 } else {
                     user.account_enabled != *value
                 }
+            }
+            Predicate::UserPrincipalName(op, value) => {
+                op.test(user.user_principal_name.to_lowercase().as_str(), value.as_str())
             }
         })
     }
@@ -455,6 +469,17 @@ impl Parser<'_> {
                     _ => Err(mismatch("Edm.String")),
                 }
             }
+            "userprincipalname" => {
+                // Graph's user reference lists eq, ne, ge and le (with not, in, startsWith and
+                // endsWith, which the simulator does not parse) for userPrincipalName; not gt or lt.
+                if !matches!(op, Op::Eq | Op::Ne | Op::Ge | Op::Le) {
+                    return Err(unsupported_property("userPrincipalName"));
+                }
+                match literal {
+                    Token::Str(value) => Ok(Predicate::UserPrincipalName(op, value.to_lowercase())),
+                    _ => Err(mismatch("Edm.String")),
+                }
+            }
             "accountenabled" => {
                 if !matches!(op, Op::Eq | Op::Ne) {
                     return Err(unsupported_property("accountEnabled"));
@@ -516,6 +541,19 @@ mod tests {
         let simple = Filter::parse("userType eq 'Guest' and accountEnabled eq false").unwrap();
         assert!(!simple.is_advanced());
         assert!(Filter::parse("accountEnabled ne true").unwrap().is_advanced());
+    }
+
+    #[test]
+    fn a_user_principal_name_range_is_advanced_and_case_blind() {
+        let filter = Filter::parse("userPrincipalName ge 'b' and userPrincipalName le 'D'").unwrap();
+        assert!(filter.is_advanced() && filter.has_upn_range());
+        assert_eq!(filter.predicates.len(), 2);
+        let equal = Filter::parse("userPrincipalName eq 'adele@contoso.com'").unwrap();
+        assert!(!equal.is_advanced() && !equal.has_upn_range());
+        assert!(!Filter::parse("userType eq 'Member'").unwrap().has_upn_range());
+        for text in ["userPrincipalName gt 'b'", "userPrincipalName lt 'b'", "userPrincipalName ge 5"] {
+            assert_eq!(Filter::parse(text).unwrap_err().code, "Request_UnsupportedQuery", "{text}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::common;
 use std::collections::{BTreeSet, HashSet};
 
 use common::Sim;
-use graph_sim::{BulkStateMode, SchemaModes, SignInActivityAdvancedMode, SimConfig};
+use graph_sim::{BulkStateMode, SchemaModes, SignInActivityAdvancedMode, SimConfig, UpnRangeMode};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -259,4 +259,67 @@ async fn passkeys_are_fido2_methods_and_hardware_oath_is_beta_only() {
     for user in &truth {
         assert!(!user["authenticationMethodsBeta"].to_string().contains("passkeyAuthenticationMethod"));
     }
+}
+
+/// The users whose UPN lies in a `userPrincipalName` range (`ge low`, `le high`), listed as an
+/// advanced query on top of the licensed-member filter.
+async fn upn_range(sim: &Sim, token: &str, low: Option<&str>, high: Option<&str>) -> (Vec<Value>, u64) {
+    let mut clauses = vec!["assignedLicenses/$count ne 0 and userType eq 'Member'".to_string()];
+    clauses.extend(low.map(|low| format!("userPrincipalName ge '{low}'")));
+    clauses.extend(high.map(|high| format!("userPrincipalName le '{high}'")));
+    let filter = clauses.join(" and ").replace(' ', "%20");
+    let eventual = [("ConsistencyLevel", "eventual")];
+    let first = format!("/v1.0/users?$filter={filter}&$count=true&$top=7&$select=id,userPrincipalName");
+    let count = sim.get_with(&first, token, &eventual).await.body["@odata.count"].as_u64().unwrap();
+    (all_pages(sim, &first, token, &eventual).await, count)
+}
+
+#[tokio::test]
+async fn upn_ranges_partition_the_users_as_an_advanced_query() {
+    let sim = Sim::start(SimConfig::new(150, 5));
+    let token = sim.token(common::READ);
+    let truth = sim.truth().await;
+    let licensed_members: BTreeSet<&str> = truth
+        .iter()
+        .filter(|u| u["userType"] == "Member" && !u["assignedLicenses"].as_array().unwrap().is_empty())
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    // Boundaries no UPN can equal (no '@'): every user falls in exactly one range, whatever the case.
+    let bounds = [None, Some("g"), Some("M"), Some("s"), None];
+    let mut listed = Vec::new();
+    for pair in bounds.windows(2) {
+        let (rows, count) = upn_range(&sim, &token, pair[0], pair[1]).await;
+        assert_eq!(rows.len() as u64, count, "$count of the range {pair:?} counts its rows");
+        for row in &rows {
+            let upn = row["userPrincipalName"].as_str().unwrap().to_lowercase();
+            assert!(pair[0].is_none_or(|low| upn.as_str() >= low.to_lowercase().as_str()), "{upn} in {pair:?}");
+            assert!(pair[1].is_none_or(|high| upn.as_str() <= high.to_lowercase().as_str()), "{upn} in {pair:?}");
+        }
+        listed.extend(rows.iter().map(|r| r["id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(listed.len(), licensed_members.len(), "no user in two ranges");
+    assert_eq!(listed.iter().map(String::as_str).collect::<BTreeSet<_>>(), licensed_members);
+
+    // Without the advanced-query parameters, a range is refused (the harsher reading of the docs).
+    let plain = sim.get("/v1.0/users?$filter=userPrincipalName%20ge%20'm'&$select=id", &token).await;
+    assert_eq!((plain.status, plain.code()), (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery"));
+    // Equality on the UPN stays a default query.
+    let equal = sim.get("/v1.0/users?$filter=userPrincipalName%20eq%20'nobody@contoso.com'&$select=id", &token).await;
+    assert_eq!(equal.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn upn_ranges_can_be_refused() {
+    let modes = SchemaModes { upn_range: UpnRangeMode::Refused, ..SchemaModes::default() };
+    let sim = Sim::start(SimConfig::new(30, 1).with_schema(modes));
+    let token = sim.token(common::READ);
+    let eventual = [("ConsistencyLevel", "eventual")];
+    let range = "/v1.0/users?$filter=userPrincipalName%20ge%20'm'&$count=true&$top=1&$select=id";
+    let refused = sim.get_with(range, &token, &eventual).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery"));
+    assert!(refused.message().contains("'userPrincipalName'"), "{}", refused.message());
+    let listing = sim.get_with("/v1.0/users?$count=true&$select=id", &token, &eventual).await;
+    assert_eq!(listing.status, StatusCode::OK, "the listing itself still works");
+    assert_eq!(sim.sim_get("/_sim/config").await["upnRange"], "refused");
+    assert_eq!(SchemaModes::HARSH.upn_range, UpnRangeMode::Refused);
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::auth::{Principal, POLICY_READ, USER_READ};
-use crate::config::{BulkStateMode, SignInActivityAdvancedMode};
+use crate::config::{BulkStateMode, SignInActivityAdvancedMode, UpnRangeMode};
 use crate::odata::{parse_select, Filter, GraphError, QueryOptions};
 use crate::routes::{paging, ApiVersion, GraphRequest, GraphResponse};
 use crate::stats::bump;
@@ -116,6 +116,11 @@ pub async fn list(
         Some(text) if !text.trim().is_empty() => Filter::parse(text)?,
         _ => Filter::default(),
     };
+    if filter.has_upn_range() && sim.runtime().schema.upn_range == UpnRangeMode::Refused {
+        return Err(GraphError::unsupported_query(
+            "Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User'.",
+        ));
+    }
     if filter.is_advanced() && !(eventual && count) {
         return Err(GraphError::unsupported_query("Unsupported Query."));
     }

@@ -318,6 +318,15 @@ impl Tenant {
         Tenant { id: tenant_id, seed, generation, users, anchor, sign_ins, index }
     }
 
+    /// Puts `prefix` in front of every user principal name (and keeps the lookup by UPN right).
+    pub fn prefix_upns(&mut self, prefix: &str) {
+        for (position, user) in self.users.iter_mut().enumerate() {
+            self.index.remove(&user.user_principal_name.to_lowercase());
+            user.user_principal_name = format!("{prefix}{}", user.user_principal_name);
+            self.index.insert(user.user_principal_name.to_lowercase(), position as u32);
+        }
+    }
+
     /// Finds a user by object id or user principal name (case-insensitive).
     pub fn find(&self, key: &str) -> Option<&User> {
         let direct = self.index.get(key);
