@@ -78,7 +78,6 @@ pub struct Credential {
 struct RefreshState {
     /// After a failed refresh with a still-valid token: not before this moment again.
     pause_until: Option<SystemTime>,
-    fetches: u64,
 }
 
 impl Credential {
@@ -130,11 +129,6 @@ impl Credential {
         self.current.read().unwrap().clone()
     }
 
-    /// How many tokens the source has been asked for so far.
-    pub async fn fetch_count(&self) -> u64 {
-        self.fetching.lock().await.fetches
-    }
-
     /// The token for the next try: the cached one while it is good, else a new one.
     pub async fn bearer(&self) -> Result<Secret, EngineError> {
         let now = (self.clock)();
@@ -158,7 +152,6 @@ impl Credential {
                 return Ok(token.secret.clone());
             }
         }
-        state.fetches += 1;
         match source.fetch(false).await {
             Ok(token) => {
                 state.pause_until = None;
@@ -184,7 +177,6 @@ impl Credential {
         if replaced {
             return Ok(true);
         }
-        state.fetches += 1;
         let token = source.fetch(true).await?;
         state.pause_until = None;
         *self.current.write().unwrap() = Some(token);

@@ -7,11 +7,10 @@
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{
-    first_page_url, identity_of, listing_error, missing_id, page_or_outage, tell_left_out, NextLinks,
-};
+use super::listing::{first_page_url, identity_of, listing_error, missing_id, page_or_outage, tell_left_out};
 use super::patience::Patience;
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
+use super::user_listing::{ListedPage, UserListing};
 use super::{send_outcome, InputTasks, UserTasks};
 use crate::error::EngineError;
 use crate::events::Event;
@@ -54,50 +53,50 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
         _ => "all users",
     };
     let bulk_select = format!("{IDENTITY_SELECT},perUserMfaState");
-    let mut next = Some(first_page_url(&context.client, scope, &bulk_select));
-    let mut links = NextLinks::default();
-    let mut first_page = true;
-    let mut pages = 0u32;
-    let (mut bulk, mut per_user) = (0u64, 0u64);
+    let read = format!("list {what}");
     let patience = Patience::new(&context);
-    while let Some(url) = next.take() {
-        let page = match patience.read(|| page_or_outage(&context.client, &url, notify.as_ref())).await? {
-            Ok(page) => page,
+    let mut select = bulk_select.as_str();
+    let first = loop {
+        let url = first_page_url(&context.client, scope, select);
+        match patience.read(|| page_or_outage(&context.client, &url, notify.as_ref())).await? {
+            Ok(page) => break page,
             // A Graph that refuses the undocumented property outright: list without it.
-            Err((400, _, _)) if first_page => {
+            Err((400, _, _)) if select != IDENTITY_SELECT => {
                 context.events.send(Event::verbose(
                     "Graph refused perUserMfaState in the users listing; listing without it and reading each state per user.",
                 )).await;
-                first_page = false;
-                next = Some(first_page_url(&context.client, scope, IDENTITY_SELECT));
-                continue;
+                select = IDENTITY_SELECT;
             }
             Err((status, body, request_id)) => return Err(listing_error(status, &body, request_id)),
-        };
+        }
+    };
+    let path = if first.users.iter().any(|u| u.get("perUserMfaState").is_some()) {
+        "bulk read: one request per page of up to 999 users"
+    } else {
+        "per-user path: Graph's listing did not include perUserMfaState, so each state is read from /beta/users/{id}/authentication/requirements through $batch"
+    };
+    context.events.send(Event::verbose(format!("Listing {what} ({path})."))).await;
+    if let Some(count) = first.count {
+        context.progress.set_total(count);
+    }
+    let mut listing = UserListing::after_first(&context, &patience, scope, select, &read, &first);
+    let mut next = Some(ListedPage {
+        number: 1,
+        description: format!(
+            "Page 1 of the listing: {} users, {}.",
+            first.users.len(),
+            if first.next_link.is_some() { "more to come" } else { "the last" }
+        ),
+        users: first.users,
+    });
+    let mut pages = 0u32;
+    let (mut bulk, mut per_user) = (0u64, 0u64);
+    while let Some(page) = next.take() {
         pages += 1;
-        if first_page {
-            let path = if page.users.iter().any(|u| u.get("perUserMfaState").is_some()) {
-                "bulk read: one request per page of up to 999 users"
-            } else {
-                "per-user path: Graph's listing did not include perUserMfaState, so each state is read from /beta/users/{id}/authentication/requirements through $batch"
-            };
-            context.events.send(Event::verbose(format!("Listing {what} ({path})."))).await;
-            first_page = false;
-        }
-        if let Some(count) = page.count {
-            context.progress.set_total(count);
-        }
-        context
-            .events
-            .send(Event::verbose(format!(
-                "Page {pages} of the listing: {} users{}.",
-                page.users.len(),
-                if page.next_link.is_some() { ", more to come" } else { ", the last" }
-            )))
-            .await;
+        context.events.send(Event::verbose(page.description)).await;
         for (position, user) in page.users.into_iter().enumerate() {
             let Some(identity) = identity_of(&user) else {
-                let (target, error) = missing_id(&user, pages, position);
+                let (target, error) = missing_id(&user, page.number, position);
                 send_outcome(&context, &target, Err(error)).await;
                 continue;
             };
@@ -119,10 +118,17 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
                 }
             }
         }
-        next = page.next_link;
-        if let Some(link) = &next {
-            links.follow(link, &format!("list {what}"))?;
-        }
+        next = listing.next().await?;
+    }
+    if listing.passed_over() > 0 {
+        context
+            .events
+            .send(Event::verbose(format!(
+                "Listed {} users in {pages} pages; {} users listed twice were passed over.",
+                bulk + per_user,
+                listing.passed_over()
+            )))
+            .await;
     }
     tasks.finish().await;
     context

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::apply_changes::group;
+use super::upn_ranges::UpnRange;
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
 use crate::graph::client::{GraphClient, Request};
@@ -23,9 +24,21 @@ pub const PAGE_SIZE: u32 = 999;
 
 /// The first page's URL for `scope`, selecting `select`.
 pub fn first_page_url(client: &GraphClient, scope: Scope, select: &str) -> String {
-    let mut query = format!("$select={select}&$count=true&$top={PAGE_SIZE}");
-    if scope == Scope::LicensedMembers {
-        query = format!("$filter={}&{query}", utf8_percent_encode(LICENSED_MEMBERS_FILTER, NON_ALPHANUMERIC));
+    users_url(client, scope, select, PAGE_SIZE, None)
+}
+
+/// The URL of the first `top` users of `scope` (within `range`, if given), selecting `select`,
+/// with `$count=true`: every users listing of the engine is an advanced query, which the licensed
+/// member filter and the ranges need.
+pub fn users_url(client: &GraphClient, scope: Scope, select: &str, top: u32, range: Option<&UpnRange>) -> String {
+    let mut query = format!("$select={select}&$count=true&$top={top}");
+    let clauses: Vec<String> = [(scope == Scope::LicensedMembers).then(|| LICENSED_MEMBERS_FILTER.to_string())]
+        .into_iter()
+        .chain([range.and_then(UpnRange::filter)])
+        .flatten()
+        .collect();
+    if !clauses.is_empty() {
+        query = format!("$filter={}&{query}", utf8_percent_encode(&clauses.join(" and "), NON_ALPHANUMERIC));
     }
     client.url(ApiVersion::Beta, &format!("/users?{query}"))
 }

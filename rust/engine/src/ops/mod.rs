@@ -13,6 +13,8 @@ mod read_journal;
 mod report;
 mod report_per_user;
 mod report_sources;
+mod upn_ranges;
+mod user_listing;
 
 use std::future::Future;
 use std::sync::Arc;

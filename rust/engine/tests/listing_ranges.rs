@@ -1,0 +1,163 @@
+//! A big tenant's users listing split into `userPrincipalName` ranges paged in parallel: every
+//! user comes out once (bulk path and per-user path, all users and licensed members, UPNs that
+//! all start alike), and a Graph that refuses the range filter gets the listing page by page.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use graph_sim::{BulkStateMode, SchemaModes, SimConfig, SimHandle, UpnRangeMode};
+use serde_json::{json, Value};
+
+mod common;
+use common::*;
+
+/// More users than the engine splits from (six pages of 999).
+const BIG: usize = 6_200;
+
+/// A tenant of `users` whose every users page (counts included) takes `page_ms`: the link the
+/// first page names is followed meanwhile, so the ranges only take over from a chain that is
+/// still paging, as they do against Graph's round trips.
+fn config(users: usize, seed: u64) -> SimConfig {
+    paged(users, seed, 60)
+}
+
+fn paged(users: usize, seed: u64, page_ms: u64) -> SimConfig {
+    let mut config = SimConfig::new(users, seed);
+    config.runtime.page_ms = page_ms;
+    config
+}
+
+fn list(sim: &SimHandle, scope: &str) -> Vec<Value> {
+    let session = Session::for_sim(sim, READ);
+    let job = session.start(json!({"operation": "getStates", "scope": scope}));
+    job.close_input();
+    let events = job.drain_within(Duration::from_secs(180));
+    assert!(of_type(&events, "fatal").is_empty() && of_type(&events, "error").is_empty(), "{:?}", errors(&events));
+    events
+}
+
+fn errors(events: &[Value]) -> Vec<&Value> {
+    events.iter().filter(|e| e["type"] == "fatal" || e["type"] == "error").collect()
+}
+
+fn verbose(events: &[Value]) -> Vec<&str> {
+    of_type(events, "verbose").iter().filter_map(|v| v["message"].as_str()).collect()
+}
+
+/// Every user `keep` accepts comes out exactly once, with its true state and UPN.
+fn assert_each_once(sim: &SimHandle, events: &[Value], keep: impl Fn(&Value) -> bool) -> usize {
+    let truth: HashMap<String, Value> = sim
+        .simulator()
+        .users_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| keep(u))
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u.clone()))
+        .collect();
+    let states = of_type(events, "userState");
+    let ids: HashSet<&str> = states.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), states.len(), "no user twice");
+    assert_eq!(states.len(), truth.len(), "no user lost");
+    for state in states {
+        let t = &truth[state["id"].as_str().unwrap()];
+        assert_eq!(
+            (&state["perUserMfaState"], &state["userPrincipalName"]),
+            (&t["perUserMfaState"], &t["userPrincipalName"])
+        );
+    }
+    truth.len()
+}
+
+/// The number of ranges the listing announced, and the users each range's pages held.
+fn ranges(events: &[Value]) -> (usize, HashMap<usize, u64>) {
+    let announced = verbose(events)
+        .iter()
+        .find_map(|m| m.strip_prefix("Listing in ")?.split(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    let mut users = HashMap::new();
+    for message in verbose(events) {
+        let Some(rest) = message.split_once("(range ").map(|(_, rest)| rest) else { continue };
+        let index: usize = rest.split(' ').next().unwrap().parse().unwrap();
+        let count: u64 = message.split("): ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        *users.entry(index).or_default() += count;
+    }
+    (announced, users)
+}
+
+#[test]
+fn a_big_listing_pages_upn_ranges_in_parallel_and_lists_every_user_once() {
+    let sim = start_sim(config(BIG, 3));
+    let events = list(&sim, "all");
+    assert_each_once(&sim, &events, |_| true);
+    let (announced, users) = ranges(&events);
+    assert!(announced >= 3, "ranges announced: {:?}", verbose(&events));
+    assert_eq!(users.len(), announced, "every range was paged: {users:?}");
+    assert!(sim.stats().list_pages > 7 + 37, "the ranges were counted, then paged: {}", sim.stats().list_pages);
+    assert_eq!(sim.stats().requirements_gets, 0, "the bulk path read every state from the listing");
+}
+
+#[test]
+fn the_per_user_path_reads_each_state_once_with_ranges() {
+    let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
+    let sim = start_sim(config(BIG, 4).with_schema(schema));
+    let events = list(&sim, "all");
+    let users = assert_each_once(&sim, &events, |_| true);
+    assert!(ranges(&events).0 >= 3, "{:?}", verbose(&events));
+    assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
+}
+
+#[test]
+fn licensed_members_are_listed_in_ranges_of_the_same_scope() {
+    let sim = start_sim(config(9_000, 6));
+    let events = list(&sim, "licensedMembers");
+    let listed = assert_each_once(&sim, &events, |u| {
+        u["userType"] == "Member" && !u["assignedLicenses"].as_array().unwrap().is_empty()
+    });
+    assert!(listed as u64 >= 6 * 999, "the scope itself is big enough to split: {listed}");
+    assert!(ranges(&events).0 >= 3, "{:?}", verbose(&events));
+}
+
+#[test]
+fn upns_that_all_start_alike_are_still_split_into_balanced_ranges() {
+    // Four rounds of counts ('', 'e', 'em', 'emp') against seven pages in a row: pages slow
+    // enough that the ranges take over from the chain under a loaded test run too.
+    let sim = start_sim(paged(BIG, 5, 250).with_upn_prefix("emp"));
+    let events = list(&sim, "all");
+    assert_each_once(&sim, &events, |_| true);
+    let (announced, users) = ranges(&events);
+    assert!(announced >= 3, "{:?}", verbose(&events));
+    // A range holds about two pages (the target for 6,200 users); one cell the next character
+    // cannot split further may be bigger, never the whole tenant.
+    let biggest = users.values().max().copied().unwrap_or_default();
+    assert!(biggest < BIG as u64 / 2, "ranges: {users:?}");
+    let rounds: u32 = verbose(&events)
+        .iter()
+        .find_map(|m| m.strip_prefix("Listing in ")?.split(" rounds)").next()?.rsplit(' ').next()?.parse().ok())
+        .unwrap();
+    assert!(rounds >= 4, "the shared prefix was split character by character: {rounds} rounds");
+}
+
+#[test]
+fn a_graph_that_refuses_the_range_filter_gets_the_listing_page_by_page() {
+    let schema = SchemaModes { upn_range: UpnRangeMode::Refused, ..SchemaModes::default() };
+    let sim = start_sim(config(BIG, 7).with_schema(schema));
+    let events = list(&sim, "all");
+    assert_each_once(&sim, &events, |_| true);
+    assert!(
+        verbose(&events).iter().any(|m| m.contains("did not count a userPrincipalName range")),
+        "{:?}",
+        verbose(&events)
+    );
+    assert_eq!(ranges(&events).0, 0);
+    assert_eq!(sim.stats().list_pages, 7, "the seven pages, one after another");
+}
+
+#[test]
+fn a_small_tenant_is_listed_page_by_page() {
+    let sim = start_sim(config(2_500, 8));
+    let events = list(&sim, "all");
+    assert_each_once(&sim, &events, |_| true);
+    assert!(verbose(&events).iter().all(|m| !m.contains("userPrincipalName range")), "{:?}", verbose(&events));
+    assert_eq!(sim.stats().list_pages, 3);
+}
