@@ -10,6 +10,7 @@ mod broken_answers;
 mod bulk_changes;
 mod engine_against_sim;
 mod graph_conditions;
+mod listing_ranges;
 mod migration;
 mod report;
 mod report_per_user;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use graph_sim::{BulkStateMode, SchemaModes, SimConfig, SimHandle, UpnRangeMode};
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::*;
 
 /// More users than the engine splits from (six pages of 999).
