@@ -270,7 +270,8 @@ pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceR
 /// The users listing that reads `signInActivity` for `scope`: a default query (never advanced:
 /// Graph has answered `signInActivity` empty under `ConsistencyLevel: eventual`), in pages of
 /// 500, the most Graph allows with it. Licensed members cannot be told apart without advanced
-/// query, so that scope lists every member.
+/// query, so that scope lists every member. It stays one page after another: the parallel
+/// `userPrincipalName` ranges of the other listings (`upn_ranges.rs`) are sent as advanced queries.
 pub fn activity_url(client: &GraphClient, scope: Scope) -> String {
     let mut query = "$select=id,signInActivity&$top=500".to_string();
     if scope == Scope::LicensedMembers {
