@@ -313,6 +313,7 @@ mod contract {
                     "Exchange Online, browser, Windows: MFA required by 'MFA outside the office'".into(),
                     "SharePoint Online, browser, iOS: MFA not required (report-only: 'Require MFA for all users (report-only)')".into(),
                 ]),
+                sign_ins: None,
             })),
         ]
     }

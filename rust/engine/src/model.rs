@@ -100,4 +100,21 @@ pub struct MigrationCheck {
     /// asked about, or when it cannot be used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub what_if: Option<Vec<String>>,
+    /// Only with `-IncludeSignIns`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub sign_ins: Option<SignInColumns>,
+}
+
+/// The sign-in evidence columns of a `MigrationCheck` (`-IncludeSignIns`): counts of successful
+/// MFA sign-ins in the window; every column null when the sign-in logs could not be read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInColumns {
+    pub mfa_sign_ins: Option<u32>,
+    /// Sign-ins whose MFA only per-user MFA required.
+    pub per_user_only_mfa_sign_ins: Option<u32>,
+    pub last_per_user_only_mfa_sign_in: Option<String>,
+    /// The apps of those sign-ins (display names, sorted).
+    pub per_user_only_apps: Vec<String>,
+    pub last_conditional_access_mfa_sign_in: Option<String>,
 }

@@ -226,6 +226,12 @@ pub enum JobRequest {
         evaluate: bool,
         #[serde(default)]
         throttle_limit: Option<usize>,
+        /// `-IncludeSignIns`: scan the sign-in logs for rule 5's evidence.
+        #[serde(default)]
+        include_sign_ins: bool,
+        /// `-SignInDays`: the window of that scan (1..=30).
+        #[serde(default = "default_sign_in_days")]
+        sign_in_days: u32,
     },
 }
 

@@ -44,15 +44,41 @@ fn strings(value: &Value) -> Vec<String> {
     value.as_array().map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect()).unwrap_or_default()
 }
 
-/// Runs `testMigration` for `users` and returns the events.
-fn run(sim: &graph_sim::SimHandle, permissions: &[&str], users: &[&str]) -> Vec<Value> {
-    run_with(sim, permissions, users, false)
+/// An expected text with each `{date:N}` replaced by the day of a sign-in a scenario states N
+/// days ago (the simulator dates it N days and a minute before its minute-rounded start).
+fn with_dates(text: &str) -> String {
+    let mut out = text.to_string();
+    while let Some(start) = out.find("{date:") {
+        let end = start + out[start..].find('}').expect("a closed {date:N}");
+        let days: f64 = out[start + 6..end].parse().expect("{date:N} with a number");
+        let anchor = perusermfa_engine::utc::now() / 60 * 60;
+        let at = anchor - (days * 86_400.0) as i64 - 60;
+        out.replace_range(start..=end, &perusermfa_engine::utc::format(at)[..10]);
+    }
+    out
 }
 
-/// [`run`], with `-Evaluate` when `evaluate`.
-fn run_with(sim: &graph_sim::SimHandle, permissions: &[&str], users: &[&str], evaluate: bool) -> Vec<Value> {
+/// Runs `testMigration` for `users` and returns the events.
+fn run(sim: &graph_sim::SimHandle, permissions: &[&str], users: &[&str]) -> Vec<Value> {
+    run_with(sim, permissions, users, false, None)
+}
+
+/// [`run`], with `-Evaluate` when `evaluate`, and `-IncludeSignIns -SignInDays <days>` when
+/// `sign_in_days` is given.
+fn run_with(
+    sim: &graph_sim::SimHandle,
+    permissions: &[&str],
+    users: &[&str],
+    evaluate: bool,
+    sign_in_days: Option<u32>,
+) -> Vec<Value> {
     let session = Session::for_sim(sim, permissions);
-    let job = session.start(json!({ "operation": "testMigration", "scope": "input", "evaluate": evaluate }));
+    let mut request = json!({ "operation": "testMigration", "scope": "input", "evaluate": evaluate });
+    if let Some(days) = sign_in_days {
+        request["includeSignIns"] = json!(true);
+        request["signInDays"] = json!(days);
+    }
+    let job = session.start(request);
     job.push_users(users);
     job.close_input();
     job.drain()
@@ -66,15 +92,29 @@ fn every_scenario_gives_the_expected_verdicts() {
     let mut failures = Vec::new();
     for (file, scenario) in &all {
         sim.simulator().load_scenario(&scenario.to_string()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let sign_in_days = scenario["test"]["signInDays"].as_u64().map(|d| d as u32);
         let permissions: Vec<String> = match scenario["test"]["permissions"].as_array() {
             Some(list) => list.iter().map(|p| p.as_str().unwrap().to_string()).collect(),
-            None => MIGRATION_READ.iter().map(|p| p.to_string()).collect(),
+            None => {
+                MIGRATION_READ.iter().chain(sign_in_days.map(|_| &"AuditLog.Read.All")).map(|p| p.to_string()).collect()
+            }
         };
         let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
         let expect = scenario["expect"].as_object().unwrap_or_else(|| panic!("{file}: no expect"));
         let users: Vec<&str> = expect.keys().map(String::as_str).collect();
         let evaluate = scenario["test"]["evaluate"].as_bool().unwrap_or(false);
-        let events = run_with(&sim, &permissions, &users, evaluate);
+        let events = run_with(&sim, &permissions, &users, evaluate, sign_in_days);
+        if sign_in_days.is_some() {
+            let missing = of_type(&events, "warning")
+                .into_iter()
+                .filter(|w| w["message"].as_str().unwrap().contains("sign-in logs"))
+                .count();
+            let expected = usize::from(scenario["test"]["signInsUnreadable"].as_bool().unwrap_or(false));
+            assert_eq!(
+                missing, expected,
+                "{file}: one warning about unreadable sign-in logs, or none; events {events:?}"
+            );
+        }
         assert!(of_type(&events, "fatal").is_empty(), "{file}: {events:?}");
         for (user, wanted) in expect {
             let found: Vec<&Value> =
@@ -98,7 +138,18 @@ fn every_scenario_gives_the_expected_verdicts() {
             mismatch("verdict", wanted["verdict"].to_string(), got["verdict"].to_string());
             for key in ["gaps", "coveredBy", "reportOnly", "whatIf"] {
                 if !wanted[key].is_null() {
-                    mismatch(key, format!("{:?}", strings(&wanted[key])), format!("{:?}", strings(&got[key])));
+                    let expected: Vec<String> = strings(&wanted[key]).iter().map(|t| with_dates(t)).collect();
+                    mismatch(key, format!("{expected:?}"), format!("{:?}", strings(&got[key])));
+                }
+            }
+            // The evidence columns a scenario states (dates as `{date:N}`).
+            if let Some(columns) = wanted["signIns"].as_object() {
+                for (key, value) in columns {
+                    let expected = match value.as_str() {
+                        Some(text) => json!(with_dates(text)),
+                        None => value.clone(),
+                    };
+                    mismatch(key, expected.to_string(), got[key].to_string());
                 }
             }
             if let Some(part) = wanted["reason"].as_str() {
@@ -296,7 +347,7 @@ fn evaluate_without_a_what_if_permission_warns_once_and_leaves_what_if_empty() {
     // cannot be read (Unknown), and What-If is refused.
     let users = ["adele.vance@contoso.com", "lee.gu@contoso.com", "diego.siciliani@contoso.com"];
     let permissions = ["User.Read.All", "Policy.ReadWrite.AuthenticationMethod", "GroupMember.Read.All"];
-    let events = run_with(&sim, &permissions, &users, true);
+    let events = run_with(&sim, &permissions, &users, true, None);
     let checks = of_type(&events, "migrationCheck");
     assert_eq!(checks.len(), 3, "{events:?}");
     for check in &checks {

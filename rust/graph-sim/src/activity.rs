@@ -8,6 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::ca::sign_ins::SignInShape;
 use crate::clock;
 use crate::rng::SimRng;
 use crate::routes::ApiVersion;
@@ -51,6 +52,8 @@ pub struct SignIn {
     /// `user`, `multiConditionalAccess`, `securityDefaults` (MFA) or empty (single factor).
     pub provider: &'static str,
     pub interactive: bool,
+    /// The scenario's stated sign-in this entry is (`ca::sign_ins`), by index.
+    pub stated: Option<u32>,
 }
 
 /// Generates every user's activity and the tenant's sign-in log (newest first).
@@ -120,7 +123,16 @@ pub fn generate(seed: u64, users: &[User], anchor: i64) -> (Vec<Activity>, Vec<S
                 [50126, 50140, 50053][rng.below(3) as usize]
             };
             sequence += 1;
-            log.push(SignIn { time, user: position as u32, sequence, error_code, mfa, provider, interactive: true });
+            log.push(SignIn {
+                time,
+                user: position as u32,
+                sequence,
+                error_code,
+                mfa,
+                provider,
+                interactive: true,
+                stated: None,
+            });
             latest_any = latest_any.max(Some(time));
             if success {
                 latest_success = latest_success.max(Some(time));
@@ -397,10 +409,35 @@ pub fn sign_in_id(entry: &SignIn, seed: u64) -> String {
     guid_from(seed ^ 0x51_61_1f, entry.sequence as u64)
 }
 
-/// One sign-in as `auditLogs/signIns` returns it, in `version`'s shape: v1.0 has every property
+/// How a caller sees the sign-in log.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInView {
+    pub version: ApiVersion,
+    /// `Prefer: include-unknown-enum-members` was sent: report-only results appear as such,
+    /// else they collapse to `unknownFutureValue`.
+    pub unknown_enum_members: bool,
+    /// The token can read Conditional Access: without it `appliedConditionalAccessPolicies` is
+    /// absent.
+    pub conditional_access: bool,
+}
+
+/// The results of `appliedConditionalAccessPolicyResult` after `unknownFutureValue`.
+const REPORT_ONLY_RESULTS: [&str; 4] =
+    ["reportOnlySuccess", "reportOnlyFailure", "reportOnlyNotApplied", "reportOnlyInterrupted"];
+
+/// One sign-in as `auditLogs/signIns` returns it, in the view's version: v1.0 has every property
 /// of its `signIn` type (metadata `clean_v10_metadata`), beta adds `authenticationRequirement`,
-/// `authenticationRequirementPolicies`, `signInEventTypes` and `userType`.
-pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, version: ApiVersion) -> Value {
+/// `authenticationRequirementPolicies`, `signInEventTypes` and `userType`. `shape` is what a
+/// loaded scenario makes of the entry (`ca::sign_ins`).
+pub fn sign_in_json(
+    entry: &SignIn,
+    user: &User,
+    tenant_id: &str,
+    seed: u64,
+    view: SignInView,
+    shape: Option<&SignInShape>,
+) -> Value {
+    let version = view.version;
     let failure = match entry.error_code {
         0 => "Other.",
         50074 => "Strong Authentication is required.",
@@ -409,7 +446,10 @@ pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, ver
         _ => "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.",
     };
     let by_ca = entry.provider == "multiConditionalAccess";
-    let applied_policies: Vec<Value> = if by_ca {
+    let mfa = shape.map_or(entry.mfa, |s| s.mfa);
+    let mut applied_policies: Vec<Value> = if let Some(shape) = shape {
+        shape.applied.clone()
+    } else if by_ca {
         vec![json!({
             "id": CA_POLICY_ID,
             "displayName": "Require multifactor authentication for all users",
@@ -427,15 +467,34 @@ pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, ver
     map.insert("userDisplayName".into(), Value::String(user.display_name.clone()));
     map.insert("userPrincipalName".into(), Value::String(user.user_principal_name.clone()));
     map.insert("userId".into(), Value::String(user.id.clone()));
-    map.insert("appId".into(), json!(EXCHANGE_ONLINE));
-    map.insert("appDisplayName".into(), json!("Office 365 Exchange Online"));
+    let (app_id, app_name) =
+        shape.map_or((EXCHANGE_ONLINE, "Office 365 Exchange Online"), |s| (s.app_id.as_str(), s.app_name.as_str()));
+    map.insert("appId".into(), json!(app_id));
+    map.insert("appDisplayName".into(), json!(app_name));
     map.insert("ipAddress".into(), Value::String(format!("203.0.113.{}", entry.sequence % 250 + 1)));
     map.insert("clientAppUsed".into(), json!("Browser"));
     map.insert("userAgent".into(), json!(USER_AGENT));
     map.insert("correlationId".into(), Value::String(guid_from(seed ^ 0xc0_44e1, entry.sequence as u64)));
     map.insert("isInteractive".into(), Value::Bool(entry.interactive));
-    map.insert("appliedConditionalAccessPolicies".into(), Value::Array(applied_policies));
-    map.insert("conditionalAccessStatus".into(), json!(if by_ca { "success" } else { "notApplied" }));
+    for policy in applied_policies.iter_mut() {
+        let result = policy["result"].as_str().unwrap_or_default();
+        if !view.unknown_enum_members && REPORT_ONLY_RESULTS.contains(&result) {
+            policy["result"] = json!("unknownFutureValue");
+        }
+        if version == ApiVersion::V1 {
+            if let Some(object) = policy.as_object_mut() {
+                object.retain(|key, _| {
+                    ["id", "displayName", "enforcedGrantControls", "enforcedSessionControls", "result"]
+                        .contains(&key.as_str())
+                });
+            }
+        }
+    }
+    if view.conditional_access {
+        map.insert("appliedConditionalAccessPolicies".into(), Value::Array(applied_policies));
+    }
+    let status = shape.map_or(if by_ca { "success" } else { "notApplied" }, |s| s.conditional_access_status);
+    map.insert("conditionalAccessStatus".into(), json!(status));
     map.insert("authenticationAppDeviceDetails".into(), Value::Null);
     map.insert(
         "deviceDetail".into(),
@@ -460,8 +519,8 @@ pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, ver
     );
     map.insert("homeTenantId".into(), json!(tenant_id));
     map.insert("resourceTenantId".into(), json!(tenant_id));
-    map.insert("resourceDisplayName".into(), json!("Office 365 Exchange Online"));
-    map.insert("resourceId".into(), json!(EXCHANGE_ONLINE));
+    map.insert("resourceDisplayName".into(), json!(app_name));
+    map.insert("resourceId".into(), json!(app_id));
     map.insert("riskDetail".into(), json!("none"));
     map.insert("riskEventTypes".into(), json!([]));
     map.insert("riskEventTypes_v2".into(), json!([]));
@@ -475,17 +534,21 @@ pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, ver
         json!({"errorCode": entry.error_code, "failureReason": failure, "additionalDetails": null}),
     );
     if version == ApiVersion::Beta {
-        let policies: Vec<Value> = match entry.provider {
-            "" => vec![],
-            "user" => vec![json!({"requirementProvider": "user", "detail": "Per-user MFA"})],
-            "securityDefaults" => {
-                vec![json!({"requirementProvider": "securityDefaults", "detail": "Security defaults"})]
+        let policies: Vec<Value> = if let Some(shape) = shape {
+            shape.providers.iter().map(|p| json!({"requirementProvider": p, "detail": provider_detail(p)})).collect()
+        } else {
+            match entry.provider {
+                "" => vec![],
+                "user" => vec![json!({"requirementProvider": "user", "detail": "Per-user MFA"})],
+                "securityDefaults" => {
+                    vec![json!({"requirementProvider": "securityDefaults", "detail": "Security defaults"})]
+                }
+                other => vec![json!({"requirementProvider": other, "detail": "Conditional Access"})],
             }
-            other => vec![json!({"requirementProvider": other, "detail": "Conditional Access"})],
         };
         map.insert(
             "authenticationRequirement".into(),
-            json!(if entry.mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" }),
+            json!(if mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" }),
         );
         map.insert("authenticationRequirementPolicies".into(), Value::Array(policies));
         map.insert(
@@ -495,6 +558,15 @@ pub fn sign_in_json(entry: &SignIn, user: &User, tenant_id: &str, seed: u64, ver
         map.insert("userType".into(), json!(if user.user_type == UserType::Guest { "guest" } else { "member" }));
     }
     Value::Object(map)
+}
+
+fn provider_detail(provider: &str) -> &'static str {
+    match provider {
+        "user" => "Per-user MFA",
+        "securityDefaults" => "Security defaults",
+        "multiConditionalAccess" | "v1ConditionalAccess" => "Conditional Access",
+        _ => "",
+    }
 }
 
 /// The ground-truth fields `GET /_sim/users` adds for the report columns.

@@ -160,13 +160,21 @@ impl GraphClient {
 
     /// One try with `token`: ids and body (at most `max_body` bytes); no retry. `Err` is a
     /// transport failure or an answer too large to read.
-    async fn try_once(&self, request: &Request, token: &Secret) -> Result<Response, TransportFailure> {
+    async fn try_once(
+        &self,
+        request: &Request,
+        headers: &[(&'static str, &'static str)],
+        token: &Secret,
+    ) -> Result<Response, TransportFailure> {
         let started = Instant::now();
         let mut builder = self
             .http
             .request(request.method.clone(), &request.url)
             .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
             .header("client-request-id", uuid::Uuid::new_v4().to_string());
+        for &(name, value) in headers {
+            builder = builder.header(name, value);
+        }
         if request.eventual_consistency {
             builder = builder.header("ConsistencyLevel", "eventual");
         }
@@ -209,10 +217,30 @@ impl GraphClient {
         self.send_with(request, notify, OnTransportError::Retry).await
     }
 
+    /// [`GraphClient::send`] with extra request headers (e.g. `Prefer`), on every try.
+    pub async fn send_with_headers(
+        &self,
+        request: &Request,
+        headers: &[(&'static str, &'static str)],
+        notify: &dyn Notify,
+    ) -> Result<Response, EngineError> {
+        self.send_inner(request, headers, notify, OnTransportError::Retry).await
+    }
+
     /// [`GraphClient::send`], saying whether a broken connection may be retried here.
     pub async fn send_with(
         &self,
         request: &Request,
+        notify: &dyn Notify,
+        on_transport_error: OnTransportError,
+    ) -> Result<Response, EngineError> {
+        self.send_inner(request, &[], notify, on_transport_error).await
+    }
+
+    async fn send_inner(
+        &self,
+        request: &Request,
+        headers: &[(&'static str, &'static str)],
         notify: &dyn Notify,
         on_transport_error: OnTransportError,
     ) -> Result<Response, EngineError> {
@@ -228,7 +256,7 @@ impl GraphClient {
             gate_wait += admitting.elapsed();
             let primary = request.cost.first().map(|c| c.0).unwrap_or(Budget::Read);
             let token = self.credential.bearer().await.map_err(stops_the_job)?;
-            match self.try_once(request, &token).await {
+            match self.try_once(request, headers, &token).await {
                 Ok(response) if response.status == 401 && !refreshed && self.credential.can_refresh() => {
                     refreshed = true;
                     notify.verbose(format!(

@@ -94,8 +94,9 @@ async fn run(
             apply_changes::run(context, journal, throttle_limit, changes).await
         }
         JobRequest::ReadJournal { path, tenant_id } => read_journal::run(context, path, tenant_id).await,
-        JobRequest::TestMigration { scope, evaluate, .. } => {
-            migration::run(context, scope, evaluate, throttle_limit, input).await
+        JobRequest::TestMigration { scope, evaluate, include_sign_ins, sign_in_days, .. } => {
+            let sign_ins = include_sign_ins.then_some(sign_in_days);
+            migration::run(context, scope, evaluate, throttle_limit, sign_ins, input).await
         }
     }
 }

@@ -109,15 +109,17 @@ pub fn date(value: &Value) -> Option<i64> {
 }
 
 /// Where a source's listing starts.
-struct FirstPage {
-    url: String,
+pub(crate) struct FirstPage {
+    pub url: String,
     /// Asked instead when Graph refuses `url` with 400 (an undocumented query option).
-    without_optional_query: Option<String>,
+    pub without_optional_query: Option<String>,
+    /// Sent with every page (e.g. `Prefer`).
+    pub headers: &'static [(&'static str, &'static str)],
 }
 
 /// Pages through the listing from `first`, handing every row to `row`; `Err(Err)` ends the job
 /// (401, cancelled), `Err(Ok(failure))` ends only this source.
-async fn page_through(
+pub(crate) async fn page_through(
     client: &GraphClient,
     first: FirstPage,
     cost: Vec<(Budget, u32)>,
@@ -128,6 +130,7 @@ async fn page_through(
 ) -> Result<u32, Result<SourceFailure, EngineError>> {
     let mut next = Some(first.url);
     let mut fallback = first.without_optional_query;
+    let headers = first.headers;
     let mut links = NextLinks::default();
     let mut pages = 0;
     while let Some(url) = next.take() {
@@ -139,7 +142,7 @@ async fn page_through(
             cost: cost.clone(),
             describe: describe.to_string(),
         };
-        let response = client.send(&request, notify).await.map_err(|e| match e.kind {
+        let response = client.send_with_headers(&request, headers, notify).await.map_err(|e| match e.kind {
             ErrorKind::Unauthorized | ErrorKind::Cancelled => Err(e),
             _ => Ok(SourceFailure::Other(e.message)),
         })?;
@@ -244,6 +247,7 @@ pub async fn registrations(client: &GraphClient, notify: &dyn Notify) -> SourceR
     let first = FirstPage {
         url: client.url(ApiVersion::Beta, &format!("{path}?$top=999")),
         without_optional_query: Some(client.url(ApiVersion::Beta, path)),
+        headers: &[],
     };
     let pages = page_through(
         client,
@@ -287,7 +291,7 @@ const MEMBERS_FILTER: &str = "userType eq 'Member'";
 pub async fn activities(client: &GraphClient, scope: Scope, notify: &dyn Notify) -> SourceResult<Activities> {
     let started = Instant::now();
     let mut map = Activities::new();
-    let first = FirstPage { url: activity_url(client, scope), without_optional_query: None };
+    let first = FirstPage { url: activity_url(client, scope), without_optional_query: None, headers: &[] };
     let cost = vec![(Budget::SignInActivity, 1), (Budget::Read, 1)];
     let pages = page_through(client, first, cost, "list users' sign-in activity", AUDIT_LOG_READ, notify, |row| {
         if let Some((key, activity)) = activity_of(row) {
@@ -319,7 +323,7 @@ pub async fn mfa_sign_ins(client: &GraphClient, days: u32, notify: &dyn Notify) 
     let mut map = MfaSignIns::new();
     let mut rows = 0u64;
     let since = utc::now() - i64::from(days) * utc::DAY;
-    let first = FirstPage { url: mfa_scan_url(client, since), without_optional_query: None };
+    let first = FirstPage { url: mfa_scan_url(client, since), without_optional_query: None, headers: &[] };
     let pages = page_through(
         client,
         first,

@@ -24,6 +24,8 @@ pub enum Need {
     ReadRoles,
     /// Migration readiness: the tenant's subscriptions (Entra ID P1/P2 or not).
     ReadLicences,
+    /// Migration readiness with `-IncludeSignIns`: the sign-in logs.
+    ReadSignIns,
 }
 
 impl Need {
@@ -40,6 +42,7 @@ impl Need {
             Need::ReadGroupMembers => &["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"],
             Need::ReadRoles => &["RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All"],
             Need::ReadLicences => &["LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All"],
+            Need::ReadSignIns => &["AuditLog.Read.All", "Directory.Read.All"],
         }
     }
 
@@ -62,6 +65,7 @@ impl Need {
             Need::ReadGroupMembers => "GroupMember.Read.All",
             Need::ReadRoles => "RoleManagement.Read.Directory",
             Need::ReadLicences => "LicenseAssignment.Read.All",
+            Need::ReadSignIns => "AuditLog.Read.All",
         }
     }
 
@@ -84,6 +88,10 @@ impl Need {
             Need::ReadLicences => {
                 "confirm whether the tenant has Entra ID P1 (without it a Free tenant cannot be told apart)"
             }
+            Need::ReadSignIns => {
+                "read the sign-in logs for -IncludeSignIns (without it the sign-in columns stay empty and every verdict \
+                 comes from the policies alone)"
+            }
         }
     }
 }
@@ -104,14 +112,20 @@ pub fn needs(request: &JobRequest) -> Vec<Need> {
         JobRequest::ApplyChanges { .. } => vec![Need::ChangeStates],
         // Reads only the journal file: no Graph call.
         JobRequest::ReadJournal { .. } => Vec::new(),
-        JobRequest::TestMigration { scope, .. } => vec![
-            if *scope == crate::ops::MigrationScope::Input { Need::ReadUsers } else { Need::ListUsers },
-            Need::ReadStates,
-            Need::ReadPolicies,
-            Need::ReadGroupMembers,
-            Need::ReadRoles,
-            Need::ReadLicences,
-        ],
+        JobRequest::TestMigration { scope, include_sign_ins, .. } => {
+            let mut wanted = vec![
+                if *scope == crate::ops::MigrationScope::Input { Need::ReadUsers } else { Need::ListUsers },
+                Need::ReadStates,
+                Need::ReadPolicies,
+                Need::ReadGroupMembers,
+                Need::ReadRoles,
+                Need::ReadLicences,
+            ];
+            if *include_sign_ins {
+                wanted.push(Need::ReadSignIns);
+            }
+            wanted
+        }
     }
 }
 
@@ -146,6 +160,12 @@ pub fn cannot_read_states(token: &str, request: &JobRequest) -> bool {
         return false;
     };
     needs(request).contains(&Need::ReadStates) && !claims.has_any(Need::ReadStates.any_of())
+}
+
+/// Whether the pre-flight warning already named `need`: the token's claims lack it (an opaque
+/// token: never). A later 403 for the same cause then needs no second warning.
+pub fn named(token: &str, need: Need) -> bool {
+    Claims::decode(token).is_some_and(|claims| !claims.has_any(need.any_of()))
 }
 
 /// The warning for a job, or None when the token has what it needs or cannot be read.

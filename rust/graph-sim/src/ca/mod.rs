@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod evaluate;
 pub mod routes;
+pub mod sign_ins;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,6 +64,9 @@ pub struct ScenarioFile {
     pub groups: Vec<GroupSpec>,
     #[serde(default)]
     pub role_assignments: Vec<RoleAssignmentSpec>,
+    /// Sign-ins of named users: they replace those users' generated sign-ins (`sign_ins.rs`).
+    #[serde(default)]
+    pub sign_ins: Vec<sign_ins::SignInSpec>,
     /// What a test expects; the simulator ignores it.
     #[serde(default)]
     pub expect: Value,
@@ -132,11 +136,20 @@ pub struct Scenario {
     pub groups: Vec<Group>,
     group_index: HashMap<String, usize>,
     pub role_assignments: Vec<RoleAssignment>,
+    /// Stated sign-ins (`sign_ins.rs`).
+    pub sign_ins: Vec<sign_ins::StatedSignIn>,
+    /// Each policy's scope for shaping sign-ins, in the order of `policies`.
+    pub sign_in_scopes: Vec<sign_ins::PolicyScope>,
+    /// False until a scenario is loaded: the sign-in log then keeps its generated shape.
+    pub models_sign_ins: bool,
 }
 
 impl Default for Scenario {
     fn default() -> Self {
-        Scenario::load(ScenarioFile::default(), &Tenant::generate(0, 1, 0)).expect("the empty scenario loads")
+        let mut scenario =
+            Scenario::load(ScenarioFile::default(), &Tenant::generate(0, 1, 0)).expect("the empty scenario loads");
+        scenario.models_sign_ins = false;
+        scenario
     }
 }
 
@@ -196,7 +209,12 @@ impl Scenario {
             policies.push(normalise_policy(policy, i, &user_id)?);
         }
         let named_locations = file.named_locations.into_iter().map(normalise_location).collect();
-        Ok(Scenario {
+        let stated = file
+            .sign_ins
+            .iter()
+            .map(|spec| sign_ins::StatedSignIn::resolve(spec, tenant))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut scenario = Scenario {
             name: file.name,
             security_defaults: file.security_defaults,
             licence: file.licence,
@@ -205,7 +223,13 @@ impl Scenario {
             groups,
             group_index: group_ids,
             role_assignments,
-        })
+            sign_ins: stated,
+            sign_in_scopes: Vec::new(),
+            models_sign_ins: true,
+        };
+        scenario.sign_in_scopes =
+            scenario.policies.iter().map(|policy| sign_ins::PolicyScope::of(policy, &scenario)).collect();
+        Ok(scenario)
     }
 
     pub fn group(&self, id: &str) -> Option<&Group> {
@@ -252,6 +276,7 @@ impl Scenario {
             "namedLocations": self.named_locations.len(),
             "groups": self.groups.len(),
             "roleAssignments": self.role_assignments.len(),
+            "signIns": self.sign_ins.len(),
         })
     }
 }

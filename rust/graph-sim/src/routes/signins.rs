@@ -3,16 +3,26 @@
 //! `$filter`: clauses joined by `and` on `userId eq '…'`, `userPrincipalName eq '…'`,
 //! `status/errorCode eq|ne N`, `authenticationRequirement eq '…'` (beta only: v1.0's `signIn` has
 //! no such property, and answers 400 as Graph does),
-//! `createdDateTime ge|gt|le|lt 2026-11-01T00:00:00Z`; anything else answers 400. `$top` 1..1000
-//! (default 1000), `$skiptoken` paging. Needs AuditLog.Read.All and a premium tenant.
+//! `createdDateTime ge|gt|le|lt 2026-11-01T00:00:00Z`, and (beta only) `signInEventTypes/any(t: t eq
+//! '…')` clauses joined by `or` (one lambda with `or` inside, or several); anything else answers
+//! 400. Like Graph, the log holds interactive sign-ins only unless `signInEventTypes` is filtered.
+//! `$top` 1..1000 (default 1000), `$skiptoken` paging. Needs AuditLog.Read.All and a premium
+//! tenant (a scenario's `"licence": "free"` answers 403 as well).
+//!
+//! Report-only results in `appliedConditionalAccessPolicies` appear only under `Prefer:
+//! include-unknown-enum-members` (else `unknownFutureValue`), and the field is absent unless the
+//! token can read Conditional Access (Policy.Read.ConditionalAccess, Policy.Read.All or
+//! Policy.ReadWrite.ConditionalAccess). A loaded scenario shapes each sign-in (`ca::sign_ins`).
 
 use serde_json::Value;
 
-use crate::activity::{self, SignIn};
+use crate::activity::{self, SignIn, SignInView};
 use crate::auth::Principal;
+use crate::ca::sign_ins::{LogEntry, SignInShape};
+use crate::ca::{Licence, Scenario};
 use crate::odata::{GraphError, QueryOptions};
 use crate::routes::paging::Collection;
-use crate::routes::reports::check_premium_source;
+use crate::routes::reports::{check_premium_source, non_premium};
 use crate::routes::{ApiVersion, GraphRequest, GraphResponse};
 use crate::tenant::Tenant;
 use crate::SimState;
@@ -24,6 +34,31 @@ enum Clause {
     ErrorCode(bool, u32),
     Requirement(String),
     Created(&'static str, i64),
+    /// `signInEventTypes/any(...)`: any of these event types.
+    EventTypes(Vec<String>),
+}
+
+const EVENT_TYPES: [&str; 4] = ["interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity"];
+
+/// `signInEventTypes/any(t: t eq 'a' or t eq 'b')` or `(signInEventTypes/any(t: t eq 'a') or
+/// signInEventTypes/any(t: t eq 'b'))`: the event types named; None for any other shape.
+fn event_types(clause: &str) -> Option<Vec<String>> {
+    let mut values = Vec::new();
+    let mut rest = String::new();
+    let mut parts = clause.split('\'');
+    while let Some(outside) = parts.next() {
+        rest.push_str(outside);
+        if let Some(inside) = parts.next() {
+            let value = EVENT_TYPES.iter().find(|t| t.eq_ignore_ascii_case(inside))?;
+            values.push(value.to_string());
+        }
+    }
+    let mut skeleton: String =
+        rest.chars().filter(|c| !c.is_whitespace() && *c != '(' && *c != ')').collect::<String>().to_ascii_lowercase();
+    for token in ["signineventtypes/any", "t:", "teq", "or"] {
+        skeleton = skeleton.replace(token, "");
+    }
+    (skeleton.is_empty() && !values.is_empty()).then_some(values)
 }
 
 fn unsupported(clause: &str) -> GraphError {
@@ -73,6 +108,13 @@ fn parse_filter(text: &str, version: ApiVersion) -> Result<Vec<Clause>, GraphErr
     }
     pieces.push(&text[start..]);
     for piece in pieces {
+        if piece.to_ascii_lowercase().contains("signineventtypes") {
+            if version != ApiVersion::Beta {
+                return Err(no_such_property("signInEventTypes"));
+            }
+            clauses.push(Clause::EventTypes(event_types(piece).ok_or_else(|| unsupported(piece.trim()))?));
+            continue;
+        }
         let clause = piece.trim().trim_start_matches('(').trim_end_matches(')').trim();
         let mut parts = clause.splitn(3, char::is_whitespace);
         let (Some(property), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
@@ -106,14 +148,19 @@ fn parse_filter(text: &str, version: ApiVersion) -> Result<Vec<Clause>, GraphErr
     Ok(clauses)
 }
 
-fn matches(clauses: &[Clause], entry: &SignIn, tenant: &Tenant) -> bool {
+fn matches(clauses: &[Clause], entry: &SignIn, mfa: bool, tenant: &Tenant) -> bool {
     let user = &tenant.users[entry.user as usize];
+    let event_type = if entry.interactive { "interactiveUser" } else { "nonInteractiveUser" };
+    let types_filtered = clauses.iter().any(|c| matches!(c, Clause::EventTypes(_)));
+    if !types_filtered && !entry.interactive {
+        return false;
+    }
     clauses.iter().all(|clause| match clause {
         Clause::UserId(id) => user.id.eq_ignore_ascii_case(id),
         Clause::Upn(upn) => user.user_principal_name.to_lowercase() == *upn,
         Clause::ErrorCode(eq, code) => (entry.error_code == *code) == *eq,
         Clause::Requirement(r) => {
-            let have = if entry.mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" };
+            let have = if mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" };
             have.eq_ignore_ascii_case(r)
         }
         Clause::Created(op, at) => match *op {
@@ -122,8 +169,47 @@ fn matches(clauses: &[Clause], entry: &SignIn, tenant: &Tenant) -> bool {
             "le" => entry.time <= *at,
             _ => entry.time < *at,
         },
+        Clause::EventTypes(types) => types.iter().any(|t| t == event_type),
     })
 }
+
+/// The log as a scenario leaves it: each named user's generated sign-ins replaced by the
+/// scenario's, newest first. Borrowed as is when the scenario states none.
+fn log<'a>(tenant: &'a Tenant, scenario: &Scenario) -> std::borrow::Cow<'a, [SignIn]> {
+    if scenario.sign_ins.is_empty() {
+        return std::borrow::Cow::Borrowed(&tenant.sign_ins);
+    }
+    let named: std::collections::HashSet<u32> = scenario.sign_ins.iter().map(|s| s.user).collect();
+    let mut log: Vec<SignIn> = tenant.sign_ins.iter().filter(|e| !named.contains(&e.user)).cloned().collect();
+    for (i, stated) in scenario.sign_ins.iter().enumerate() {
+        log.push(SignIn {
+            time: tenant.anchor - stated.seconds_ago,
+            user: stated.user,
+            // Past any generated entry's, so ids stay unique.
+            sequence: u32::MAX - i as u32,
+            error_code: stated.error_code,
+            mfa: false,
+            provider: "",
+            interactive: stated.interactive,
+            stated: Some(i as u32),
+        });
+    }
+    log.sort_by(|a, b| b.time.cmp(&a.time).then(b.sequence.cmp(&a.sequence)));
+    std::borrow::Cow::Owned(log)
+}
+
+fn shape(scenario: &Scenario, tenant: &Tenant, entry: &SignIn) -> Option<SignInShape> {
+    let stated = entry.stated.map(|i| &scenario.sign_ins[i as usize]);
+    scenario.shape_sign_in(&LogEntry {
+        user: &tenant.users[entry.user as usize],
+        error_code: entry.error_code,
+        generated: if stated.is_some() { None } else { Some((entry.mfa, entry.provider)) },
+        stated,
+    })
+}
+
+const CONDITIONAL_ACCESS_READ: &[&str] =
+    &["Policy.Read.ConditionalAccess", "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"];
 
 const SIGN_INS: Collection = Collection { path: "/auditLogs/signIns", default_top: 1000, max_top: 1000 };
 
@@ -134,6 +220,10 @@ pub fn list(
     query: &QueryOptions,
 ) -> Result<GraphResponse, GraphError> {
     check_premium_source(sim, principal)?;
+    let scenario = sim.ca.scenario();
+    if scenario.licence == Licence::Free {
+        return Err(non_premium());
+    }
     if !query.unsupported.is_empty() || query.skip.is_some() || query.select.is_some() {
         return Err(GraphError::unsupported_query(
             "The simulator implements only $filter, $top and $skiptoken on signIns.",
@@ -144,14 +234,27 @@ pub fn list(
         _ => Vec::new(),
     };
     let tenant = sim.tenant();
+    let view = SignInView {
+        version: request.version,
+        unknown_enum_members: request
+            .header("prefer")
+            .is_some_and(|p| p.split(',').any(|p| p.trim().eq_ignore_ascii_case("include-unknown-enum-members"))),
+        conditional_access: principal.has_any(CONDITIONAL_ACCESS_READ),
+    };
+    let log = log(&tenant, &scenario);
     let body = SIGN_INS.page(
         request,
         query,
         tenant.generation,
-        &tenant.sign_ins,
-        |entry| matches(&clauses, entry, &tenant),
+        &log,
         |entry| {
-            activity::sign_in_json(entry, &tenant.users[entry.user as usize], &tenant.id, tenant.seed, request.version)
+            let mfa = shape(&scenario, &tenant, entry).map_or(entry.mfa, |s| s.mfa);
+            matches(&clauses, entry, mfa, &tenant)
+        },
+        |entry| {
+            let shape = shape(&scenario, &tenant, entry);
+            let user = &tenant.users[entry.user as usize];
+            activity::sign_in_json(entry, user, &tenant.id, tenant.seed, view, shape.as_ref())
         },
     )?;
     Ok(GraphResponse::json(200, Value::Object(body)))
@@ -170,6 +273,17 @@ mod tests {
         let v1 = parse_filter(text, ApiVersion::V1).unwrap_err();
         assert!(v1.message.contains("'authenticationRequirement'"), "{}", v1.message);
         assert!(parse_filter("userId eq 'a' and startswith(userPrincipalName,'a')", ApiVersion::Beta).is_err());
+        let both = vec!["interactiveUser".to_string(), "nonInteractiveUser".to_string()];
+        for text in [
+            "createdDateTime ge 2026-10-01T00:00:00Z and (signInEventTypes/any(t: t eq 'interactiveUser') or signInEventTypes/any(t: t eq 'nonInteractiveUser'))",
+            "signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')",
+        ] {
+            let c = parse_filter(text, ApiVersion::Beta).unwrap();
+            assert_eq!(c.last(), Some(&Clause::EventTypes(both.clone())), "{text}");
+            assert!(parse_filter(text, ApiVersion::V1).is_err());
+        }
+        assert!(parse_filter("signInEventTypes/any(t: t ne 'interactiveUser')", ApiVersion::Beta).is_err());
+        assert!(parse_filter("signInEventTypes/any(t: t eq 'robot')", ApiVersion::Beta).is_err());
         assert_eq!(
             parse_filter("userPrincipalName eq 'miriam.o''brien@contoso.com'", ApiVersion::V1).unwrap(),
             vec![Clause::Upn("miriam.o'brien@contoso.com".into())]

@@ -329,12 +329,15 @@ impl Tenant {
 
     /// Finds a user by object id or user principal name (case-insensitive).
     pub fn find(&self, key: &str) -> Option<&User> {
-        let direct = self.index.get(key);
-        let found = match direct {
+        self.position(key).map(|position| &self.users[position as usize])
+    }
+
+    /// The index in `users` of the user with this object id or user principal name.
+    pub fn position(&self, key: &str) -> Option<u32> {
+        match self.index.get(key) {
             Some(position) => Some(*position),
             None => self.index.get(&key.to_lowercase()).copied(),
-        };
-        found.map(|position| &self.users[position as usize])
+        }
     }
 }
 

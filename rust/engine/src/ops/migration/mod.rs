@@ -6,6 +6,7 @@
 //! With `-Evaluate`, the users the rules leave `PartiallyCovered` or `Unknown` also get Graph's
 //! What-If answers beside their verdict ([`whatif`]).
 
+pub mod evidence;
 pub mod policy;
 pub mod read;
 pub mod summary;
@@ -28,7 +29,9 @@ use crate::graph::batch::Batcher;
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
 use crate::model::MigrationCheck;
-use crate::options::Scope;
+use crate::options::{Scope, MAX_SIGN_IN_DAYS};
+use crate::signin::preflight::{named, Need};
+use evidence::SignInEvidence;
 use summary::Tally;
 use verdict::{TenantInputs, UserFacts, Verdict, VerdictKind};
 use whatif::WhatIf;
@@ -52,11 +55,25 @@ pub async fn run(
     scope: MigrationScope,
     evaluate: bool,
     throttle_limit: usize,
+    sign_in_days: Option<u32>,
     mut input: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), EngineError> {
+    if let Some(days) = sign_in_days.filter(|d| !(1..=MAX_SIGN_IN_DAYS).contains(d)) {
+        return Err(EngineError::invalid_input(format!(
+            "-SignInDays {days} is out of range: give a number of days from 1 to {MAX_SIGN_IN_DAYS} (Graph keeps sign-in logs for 30 days at most)."
+        )));
+    }
     let notify = context.notify();
     let reader = read::Reader::new(context.client.clone(), notify.clone());
-    let inputs = Arc::new(reader.tenant_inputs().await?);
+    // The sign-in scan runs on its own budget (sign-in logs), beside the CA reads.
+    let scan = async {
+        match sign_in_days {
+            Some(days) => evidence::scan(&context.client, days, notify.as_ref()).await,
+            None => Ok(SignInEvidence::NotAsked),
+        }
+    };
+    let (inputs, evidence) = tokio::join!(reader.tenant_inputs(), scan);
+    let inputs = Arc::new(inputs?);
     context
         .events
         .send(Event::verbose(format!(
@@ -69,6 +86,15 @@ pub async fn run(
     for warning in summary::input_warnings(&inputs) {
         context.events.send(Event::warning(warning)).await;
     }
+    let evidence = evidence?;
+    if let SignInEvidence::Unreadable { warning, for_want_of_permission } = &evidence {
+        // One warning per cause: the pre-flight one may have named AuditLog.Read.All already.
+        let said = *for_want_of_permission
+            && context.client.credential().current().is_some_and(|t| named(t.secret.expose(), Need::ReadSignIns));
+        if !said {
+            context.events.send(Event::warning(warning.clone())).await;
+        }
+    }
     let what_if = evaluate.then(|| WhatIf::new(context.client.clone(), notify.clone(), context.events.clone()));
     if what_if.is_some() {
         context
@@ -80,7 +106,7 @@ pub async fn run(
             ))
             .await;
     }
-    let checker = Arc::new(Checker { inputs: inputs.clone(), tally: Tally::default(), what_if });
+    let checker = Arc::new(Checker { inputs: inputs.clone(), evidence, tally: Tally::default(), what_if });
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
     match scope {
@@ -192,6 +218,8 @@ async fn list_and_check(
 /// What-If's answers for the users the rules could not settle.
 struct Checker {
     inputs: Arc<TenantInputs>,
+    /// Rule 5's sign-in evidence (`-IncludeSignIns`).
+    evidence: SignInEvidence,
     tally: Tally,
     what_if: Option<WhatIf>,
 }
@@ -215,7 +243,9 @@ impl Checker {
             user_type: user["userType"].as_str(),
             user_principal_name: user["userPrincipalName"].as_str(),
         };
-        let Verdict { verdict, covered_by, report_only, gaps, reason } = self.inputs.verdict(&facts);
+        let mut judged = self.inputs.verdict(&facts);
+        self.evidence.apply(facts.key, &mut judged);
+        let Verdict { verdict, covered_by, report_only, gaps, reason } = judged;
         self.tally.add(verdict);
         MigrationCheck {
             target: target.to_string(),
@@ -229,6 +259,7 @@ impl Checker {
             gaps,
             reason,
             what_if: self.what_if.as_ref().map(|_| Vec::new()),
+            sign_ins: self.evidence.columns(facts.key),
         }
     }
 
