@@ -133,3 +133,71 @@ Describe 'Test-PerUserMfaMigration' {
         $plain.PSObject.Properties.Name | Should -Not -Contain 'WhatIf'
     }
 }
+
+Describe 'Test-PerUserMfaMigration -IncludeSignIns' {
+    BeforeAll {
+        $script:signInRoles = @('User.Read.All', 'Policy.Read.All', 'GroupMember.Read.All', 'RoleManagement.Read.Directory', 'LicenseAssignment.Read.All', 'AuditLog.Read.All')
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $signInRoles) -GraphEndpoint $sim.Url
+    }
+    AfterAll {
+        $roles = @('User.Read.All', 'Policy.Read.All', 'GroupMember.Read.All', 'RoleManagement.Read.Directory', 'LicenseAssignment.Read.All')
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $roles) -GraphEndpoint $sim.Url
+    }
+    BeforeEach { Set-Scenario '53-sign-ins-per-user-only.json' }
+
+    It 'adds the sign-in columns and downgrades Covered on per-user-only sign-ins' {
+        $adele = Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com' -IncludeSignIns -InformationAction SilentlyContinue
+        @($adele.PSObject.Properties.Name) | Should -Be @('UserPrincipalName', 'DisplayName', 'Id', 'PerUserMfaState', 'Verdict', 'CoveredBy', 'ReportOnly', 'Gaps', 'Reason',
+            'MfaSignIns', 'PerUserOnlyMfaSignIns', 'LastPerUserOnlyMfaSignIn', 'PerUserOnlyApps', 'LastConditionalAccessMfaSignIn')
+        $adele.Verdict | Should -Be 'PartiallyCovered'
+        $adele.MfaSignIns | Should -Be 3
+        $adele.PerUserOnlyMfaSignIns | Should -Be 2
+        @($adele.PerUserOnlyApps) | Should -Be @('Salesforce')
+        $adele.LastPerUserOnlyMfaSignIn | Should -BeOfType [datetime]
+        $adele.LastConditionalAccessMfaSignIn | Should -BeGreaterThan $adele.LastPerUserOnlyMfaSignIn
+        @($adele.Gaps)[0] | Should -BeLike '2 sign-ins in the last 30 days needed MFA only because of per-user MFA (Salesforce; latest *)'
+    }
+
+    It 'leaves the columns out without -IncludeSignIns, and warns about -SignInDays alone' {
+        $warnings = $null
+        $adele = Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com' -SignInDays 7 -WarningVariable warnings -WarningAction SilentlyContinue -InformationAction SilentlyContinue
+        $adele.Verdict | Should -Be 'Covered'
+        $adele.PSObject.Properties.Name | Should -Not -Contain 'MfaSignIns'
+        @($warnings | Where-Object { "$_" -like '*-SignInDays only applies with -IncludeSignIns*' }).Count | Should -Be 1
+    }
+
+    It 'refuses a -SignInDays outside 1 to 30' {
+        { Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com' -IncludeSignIns -SignInDays 31 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+
+    It 'exports the sign-in columns cleanly to CSV' {
+        $path = Join-Path $TestDrive 'evidence.csv'
+        Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com', 'alex.wilber@contoso.com' -IncludeSignIns -InformationAction SilentlyContinue |
+            Export-Csv -Path $path -NoTypeInformation
+        $raw = Get-Content -LiteralPath $path -Raw
+        $raw | Should -Not -BeLike '*System.*'
+        $rows = @(Import-Csv -LiteralPath $path)
+        $adele = $rows | Where-Object UserPrincipalName -eq 'adele.vance@contoso.com'
+        $adele.PerUserOnlyApps | Should -Be 'Salesforce'
+        $adele.PerUserOnlyMfaSignIns | Should -Be '2'
+        $adele.LastPerUserOnlyMfaSignIn | Should -Match '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$'
+        ($rows | Where-Object UserPrincipalName -eq 'alex.wilber@contoso.com').PerUserOnlyMfaSignIns | Should -Be '0'
+    }
+
+    It 'keeps the verdict and leaves the columns empty, with one warning, without AuditLog.Read.All' {
+        $roles = @('User.Read.All', 'Policy.Read.All', 'GroupMember.Read.All', 'RoleManagement.Read.Directory', 'LicenseAssignment.Read.All')
+        Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $roles) -GraphEndpoint $sim.Url
+        try {
+            $warnings = $null
+            $adele = Test-PerUserMfaMigration -UserId 'adele.vance@contoso.com' -IncludeSignIns -WarningVariable warnings -WarningAction SilentlyContinue -InformationAction SilentlyContinue
+            $adele.Verdict | Should -Be 'Covered'
+            $adele.MfaSignIns | Should -BeNullOrEmpty
+            $adele.PSObject.Properties.Name | Should -Contain 'PerUserOnlyMfaSignIns'
+            @($warnings | Where-Object { "$_" -like '*sign-in logs*' }).Count | Should -Be 1
+            @($warnings | Where-Object { "$_" -like '*AuditLog.Read.All*' }).Count | Should -Be 1
+        }
+        finally {
+            Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $signInRoles) -GraphEndpoint $sim.Url
+        }
+    }
+}

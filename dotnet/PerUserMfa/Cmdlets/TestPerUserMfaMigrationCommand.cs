@@ -35,6 +35,18 @@ namespace PerUserMfa.Cmdlets
         [Parameter]
         public SwitchParameter Evaluate { get; set; }
 
+        /// <summary>Also scan the sign-in logs (interactive and non-interactive) for successful sign-ins whose MFA
+        /// only per-user MFA required: such a sign-in turns Covered into PartiallyCovered. Adds MfaSignIns,
+        /// PerUserOnlyMfaSignIns, LastPerUserOnlyMfaSignIn, PerUserOnlyApps and LastConditionalAccessMfaSignIn.
+        /// Needs AuditLog.Read.All and Entra ID P1.</summary>
+        [Parameter]
+        public SwitchParameter IncludeSignIns { get; set; }
+
+        /// <summary>How many days of sign-in logs -IncludeSignIns scans (1 to 30, default 30).</summary>
+        [Parameter]
+        [ValidateRange(1, 30)]
+        public int SignInDays { get; set; } = 30;
+
         /// <summary>How many Graph requests may be in flight at once.</summary>
         [Parameter]
         [ValidateRange(1, 1000)]
@@ -44,19 +56,29 @@ namespace PerUserMfa.Cmdlets
         /// Export-PerUserMfaReport can show the tenant-wide part of the run its checks came from.</summary>
         private readonly string _run = MigrationRuns.NewRun();
 
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(SignInDays)) && !IncludeSignIns.IsPresent)
+            {
+                WriteWarning("-SignInDays only applies with -IncludeSignIns (it sets how many days of sign-in logs are scanned); it is ignored here.");
+            }
+        }
+
         protected override void ProcessRecord()
         {
             var throttleLimit = BoundThrottleLimit(ThrottleLimit);
+            int? signInDays = IncludeSignIns.IsPresent ? SignInDays : null;
             if (ParameterSetName == UserIdSet)
             {
-                var pump = GetPump(EngineRequests.TestMigration(EngineRequests.ScopeInput, throttleLimit, Evaluate.IsPresent));
+                var pump = GetPump(EngineRequests.TestMigration(EngineRequests.ScopeInput, throttleLimit, Evaluate.IsPresent, signInDays));
                 pump.Handler ??= MarkRun;
                 pump.Push(UserId);
             }
             else
             {
                 var scope = All.IsPresent ? EngineRequests.ScopeAll : EngineRequests.ScopePerUserMfa;
-                var pump = GetPump(EngineRequests.TestMigration(scope, throttleLimit, Evaluate.IsPresent));
+                var pump = GetPump(EngineRequests.TestMigration(scope, throttleLimit, Evaluate.IsPresent, signInDays));
                 pump.Handler ??= MarkRun;
                 pump.Run();
             }

@@ -50,8 +50,9 @@ namespace PerUserMfa.Engine
 
         /// <summary><c>{"operation":"testMigration","scope":...}</c> (Test-PerUserMfaMigration): scope
         /// <c>perUserMfa</c> (accounts with per-user MFA Enabled or Enforced), <c>all</c> or <c>input</c>;
-        /// <c>"evaluate":true</c> adds Graph's What-If for PartiallyCovered and Unknown users.</summary>
-        public static string TestMigration(string scope, int? throttleLimit, bool evaluate = false)
+        /// <c>"evaluate":true</c> adds Graph's What-If for PartiallyCovered and Unknown users; <paramref name="signInDays"/>
+        /// adds the sign-in evidence of that many days (<c>"includeSignIns":true</c>).</summary>
+        public static string TestMigration(string scope, int? throttleLimit, bool evaluate = false, int? signInDays = null)
         {
             var writer = new JsonWriter()
                 .WriteStartObject()
@@ -60,6 +61,11 @@ namespace PerUserMfa.Engine
             if (evaluate)
             {
                 writer.WriteProperty("evaluate", true);
+            }
+
+            if (signInDays is int days)
+            {
+                writer.WriteProperty("includeSignIns", true).WriteProperty("signInDays", days);
             }
 
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();

@@ -88,18 +88,46 @@ namespace PerUserMfa.Engine
         /// <summary>-Evaluate only (null otherwise): one sentence per What-If scenario.</summary>
         public IReadOnlyList<string>? WhatIf { get; private set; }
 
+        /// <summary>The sign-in evidence columns are present (-IncludeSignIns); each is null when the sign-in
+        /// logs could not be read.</summary>
+        public bool HasSignIns { get; private set; }
+
+        public long? MfaSignIns { get; private set; }
+
+        public long? PerUserOnlyMfaSignIns { get; private set; }
+
+        public string? LastPerUserOnlyMfaSignIn { get; private set; }
+
+        public IReadOnlyList<string> PerUserOnlyApps { get; private set; } = Array.Empty<string>();
+
+        public string? LastConditionalAccessMfaSignIn { get; private set; }
+
         public static MigrationCheckEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
 
-        internal static MigrationCheckEvent Read(EventFields f) => WithUser(new MigrationCheckEvent
+        internal static MigrationCheckEvent Read(EventFields f)
         {
-            PerUserMfaState = f.String("perUserMfaState"),
-            Verdict = f.String("verdict"),
-            CoveredBy = f.Strings("coveredBy"),
-            ReportOnly = f.Strings("reportOnly"),
-            Gaps = f.Strings("gaps"),
-            Reason = f.String("reason"),
-            WhatIf = f.Has("whatIf") ? f.Strings("whatIf") : null,
-        }, f);
+            var check = new MigrationCheckEvent
+            {
+                PerUserMfaState = f.String("perUserMfaState"),
+                Verdict = f.String("verdict"),
+                CoveredBy = f.Strings("coveredBy"),
+                ReportOnly = f.Strings("reportOnly"),
+                Gaps = f.Strings("gaps"),
+                Reason = f.String("reason"),
+                WhatIf = f.Has("whatIf") ? f.Strings("whatIf") : null,
+            };
+            if (f.Has("mfaSignIns"))
+            {
+                check.HasSignIns = true;
+                check.MfaSignIns = f.Int64("mfaSignIns");
+                check.PerUserOnlyMfaSignIns = f.Int64("perUserOnlyMfaSignIns");
+                check.LastPerUserOnlyMfaSignIn = f.String("lastPerUserOnlyMfaSignIn");
+                check.PerUserOnlyApps = f.Strings("perUserOnlyApps");
+                check.LastConditionalAccessMfaSignIn = f.String("lastConditionalAccessMfaSignIn");
+            }
+
+            return WithUser(check, f);
+        }
     }
 
     /// <summary><c>userReport</c>: one user's row of the detailed report (Get-PerUserMfaState -Detailed,

@@ -8,10 +8,12 @@ namespace PerUserMfa.Output
     /// <summary>
     /// <c>migrationCheck</c> → a <c>PerUserMfa.MigrationCheck</c> (Test-PerUserMfaMigration). Property names and
     /// order are a public contract: UserPrincipalName, DisplayName, Id, PerUserMfaState, Verdict, CoveredBy,
-    /// ReportOnly, Gaps, Reason; with -Evaluate also WhatIf.
+    /// ReportOnly, Gaps, Reason; with -IncludeSignIns also MfaSignIns, PerUserOnlyMfaSignIns,
+    /// LastPerUserOnlyMfaSignIn, PerUserOnlyApps and LastConditionalAccessMfaSignIn (all empty when the sign-in
+    /// logs could not be read); with -Evaluate also WhatIf.
     /// </summary>
     /// <remarks>
-    /// CoveredBy, ReportOnly and Gaps are string arrays wrapped in a <see cref="PSObject"/> whose ToString joins
+    /// CoveredBy, ReportOnly, Gaps and PerUserOnlyApps are string arrays wrapped in a <see cref="PSObject"/> whose ToString joins
     /// them with "; ": scripts see an array (<c>.Count</c>, <c>-contains</c>, <c>foreach</c>), while Export-Csv and
     /// string expansion write the joined text instead of <c>System.String[]</c>.
     /// </remarks>
@@ -27,6 +29,15 @@ namespace PerUserMfa.Output
             Add(result, "ReportOnly", List(e.ReportOnly));
             Add(result, "Gaps", List(e.Gaps));
             Add(result, "Reason", e.Reason);
+            if (e.HasSignIns)
+            {
+                Add(result, "MfaSignIns", e.MfaSignIns);
+                Add(result, "PerUserOnlyMfaSignIns", e.PerUserOnlyMfaSignIns);
+                Add(result, "LastPerUserOnlyMfaSignIn", UserReportFactory.Date(e.LastPerUserOnlyMfaSignIn));
+                Add(result, "PerUserOnlyApps", List(e.PerUserOnlyApps));
+                Add(result, "LastConditionalAccessMfaSignIn", UserReportFactory.Date(e.LastConditionalAccessMfaSignIn));
+            }
+
             if (e.WhatIf != null)
             {
                 Add(result, "WhatIf", List(e.WhatIf));

@@ -313,7 +313,13 @@ mod contract {
                     "Exchange Online, browser, Windows: MFA required by 'MFA outside the office'".into(),
                     "SharePoint Online, browser, iOS: MFA not required (report-only: 'Require MFA for all users (report-only)')".into(),
                 ]),
-                sign_ins: None,
+                sign_ins: Some(crate::model::SignInColumns {
+                    mfa_sign_ins: Some(14),
+                    per_user_only_mfa_sign_ins: Some(2),
+                    last_per_user_only_mfa_sign_in: some("2026-11-27T17:40:00Z"),
+                    per_user_only_apps: vec!["Salesforce".into()],
+                    last_conditional_access_mfa_sign_in: some("2026-11-29T08:05:00Z"),
+                }),
             })),
         ]
     }
