@@ -5,7 +5,7 @@
 
 .DESCRIPTION
     Starts the simulator with -Users accounts (Graph's budgets, 50 ms round trips), generates a
-    Conditional Access set-up for that tenant and loads it (POST /_sim/scenario):
+    Conditional Access set-up for that tenant and loads it (--scenario):
       - -Groups groups, nested: a quarter of them are parent groups, each holding three child groups
         (and a few accounts of its own); every account is a direct member of one child group;
       - -Policies policies, each referencing groups (include and exclude, directly and through their
@@ -90,11 +90,16 @@ function Measure-Step([scriptblock] $Run) {
 
 $simArguments = @('--throttle', 'auto', '--latency-ms', $LatencyMs, '--jitter-ms', [int]($LatencyMs / 5))
 Write-Host "Starting the simulator: $Users users, $($simArguments -join ' ')" -ForegroundColor Cyan
-$sim = Start-GraphSim -Users $Users -Seed $Seed -ExtraArguments $simArguments -SimulatorPath $SimulatorPath
+# The scenario names the generated tenant's object ids, so the tenant (the same for the same seed) is
+# generated once to read them; the scenario is too large for POST /_sim/scenario, so the simulator
+# that is measured loads it from a file (--scenario).
+$probe = Start-GraphSim -Users $Users -Seed $Seed -SimulatorPath $SimulatorPath
+try { $ids = @((Get-SimUser -Sim $probe) | ForEach-Object id) } finally { Stop-GraphSim $probe }
+$scenario = New-Scenario $ids
+$scenarioPath = Join-Path ([IO.Path]::GetTempPath()) "pumfa-migration-benchmark-$PID.json"
+[System.IO.File]::WriteAllText($scenarioPath, $scenario)
+$sim = Start-GraphSim -Users $Users -Seed $Seed -ExtraArguments ($simArguments + @('--scenario', $scenarioPath)) -SimulatorPath $SimulatorPath
 try {
-    $ids = @((Get-SimUser -Sim $sim) | ForEach-Object id)
-    $scenario = New-Scenario $ids
-    $null = Invoke-RestMethod -Method Post -Uri "$($sim.Url)/_sim/scenario" -Body ([System.Text.Encoding]::UTF8.GetBytes($scenario)) -ContentType 'application/json'
     Write-Host ("Scenario loaded: {0:N0} users, {1} groups (nested), {2} policies, {3:N1} MB of JSON" -f $ids.Count, $Groups, $Policies, ($scenario.Length / 1MB))
     $roles = @('User.Read.All', 'Policy.Read.All', 'GroupMember.Read.All', 'RoleManagement.Read.Directory', 'LicenseAssignment.Read.All')
     Connect-PerUserMfa -AccessToken (New-SimToken -Sim $sim -Roles $roles) -GraphEndpoint $sim.Url
@@ -129,6 +134,7 @@ try {
 finally {
     Disconnect-PerUserMfa -ErrorAction SilentlyContinue
     Stop-GraphSim $sim
+    Remove-Item -LiteralPath $scenarioPath -ErrorAction SilentlyContinue
 }
 
 Write-Host ("`nSettings: {0:N0} users, {1} groups (nested), {2} policies, Graph's budgets (--throttle auto), {3} ms round trips" -f $Users, $Groups, $Policies, $LatencyMs)
