@@ -34,6 +34,9 @@ param(
     [double] $TailRate = 0.03,
     # Bulk path: the round trip of one users page, per run (0 runs: skip the bulk path).
     [int[]] $PageRoundTripMs = @(300, 1000),
+    # Further simulator flags for every run, e.g. '--upn-range','refused' to measure the listing
+    # one page after another (as before the parallel ranges) on the same build.
+    [string[]] $ExtraSimArguments = @(),
     [string] $OutFile
 )
 $ErrorActionPreference = 'Stop'
@@ -93,11 +96,11 @@ try {
             '--throttle', 'auto', '--no-bulk-state',
             '--latency-ms', [int]($p / 2), '--jitter-ms', [int]($p / 10),
             '--server-ms', [int]($p / 10), '--tail-rate', $TailRate, '--batch-overhead-ms', [int]($p / 10),
-            '--page-ms', $PageMs)
+            '--page-ms', $PageMs) + $ExtraSimArguments
         $rows.Add((Invoke-Scenario "per-user path, $p ms round trip" $simArgs $true))
     }
     foreach ($p in $PageRoundTripMs) {
-        $simArgs = @('--throttle', 'auto', '--latency-ms', $p, '--jitter-ms', [int]($p / 10))
+        $simArgs = @('--throttle', 'auto', '--latency-ms', $p, '--jitter-ms', [int]($p / 10)) + $ExtraSimArguments
         $rows.Add((Invoke-Scenario "bulk path, $p ms per page" $simArgs $false))
     }
 }
