@@ -187,3 +187,52 @@ async fn report_budgets_are_separate_and_strict() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// A scenario's sign-ins over HTTP: report-only results only under `Prefer:
+/// include-unknown-enum-members`, the applied-policies field only with a CA read permission, and
+/// non-interactive sign-ins only when `signInEventTypes` asks for them.
+#[tokio::test]
+async fn scenario_sign_ins_follow_the_prefer_header_the_ca_permission_and_the_event_types() {
+    let sim = Sim::start(SimConfig::new(20, 1));
+    let scenario = serde_json::json!({
+        "policies": [{
+            "displayName": "MFA for Salesforce (report-only)",
+            "state": "enabledForReportingButNotEnforced",
+            "conditions": { "users": { "includeUsers": ["All"] },
+                            "applications": { "includeApplications": ["a9c5e9b1-3f0e-4c52-9b2d-5a1e0f3c7d21"] } },
+            "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+        }],
+        "signIns": [
+            { "user": "adele.vance@contoso.com", "app": "Salesforce", "appId": "a9c5e9b1-3f0e-4c52-9b2d-5a1e0f3c7d21",
+              "daysAgo": 2, "requiredBy": ["user"] },
+            { "user": "adele.vance@contoso.com", "daysAgo": 3, "interactive": false, "requiredBy": ["user"] }
+        ]
+    });
+    let (status, summary) = sim.sim_post("/_sim/scenario", scenario).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let adele = enc("userPrincipalName eq 'adele.vance@contoso.com'");
+    let both = enc("userPrincipalName eq 'adele.vance@contoso.com' and (signInEventTypes/any(t: t eq 'interactiveUser') or signInEventTypes/any(t: t eq 'nonInteractiveUser'))");
+    let token = sim.token(ALL);
+    let prefer = [("Prefer", "include-unknown-enum-members")];
+
+    let interactive = sim.get_with(&format!("/beta/auditLogs/signIns?$filter={adele}"), &token, &prefer).await;
+    let rows = interactive.body["value"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "interactive only by default: {rows:?}");
+    assert_eq!(rows[0]["authenticationRequirementPolicies"][0]["requirementProvider"], "user");
+    assert_eq!(rows[0]["appDisplayName"], "Salesforce");
+    assert_eq!(rows[0]["appliedConditionalAccessPolicies"][0]["result"], "reportOnlySuccess");
+    assert_eq!(rows[0]["appliedConditionalAccessPolicies"][0]["enforcedGrantControls"], serde_json::json!(["Mfa"]));
+
+    let all = sim.get_with(&format!("/beta/auditLogs/signIns?$filter={both}"), &token, &prefer).await;
+    assert_eq!(all.body["value"].as_array().unwrap().len(), 2, "{}", all.body);
+    let v1 = sim.get(&format!("/v1.0/auditLogs/signIns?$filter={both}"), &token).await;
+    assert_eq!(v1.status, StatusCode::BAD_REQUEST, "signInEventTypes is beta only");
+
+    let plain = sim.get(&format!("/beta/auditLogs/signIns?$filter={adele}"), &token).await;
+    assert_eq!(plain.body["value"][0]["appliedConditionalAccessPolicies"][0]["result"], "unknownFutureValue");
+
+    let no_ca = sim.token(&["User.Read.All", "AuditLog.Read.All"]);
+    let hidden = sim.get_with(&format!("/beta/auditLogs/signIns?$filter={adele}"), &no_ca, &prefer).await;
+    assert_eq!(hidden.status, StatusCode::OK);
+    assert!(hidden.body["value"][0].get("appliedConditionalAccessPolicies").is_none(), "{}", hidden.body);
+}
