@@ -20,9 +20,9 @@ namespace PerUserMfa.Tests.Bulk
                 .ToList();
             Assert.Equal(
                 "42 accounts: 30 Disabled -> Enforced, 12 Enabled -> Enforced (about a second); 5 accounts already in the requested state",
-                BulkText.PlanSummary(plan));
-            Assert.Equal("1 account: 1 Disabled -> Enabled (about a second)", BulkText.PlanSummary(new[] { Planned("disabled", "enabled", "change") }));
-            Assert.Equal("0 accounts; 1 account already in the requested state", BulkText.PlanSummary(new[] { Planned("enabled", "enabled", "alreadyInState") }));
+                BulkText.PlanSummary(plan, "about a second"));
+            Assert.Equal("1 account: 1 Disabled -> Enabled (about 2 min 30 s)", BulkText.PlanSummary(new[] { Planned("disabled", "enabled", "change") }, "about 2 min 30 s"));
+            Assert.Equal("0 accounts; 1 account already in the requested state", BulkText.PlanSummary(new[] { Planned("enabled", "enabled", "alreadyInState") }, null));
         }
 
         private static ChangeItem Judged(string action, string verdict) =>
@@ -58,26 +58,8 @@ namespace PerUserMfa.Tests.Bulk
             var completed = new ChangeItem { PreviousState = "disabled", CurrentState = "enforced", RequestedState = "enforced", Action = "completed", Sent = true };
             Assert.Equal(
                 "1 account: 1 Disabled -> Enforced (about a second); 1 account already changed by the interrupted run",
-                BulkText.PlanSummary(new[] { Planned("disabled", "enforced", "change"), completed }));
+                BulkText.PlanSummary(new[] { Planned("disabled", "enforced", "change"), completed }, "about a second"));
         }
-
-        [Theory]
-        [InlineData(0, 0)]
-        [InlineData(1, 0)]
-        [InlineData(51, 1)]
-        [InlineData(2850, 56.98)]
-        [InlineData(2851, 150)]
-        [InlineData(10000, 478.98)]
-        public void The_estimate_follows_the_write_budgets_bursts(int writes, double seconds) =>
-            Assert.Equal(seconds, BulkText.EstimateSeconds(writes), 2);
-
-        [Theory]
-        [InlineData(0.4, "about a second")]
-        [InlineData(42, "about 42 s")]
-        [InlineData(452, "about 7 min 30 s")]
-        [InlineData(479, "about 8 min")]
-        [InlineData(7300, "about 2 h 2 min")]
-        public void Durations_read_like_the_engines(double seconds, string text) => Assert.Equal(text, BulkText.Duration(seconds));
 
         [Fact]
         public void The_run_summary_has_changed_already_failed_and_by_state()

@@ -80,6 +80,25 @@ namespace PerUserMfa.Tests.Cmdlets
         }
 
         [Fact]
+        public void The_prompt_estimates_from_the_engines_learnt_budget_and_the_summary_times_only_the_run()
+        {
+            _host.Answer = 0;
+            _host.AnswerDelay = TimeSpan.FromSeconds(2);
+            _engine.EstimateDuration = "about 2 min 30 s";
+            var (_, errors, information) = Run($"Set-PerUserMfaState {ThreeUsers} -State Enforced -JournalPath $journals");
+
+            Assert.Empty(errors);
+            var prompt = Assert.Single(_host.Prompts);
+            Assert.Contains("3 accounts: 2 Disabled -> Enforced, 1 Enabled -> Enforced (about 2 min 30 s)", prompt.Message);
+            Assert.Equal(new long[] { 3 }, _engine.Estimated);
+            var summary = information.Last();
+            var seconds = double.Parse(
+                System.Text.RegularExpressions.Regex.Match(summary, @"4 accounts in ([0-9.]+) s").Groups[1].Value,
+                System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(seconds < 2, $"the 2 s the prompt waited are not the run's: {summary}");
+        }
+
+        [Fact]
         public void Saying_no_changes_nobody_and_writes_no_journal()
         {
             _host.Answer = 2;
@@ -191,7 +210,7 @@ namespace PerUserMfa.Tests.Cmdlets
             Assert.Empty(errors);
             Assert.Equal("{\"operation\":\"readJournal\",\"path\":" + JsonWriter.Serialize(path) + "}", _session.Jobs[0].Request);
             var plan = Assert.Single(JobsOf("planChanges"));
-            Assert.Equal("{\"operation\":\"planChanges\"}", plan.Request);
+            Assert.Equal("{\"operation\":\"planChanges\",\"journalUsers\":2}", plan.Request);
             var planned = ((IEnumerable<object?>)JsonReader.ParseObject(Assert.Single(plan.PushedInputs))["changes"]!).Cast<JsonObject>().ToList();
             Assert.Equal(new[] { "p", "q" }, planned.Select(c => (string)c["id"]!).ToArray());
             Assert.Equal(new[] { true, false }, planned.Select(c => (bool)c["sent"]!).ToArray());

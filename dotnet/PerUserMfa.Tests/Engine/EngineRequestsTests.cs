@@ -33,6 +33,8 @@ namespace PerUserMfa.Tests.Engine
         {
             Assert.Equal("{\"operation\":\"planChanges\",\"state\":\"enabled\"}", EngineRequests.PlanChanges(PerUserMfaState.Enabled, null));
             Assert.Equal("{\"operation\":\"planChanges\",\"throttleLimit\":5}", EngineRequests.PlanChanges(null, 5));
+            Assert.Equal("{\"operation\":\"planChanges\",\"journalUsers\":4277}", EngineRequests.PlanChanges(null, null, journalUsers: 4277));
+            Assert.Equal("{\"operation\":\"estimateWrites\",\"writes\":300}", EngineRequests.EstimateWrites(300));
             Assert.Equal(
                 "{\"operation\":\"applyChanges\",\"journalPath\":\"/j.jsonl\",\"journalOperation\":\"set\",\"requestedState\":\"disabled\"}",
                 EngineRequests.ApplyChanges("/j.jsonl", EngineRequests.JournalSet, PerUserMfaState.Disabled, null, null));

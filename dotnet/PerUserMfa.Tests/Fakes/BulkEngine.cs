@@ -7,8 +7,8 @@ using PerUserMfa.Json;
 namespace PerUserMfa.Tests.Fakes
 {
     /// <summary>A scripted engine for the bulk-change cmdlets: planChanges answers from <see cref="Current"/>,
-    /// applyChanges records what it was asked and answers each change as done, readJournal answers
-    /// <see cref="JournalEntries"/>.</summary>
+    /// applyChanges records what it was asked and answers each change as done, estimateWrites answers
+    /// <see cref="EstimateDuration"/>, readJournal answers <see cref="JournalEntries"/>.</summary>
     internal sealed class BulkEngine
     {
         /// <summary>State per user (target or id); unknown users are "disabled"; "nobody…" users do not exist.</summary>
@@ -25,6 +25,12 @@ namespace PerUserMfa.Tests.Fakes
 
         /// <summary>The journal's header says the run required coverage.</summary>
         public bool JournalRequiresCoverage { get; set; }
+
+        /// <summary>What estimateWrites answers as the duration of the writes it is asked about.</summary>
+        public string EstimateDuration { get; set; } = "about a second";
+
+        /// <summary>The writes every estimateWrites job was asked about.</summary>
+        public List<long> Estimated { get; } = new List<long>();
 
         /// <summary>The journalEntry events readJournal answers (JSON).</summary>
         public List<string> JournalEntries { get; } = new List<string>();
@@ -50,6 +56,15 @@ namespace PerUserMfa.Tests.Fakes
                         return Array.Empty<string>();
                     };
                     job.OnCloseInput = () => applied.Select(Result).ToList();
+                    break;
+                case "estimateWrites":
+                    var writes = Convert.ToInt64(request["writes"], System.Globalization.CultureInfo.InvariantCulture);
+                    engine.Estimated.Add(writes);
+                    job.OnCloseInput = () => new[]
+                    {
+                        "{\"type\":\"writeEstimate\",\"writes\":" + writes + ",\"seconds\":1,\"duration\":" + JsonWriter.Serialize(engine.EstimateDuration) +
+                            ",\"allowedPerWindow\":2850,\"windowSeconds\":150}",
+                    }.ToList();
                     break;
                 case "readJournal":
                     job.OnCloseInput = () => new[]

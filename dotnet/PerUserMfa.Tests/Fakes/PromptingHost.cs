@@ -23,6 +23,13 @@ namespace PerUserMfa.Tests.Fakes
             set => _ui.Answer = value;
         }
 
+        /// <summary>How long the "admin" takes to answer each prompt.</summary>
+        public TimeSpan AnswerDelay
+        {
+            get => _ui.AnswerDelay;
+            set => _ui.AnswerDelay = value;
+        }
+
         /// <summary>Everything written to the host (Write-Host, What if: lines).</summary>
         public List<string> Written => _ui.Written;
 
@@ -62,11 +69,14 @@ namespace PerUserMfa.Tests.Fakes
 
             public int Answer { get; set; }
 
+            public TimeSpan AnswerDelay { get; set; }
+
             public override PSHostRawUserInterface RawUI => null!;
 
             public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
             {
                 Prompts.Add((caption, message));
+                System.Threading.Thread.Sleep(AnswerDelay);
                 return Answer;
             }
 

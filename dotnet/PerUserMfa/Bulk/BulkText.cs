@@ -7,62 +7,16 @@ using PerUserMfa.Output;
 
 namespace PerUserMfa.Bulk
 {
-    /// <summary>The words a bulk change shows the admin: the plan in the confirmation prompt, the
-    /// duration estimate, and the summary at the end.</summary>
+    /// <summary>The words a bulk change shows the admin: the plan in the confirmation prompt (with the
+    /// engine's duration estimate), and the summary at the end.</summary>
     internal static class BulkText
     {
-        /// <summary>Graph's write budget: 3,000 per 150 s per app per tenant; the engine fills 95% of it.</summary>
-        public const double WritesPerWindow = 3000 * 0.95;
-
-        public const double WindowSeconds = 150;
-
-        /// <summary>Writes per second assumed while the window has room.</summary>
-        public const double UnpacedRate = 50;
-
         public static string Count(int n, string one, string many) =>
             n.ToString("N0", CultureInfo.InvariantCulture) + " " + (n == 1 ? one : many);
 
         /// <summary><c>Disabled -> Enforced</c>.</summary>
         public static string Transition(string? from, string? to) =>
             (StateText.ToDisplay(from) ?? "unknown") + " -> " + (StateText.ToDisplay(to) ?? "unknown");
-
-        /// <summary>Seconds for <paramref name="writes"/> PATCHes from a fresh write window: the engine's
-        /// schedule (bursts of 2,850, then one per write leaving the window).</summary>
-        public static double EstimateSeconds(int writes)
-        {
-            if (writes <= 0)
-            {
-                return 0;
-            }
-
-            var windows = Math.Floor((writes - 1) / WritesPerWindow);
-            var inLast = writes - windows * WritesPerWindow;
-            return windows * WindowSeconds + (inLast - 1) / UnpacedRate;
-        }
-
-        /// <summary><c>about 7 min 30 s</c> (same rounding as the engine).</summary>
-        public static string Duration(double seconds)
-        {
-            var s = (long)Math.Ceiling(Math.Max(0, seconds));
-            if (s <= 1)
-            {
-                return "about a second";
-            }
-
-            if (s < 60)
-            {
-                return $"about {s} s";
-            }
-
-            if (s < 3600)
-            {
-                var rounded = (s + 5) / 10 * 10;
-                return rounded % 60 == 0 ? $"about {rounded / 60} min" : $"about {rounded / 60} min {rounded % 60} s";
-            }
-
-            var minutes = (s + 30) / 60;
-            return $"about {minutes / 60} h {minutes % 60} min";
-        }
 
         /// <summary>The elapsed time of a finished run: <c>12.3 s</c>, <c>7 min 31 s</c>.</summary>
         public static string Elapsed(TimeSpan elapsed) =>
@@ -71,8 +25,10 @@ namespace PerUserMfa.Bulk
                 : $"{(int)elapsed.TotalMinutes} min {elapsed.Seconds} s";
 
         /// <summary>The plan in one line, for the once-per-run confirmation:
-        /// <c>42 accounts: 30 Disabled -> Enforced, 12 Enabled -> Enforced (about 2 s); 5 already in the requested state</c>.</summary>
-        public static string PlanSummary(IReadOnlyCollection<ChangeItem> planned)
+        /// <c>42 accounts: 30 Disabled -> Enforced, 12 Enabled -> Enforced (about 2 s); 5 already in the requested state</c>.
+        /// <paramref name="duration"/> is the engine's estimate for the PATCHes (<c>about 2 s</c>), from the write
+        /// budget the session learnt: the same the run's first line says.</summary>
+        public static string PlanSummary(IReadOnlyCollection<ChangeItem> planned, string? duration)
         {
             var sending = planned.Where(p => p.NeedsPatch).ToList();
             var completed = planned.Count(p => p.Action == ChangeItem.ActionCompleted);
@@ -81,7 +37,10 @@ namespace PerUserMfa.Bulk
             if (sending.Count > 0)
             {
                 text.Append(": ").Append(string.Join(", ", Transitions(sending.Select(p => ((string?)(p.CurrentState ?? p.PreviousState), (string?)p.RequestedState)))));
-                text.Append(" (").Append(Duration(EstimateSeconds(sending.Count))).Append(')');
+                if (!string.IsNullOrEmpty(duration))
+                {
+                    text.Append(" (").Append(duration).Append(')');
+                }
             }
 
             if (completed > 0)

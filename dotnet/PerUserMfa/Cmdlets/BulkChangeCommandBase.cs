@@ -116,12 +116,13 @@ namespace PerUserMfa.Cmdlets
         }
 
         /// <summary>Starts (once) a planChanges job for user ids and a requested state; the pipeline
-        /// pushes into it as records arrive.</summary>
-        internal JobPump PlanPump(PerUserMfaState? state)
+        /// pushes into it as records arrive. <paramref name="journalUsers"/>: the count of a journal's
+        /// changes about to be pushed (resume, undo).</summary>
+        internal JobPump PlanPump(PerUserMfaState? state, int? journalUsers = null)
         {
             if (_planPump == null)
             {
-                _planPump = StartPump(EngineRequests.PlanChanges(state, BoundThrottleLimit(ThrottleLimit), RequiresCoverage));
+                _planPump = StartPump(EngineRequests.PlanChanges(state, BoundThrottleLimit(ThrottleLimit), RequiresCoverage, journalUsers));
                 _planPump.Handler = CollectPlan;
             }
 
@@ -155,7 +156,7 @@ namespace PerUserMfa.Cmdlets
         /// <summary>Plans changes read from a journal (resume, undo).</summary>
         internal List<ChangeItem> PlanChanges(IReadOnlyList<ChangeItem> changes)
         {
-            var pump = PlanPump(null);
+            var pump = PlanPump(null, changes.Count);
             foreach (var chunk in Chunks(changes))
             {
                 pump.PushInput(EngineRequests.Changes(chunk));
@@ -224,7 +225,8 @@ namespace PerUserMfa.Cmdlets
                 WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(BulkText.NotCoveredMessage(user), ChangeItem.ActionNotCoveredErrorId, ErrorCategory.SecurityError) { Target = user.Target }));
             }
 
-            var planText = RequiresCoverage ? BulkText.CoverageSplit(planned) : BulkText.PlanSummary(planned);
+            var duration = EstimateDuration(planned.Count(p => p.NeedsPatch));
+            var planText = RequiresCoverage ? BulkText.CoverageSplit(planned) : BulkText.PlanSummary(planned, duration);
             foreach (var user in planned.Where(p => p.Action == ChangeItem.ActionChangedSince))
             {
                 WriteWarning(
@@ -318,6 +320,32 @@ namespace PerUserMfa.Cmdlets
             }
 
             WriteSummary(verb, journalPath, note);
+        }
+
+        /// <summary>How long <paramref name="writes"/> PATCHes take from now (<c>about 2 min 30 s</c>), from the
+        /// write budget this session learnt and the writes already in its window: the engine's estimate, the
+        /// same the run's first line gives. Null when nothing is sent.</summary>
+        private string? EstimateDuration(int writes)
+        {
+            if (writes <= 0)
+            {
+                return null;
+            }
+
+            string? duration = null;
+            var pump = StartPump(EngineRequests.EstimateWrites(writes));
+            pump.Handler = e =>
+            {
+                if (e.Type != EngineEvent.WriteEstimate)
+                {
+                    return false;
+                }
+
+                duration = WriteEstimateEvent.From(e).Duration;
+                return true;
+            };
+            pump.Run();
+            return duration;
         }
 
         internal void WriteSummary(string verb, string? journalPath, string? note = null) =>

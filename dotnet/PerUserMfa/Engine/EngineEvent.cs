@@ -24,6 +24,7 @@ namespace PerUserMfa.Engine
         public const string PlannedChange = "plannedChange";
         public const string JournalHeader = "journalHeader";
         public const string JournalEntry = "journalEntry";
+        public const string WriteEstimate = "writeEstimate";
 
         public EngineEvent(JsonObject fields)
         {

@@ -76,8 +76,10 @@ namespace PerUserMfa.Engine
         public const string JournalResume = "resume";
 
         /// <summary><c>{"operation":"planChanges","state":...}</c>: reads only. <paramref name="state"/> is
-        /// the state for pushed user ids; pushed changes carry their own.</summary>
-        public static string PlanChanges(PerUserMfaState? state, int? throttleLimit, bool requireCoverage = false)
+        /// the state for pushed user ids; pushed changes carry their own. <paramref name="journalUsers"/>:
+        /// the changes of a journal (resume, undo) about to be pushed, so the progress bar says it re-reads
+        /// their states.</summary>
+        public static string PlanChanges(PerUserMfaState? state, int? throttleLimit, bool requireCoverage = false, int? journalUsers = null)
         {
             var writer = new JsonWriter().WriteStartObject().WriteProperty("operation", "planChanges");
             if (state.HasValue)
@@ -90,8 +92,22 @@ namespace PerUserMfa.Engine
                 writer.WriteProperty("requireCoverage", true);
             }
 
+            if (journalUsers.HasValue)
+            {
+                writer.WriteProperty("journalUsers", journalUsers.Value);
+            }
+
             return WriteThrottleLimit(writer, throttleLimit).WriteEndObject().ToString();
         }
+
+        /// <summary><c>{"operation":"estimateWrites","writes":N}</c>: how long N PATCHes take from now, from
+        /// the write budget the session learnt (one <c>writeEstimate</c> event; nothing is sent to Graph).</summary>
+        public static string EstimateWrites(int writes) =>
+            new JsonWriter().WriteStartObject()
+                .WriteProperty("operation", "estimateWrites")
+                .WriteProperty("writes", writes)
+                .WriteEndObject()
+                .ToString();
 
         /// <summary><c>{"operation":"applyChanges","journalPath":...,"journalOperation":"set"|"undo"|"resume",...}</c>,
         /// with the connection's <c>tenantId</c>, <c>appId</c> and <c>account</c> for the journal's header.</summary>

@@ -24,6 +24,7 @@ namespace PerUserMfa.Engine
                 [EngineEvent.JournalHeader] = JournalHeaderEvent.Read,
                 [EngineEvent.JournalEntry] = JournalEntryEvent.Read,
                 [EngineEvent.Progress] = ProgressEvent.Read,
+                [EngineEvent.WriteEstimate] = WriteEstimateEvent.Read,
                 [EngineEvent.Verbose] = MessageEvent.Read,
                 [EngineEvent.Warning] = MessageEvent.Read,
                 [EngineEvent.Information] = MessageEvent.Read,
@@ -426,6 +427,33 @@ namespace PerUserMfa.Engine
             RatePerSecond = f.Double("ratePerSecond"),
             SecondsRemaining = f.Int64("secondsRemaining"),
             Status = f.String("status"),
+        };
+    }
+
+    /// <summary><c>writeEstimate</c>: how long a bulk change's PATCHes take from now, paced to the write
+    /// budget the session learnt (the confirmation prompt shows it).</summary>
+    internal sealed class WriteEstimateEvent
+    {
+        public long? Writes { get; private set; }
+
+        public long? Seconds { get; private set; }
+
+        /// <summary><c>about 2 min 30 s</c>.</summary>
+        public string? Duration { get; private set; }
+
+        public long? AllowedPerWindow { get; private set; }
+
+        public long? WindowSeconds { get; private set; }
+
+        public static WriteEstimateEvent From(EngineEvent e) => Read(new EventFields(e.Fields));
+
+        internal static WriteEstimateEvent Read(EventFields f) => new WriteEstimateEvent
+        {
+            Writes = f.Int64("writes"),
+            Seconds = f.Int64("seconds"),
+            Duration = f.String("duration"),
+            AllowedPerWindow = f.Int64("allowedPerWindow"),
+            WindowSeconds = f.Int64("windowSeconds"),
         };
     }
 

@@ -125,6 +125,18 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// estimateWrites: how long the PATCHes of a bulk change would take from now, for the
+    /// confirmation prompt (the same estimate as the apply job's first line).
+    #[serde(rename_all = "camelCase")]
+    WriteEstimate {
+        writes: u64,
+        seconds: u64,
+        /// `about 2 min 30 s`.
+        duration: String,
+        /// The write budget the estimate paces to: this many per `window_seconds`.
+        allowed_per_window: u64,
+        window_seconds: u64,
+    },
 }
 
 impl Event {
@@ -184,10 +196,11 @@ mod contract {
             Event::Verbose { .. } => 8,
             Event::Warning { .. } => 9,
             Event::MigrationCheck(_) => 10,
+            Event::WriteEstimate { .. } => 11,
         }
     }
 
-    const VARIANTS: usize = 11;
+    const VARIANTS: usize = 12;
 
     /// One of each kind, every optional field set (a null would pass any type check on the C# side).
     fn examples() -> Vec<Event> {
@@ -298,6 +311,13 @@ mod contract {
             },
             Event::Verbose { message: "GET /v1.0/users: 200 in 41 ms".into() },
             Event::Warning { message: "The token lacks Policy.Read.All.".into() },
+            Event::WriteEstimate {
+                writes: 4277,
+                seconds: 152,
+                duration: "about 2 min 30 s".into(),
+                allowed_per_window: 2850,
+                window_seconds: 150,
+            },
             Event::MigrationCheck(Box::new(MigrationCheck {
                 target: "adele.vance@contoso.com".into(),
                 id: "00000000-0000-4000-8000-000000000001".into(),

@@ -180,7 +180,15 @@ pub enum JobRequest {
         require_coverage: bool,
         #[serde(default)]
         throttle_limit: Option<usize>,
+        /// A resumed run or an undo: how many users of the journal the host pushes as `changes`
+        /// (for the progress bar, which says it re-reads their states).
+        #[serde(default)]
+        journal_users: Option<u64>,
     },
+    /// Bulk changes, before confirming: how long `writes` PATCHes would take from now (one
+    /// `writeEstimate` event; no request to Graph).
+    #[serde(rename_all = "camelCase")]
+    EstimateWrites { writes: u64 },
     /// Bulk changes, step 2: journal, then make the pushed `changes` (docs/ARCHITECTURE.md §4).
     #[serde(rename_all = "camelCase")]
     ApplyChanges {
@@ -298,7 +306,7 @@ impl JobRequest {
             | JobRequest::PlanChanges { throttle_limit, .. }
             | JobRequest::ApplyChanges { throttle_limit, .. }
             | JobRequest::TestMigration { throttle_limit, .. } => *throttle_limit,
-            JobRequest::ReadJournal { .. } => None,
+            JobRequest::ReadJournal { .. } | JobRequest::EstimateWrites { .. } => None,
         };
         match limit {
             None => Ok(DEFAULT_THROTTLE_LIMIT),

@@ -15,6 +15,11 @@ pub struct Progress {
     /// When the job expects to finish, if the operation knows better than the average rate
     /// (bulk changes paced to Graph's write budget), and a note for the status line.
     finish: Mutex<Option<(Instant, String)>>,
+    /// Users come from the host's pipeline (not a listing): an unknown total means more input.
+    input_fed: AtomicBool,
+    /// What the job is doing, when its activity alone does not say (a resumed run re-reading the
+    /// states of the journal's users).
+    phase: Mutex<Option<String>>,
 }
 
 impl Progress {
@@ -26,6 +31,8 @@ impl Progress {
             total: AtomicU64::new(0),
             total_known: AtomicBool::new(false),
             finish: Mutex::new(None),
+            input_fed: AtomicBool::new(false),
+            phase: Mutex::new(None),
         }
     }
 
@@ -39,9 +46,22 @@ impl Progress {
         self.total_known.store(true, Ordering::Relaxed);
     }
 
-    /// Grows the running total while input is still arriving.
+    /// Grows the running total while input is still arriving (once the total is known, it stays).
     pub fn add_pending(&self, n: u64) {
-        self.total.fetch_add(n, Ordering::Relaxed);
+        if !self.total_known.load(Ordering::Relaxed) {
+            self.total.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// The job's users come from the host's pipeline: while their total is unknown, the status
+    /// says more are coming (not that a listing goes on).
+    pub fn expect_input(&self) {
+        self.input_fed.store(true, Ordering::Relaxed);
+    }
+
+    /// Says in the status what the job is doing.
+    pub fn set_phase(&self, phase: impl Into<String>) {
+        *self.phase.lock().unwrap() = Some(phase.into());
     }
 
     /// The operation's own estimate of when it finishes, with a note for the status line
@@ -61,8 +81,15 @@ impl Progress {
         };
         let mut status = match total {
             Some(total) => format!("{completed} of {total} users, {rate:.0}/s"),
+            None if self.input_fed.load(Ordering::Relaxed) => {
+                format!("{completed} users, {rate:.0}/s (more are coming from the pipeline)")
+            }
             None => format!("{completed} users, {rate:.0}/s (still listing)"),
         };
+        if let Some(phase) = self.phase.lock().unwrap().as_ref() {
+            // A job with no users of its own (an estimate) says only what it does.
+            status = if total == Some(0) { phase.clone() } else { format!("{phase}: {status}") };
+        }
         if let Some((at, note)) = self.finish.lock().unwrap().as_ref() {
             if total.is_some_and(|total| completed < total) {
                 seconds_remaining = Some(at.saturating_duration_since(Instant::now()).as_secs_f64().ceil() as u64);
@@ -103,6 +130,30 @@ mod tests {
             Event::Progress { total, .. } => assert_eq!(total, Some(10)),
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn input_from_the_pipeline_is_not_a_listing_and_a_phase_says_what_the_job_does() {
+        let p = Progress::new("Reading per-user MFA states before changing them");
+        p.expect_input();
+        p.add_pending(2);
+        let status = |p: &Progress| match p.snapshot() {
+            Event::Progress { status, total, .. } => (status, total),
+            _ => unreachable!(),
+        };
+        let (text, total) = status(&p);
+        assert!(text.ends_with("(more are coming from the pipeline)"), "{text}");
+        assert!(!text.contains("still listing"), "{text}");
+        assert_eq!(total, None);
+        p.set_total(4277);
+        p.add_pending(4277);
+        p.set_phase("Re-reading the current state of 4,277 users from the journal");
+        let (text, total) = status(&p);
+        assert_eq!(total, Some(4277), "a known total does not grow with more input");
+        assert!(
+            text.starts_with("Re-reading the current state of 4,277 users from the journal: 0 of 4277 users"),
+            "{text}"
+        );
     }
 
     #[test]

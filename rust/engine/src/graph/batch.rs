@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::batch_report::BatchReport;
 use super::client::{GraphClient, OnTransportError, Request, Response, ResponseMeta};
 use super::retry::is_retryable_sub_status;
 use super::throttle::Budget;
@@ -134,9 +135,10 @@ impl Batcher {
     ) -> (Batcher, BatcherGuard) {
         let (queue, receiver) = mpsc::unbounded_channel();
         let max_batch = throttle_limit.clamp(1, MAX_BATCH);
+        let report = BatchReport::new(notify.clone(), max_batch, throttle_limit);
         let worker = BatchLoop { client, version, notify, max_batch };
         let window = InFlightWindow::new(throttle_limit, max_batch);
-        let handle = tokio::spawn(worker.run(receiver, window));
+        let handle = tokio::spawn(worker.run(receiver, window, report));
         (Batcher { queue }, BatcherGuard(handle))
     }
 
@@ -186,7 +188,14 @@ impl Ord for Delayed {
 }
 
 impl BatchLoop {
-    async fn run(self, mut receiver: mpsc::UnboundedReceiver<Pending>, mut window: InFlightWindow) {
+    /// `report` tells `-Verbose` about the batches; its last line comes when the loop ends (or is
+    /// aborted with its job).
+    async fn run(
+        self,
+        mut receiver: mpsc::UnboundedReceiver<Pending>,
+        mut window: InFlightWindow,
+        mut report: BatchReport,
+    ) {
         let this = Arc::new(self);
         let mut ready: VecDeque<(Instant, Pending)> = VecDeque::new();
         let mut delayed: BinaryHeap<Reverse<Delayed>> = BinaryHeap::new();
@@ -216,6 +225,7 @@ impl BatchLoop {
                 }
                 let items: Vec<Pending> = ready.drain(..want).map(|(_, p)| p).collect();
                 in_flight += want;
+                report.sent(want, window.limit(), Instant::now());
                 let worker = this.clone();
                 let handle = batches.spawn(async move { worker.send_batch(items).await });
                 sizes.insert(handle.id(), want);
@@ -243,6 +253,8 @@ impl BatchLoop {
                     if let Some(sample) = outcome.sample {
                         window.on_answer(sample, !ready.is_empty(), Instant::now());
                     }
+                    report.retrying(outcome.retries.len());
+                    report.tick(window.limit(), Instant::now());
                     for (pending, wait) in outcome.retries {
                         sequence += 1;
                         delayed.push(Reverse(Delayed(Instant::now() + wait, sequence, pending)));

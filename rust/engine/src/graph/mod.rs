@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod batch_report;
 pub mod client;
 pub mod paths;
 pub mod retry;

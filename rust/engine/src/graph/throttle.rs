@@ -44,6 +44,9 @@ pub const TARGET_SHARE: f64 = 0.95;
 /// tried again or reported as throttled.
 pub const MAX_PAUSE: Duration = Duration::from_secs(180);
 
+/// The shortest time between two `-Verbose` lines about a changed budget of one job.
+const PACING_NEWS_EVERY: Duration = Duration::from_secs(5);
+
 /// Room the gate always leaves a budget it paces by estimate: one full `$batch`, so a bound learnt
 /// from a crowded moment can slow the job down but never stop it.
 const MIN_ROOM: f64 = MAX_BATCH as f64;
@@ -175,6 +178,10 @@ struct Family {
     pause: Option<Pause>,
     /// 429s in a row without `Retry-After` (Conditional Access): the next backoff doubles.
     backoff_streak: u32,
+    /// The budget last told to `-Verbose`, the job told (each job hears what it paces to), and when.
+    told_pacing: Option<(u64, f64, Instant)>,
+    /// Until when the last pacing wait told lasts: waits within it are not told again.
+    told_wait_until: Option<Instant>,
 }
 
 impl Family {
@@ -188,7 +195,61 @@ impl Family {
             throttled_cap: None,
             pause: None,
             backoff_streak: 0,
+            told_pacing: None,
+            told_wait_until: None,
         }
+    }
+
+    /// What `-Verbose` should hear about pacing before `job` sends `units` at `now`, waiting
+    /// until `admitted`: the budget this job paces to (the first time, and when it changes by a
+    /// tenth or more, at most every [`PACING_NEWS_EVERY`]: Graph's throttle header or a 429 moved
+    /// it), and a wait for room in the
+    /// window (once per wait, not per request).
+    fn pacing_news(&mut self, job: u64, units: u32, now: Instant, admitted: Instant) -> Vec<String> {
+        let mut news = Vec::new();
+        let Some(allowed) = self.allowed() else { return news };
+        let span = self.budget.span().as_secs_f64();
+        let changed = match self.told_pacing {
+            Some((told_job, told, at)) => {
+                told_job != job || ((allowed - told).abs() >= told * 0.1 && now.duration_since(at) >= PACING_NEWS_EVERY)
+            }
+            None => true,
+        };
+        if changed {
+            let why = if self.budget.is_fixed() {
+                "Graph's documented budget".to_string()
+            } else if self.throttled_cap.is_some_and(|(cap, _)| cap <= allowed) {
+                "held at what was let through before Graph's last 429, for one window".to_string()
+            } else if self.header_room.is_some_and(|(room, _)| room <= allowed) {
+                "the room Graph's x-ms-throttle-limit-percentage header leaves this app".to_string()
+            } else {
+                match self.limit {
+                    Some(limit) => format!("{:.0}% of Graph's {} per {span:.0} s", TARGET_SHARE * 100.0, limit),
+                    None => "learnt from Graph's 429s".to_string(),
+                }
+            };
+            news.push(format!(
+                "Pacing {} requests to {:.0} per {span:.0} s ({why}); {} sent in the current window.",
+                self.budget.name(),
+                allowed.floor(),
+                self.used
+            ));
+            self.told_pacing = Some((job, allowed, now));
+        }
+        let wait = admitted.saturating_duration_since(now);
+        if wait >= Duration::from_secs(1) && self.told_wait_until.is_none_or(|until| now >= until) {
+            news.push(format!(
+                "Waiting {:.0} s for room in Graph's {} budget: {} of {:.0} per {span:.0} s used; the next {} can go when \
+                 the oldest leave the window.",
+                wait.as_secs_f64().ceil(),
+                self.budget.name(),
+                self.used,
+                allowed.floor(),
+                units
+            ));
+            self.told_wait_until = Some(admitted);
+        }
+        news
     }
 
     fn prune(&mut self, now: Instant) {
@@ -275,7 +336,8 @@ impl ThrottleGate {
     }
 
     /// Waits until `units` of `budget` may be sent, then records them. Says on `notify` when it
-    /// waits for a pause; pacing waits are short and frequent and are not reported one by one.
+    /// waits for a pause, what budget the job paces to (and when that changes), and when pacing
+    /// holds requests back a second or more (once per wait: pacing waits are frequent).
     pub async fn admit(&self, budget: Budget, units: u32, notify: &dyn Notify) {
         let mut told = false;
         loop {
@@ -284,19 +346,23 @@ impl ThrottleGate {
             tokio::pin!(ended);
             ended.as_mut().enable();
             let now = self.clock.now();
-            let decision = self.with_family(budget, now, |family| {
+            let (decision, news) = self.with_family(budget, now, |family| {
                 if let Some(pause) = family.pause {
-                    return Err((pause.until, true));
+                    return (Err((pause.until, true)), Vec::new());
                 }
                 let at = family.admission_time(units, now);
+                let news = family.pacing_news(notify.job_id(), units, now, at);
                 if at <= now {
                     family.log.push_back((now, units));
                     family.used += u64::from(units);
-                    Ok(())
+                    (Ok(()), news)
                 } else {
-                    Err((at, false))
+                    (Err((at, false)), news)
                 }
             });
+            for line in news {
+                notify.verbose(line);
+            }
             match decision {
                 Ok(()) => return,
                 Err((until, paused)) => {
@@ -697,5 +763,57 @@ pub(crate) mod tests {
         assert_eq!(clock.now(), started);
         gate.admit(Budget::Write, 1, &Quiet(1)).await;
         assert!(clock.now() - started >= Duration::from_secs(150));
+    }
+    /// Keeps what `-Verbose` would hear, as one job.
+    struct Heard(u64, Mutex<Vec<String>>);
+    impl Notify for Heard {
+        fn verbose(&self, message: String) {
+            self.1.lock().unwrap().push(message);
+        }
+        fn job_id(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn verbose_says_what_each_job_paces_to_and_each_wait_for_room_once() {
+        let (gate, clock) = gate();
+        let first = Heard(1, Mutex::new(Vec::new()));
+        for _ in 0..2850 {
+            gate.admit(Budget::Write, 1, &first).await;
+        }
+        let started = clock.now();
+        gate.admit(Budget::Write, 1, &first).await;
+        assert!(clock.now() - started >= Duration::from_secs(149));
+        gate.admit(Budget::Write, 1, &first).await;
+        let heard = first.1.lock().unwrap().clone();
+        assert_eq!(
+            heard,
+            vec![
+                "Pacing write requests to 2850 per 150 s (95% of Graph's 3000 per 150 s); 0 sent in the current window."
+                    .to_string(),
+                "Waiting 150 s for room in Graph's write budget: 2850 of 2850 per 150 s used; the next 1 can go when \
+                 the oldest leave the window."
+                    .to_string(),
+            ],
+            "one line for the budget, one for the wait (not one per request)"
+        );
+        let second = Heard(2, Mutex::new(Vec::new()));
+        gate.admit(Budget::Write, 1, &second).await;
+        assert_eq!(second.1.lock().unwrap().len(), 1, "the next job hears what it paces to");
+        assert!(second.1.lock().unwrap()[0].starts_with("Pacing write requests to 2850 per 150 s"));
+
+        // A 429 caps the window at what was let through: said at the next request.
+        gate.throttled(Budget::Read, None, true, &second);
+        gate.admit(Budget::Read, 1, &second).await;
+        admit_n(&gate, Budget::Read, 30).await;
+        gate.throttled(Budget::Read, None, true, &second);
+        clock.advance(Duration::from_secs(6));
+        gate.admit(Budget::Read, 1, &second).await;
+        let heard = second.1.lock().unwrap().clone();
+        assert!(
+            heard.iter().any(|l| l.starts_with("Pacing read requests to") && l.contains("before Graph's last 429")),
+            "{heard:#?}"
+        );
     }
 }

@@ -162,12 +162,7 @@ pub async fn run(
 
     let pace = Arc::new(Pace::new(work.len() as u64));
     if !work.is_empty() {
-        // From what the session measured: the budget the gate learnt and the writes already in
-        // its window (an earlier run in this session may have used most of it).
-        let allowed = write_allowance(&context);
-        let (_, in_window) = context.client.gate.outlook(Budget::Write);
-        let ages: Vec<f64> = in_window.iter().map(Duration::as_secs_f64).collect();
-        let seconds = schedule_seconds(&ages, work.len() as u64, allowed, write_window_seconds(), ASSUMED_UNPACED_RATE);
+        let (allowed, seconds) = up_front_estimate(&context, work.len() as u64);
         context.events.send(Event::information(estimate_message(work.len(), allowed, seconds))).await;
     }
     let ticker = {
@@ -539,6 +534,17 @@ fn is_definite_refusal(error: &EngineError) -> bool {
 /// it, times the share it fills). Writes always have a documented budget.
 fn write_allowance(context: &JobContext) -> f64 {
     context.client.gate.allowed(Budget::Write).unwrap_or(1.0)
+}
+
+/// The writes allowed per write window, and the seconds `writes` PATCHes take from now, before
+/// any is sent: from what the session measured (the budget the gate learnt and the writes already
+/// in its window: an earlier run in this session may have used most of it). The confirmation
+/// prompt (the `estimateWrites` job) and the job's first line both use it, so they agree.
+pub(crate) fn up_front_estimate(context: &JobContext, writes: u64) -> (f64, f64) {
+    let allowed = write_allowance(context);
+    let (_, in_window) = context.client.gate.outlook(Budget::Write);
+    let ages: Vec<f64> = in_window.iter().map(Duration::as_secs_f64).collect();
+    (allowed, schedule_seconds(&ages, writes, allowed, write_window_seconds(), ASSUMED_UNPACED_RATE))
 }
 
 /// Graph's write window, in seconds.

@@ -3,6 +3,7 @@
 
 mod apply_changes;
 mod coverage;
+mod estimate_writes;
 mod get_states;
 mod listing;
 mod migration;
@@ -37,6 +38,7 @@ pub fn operation(request: &JobRequest) -> Operation {
         JobRequest::PlanChanges { .. } => ("Reading per-user MFA states before changing them", true, true),
         JobRequest::ApplyChanges { .. } => ("Changing per-user MFA states", false, true),
         JobRequest::ReadJournal { .. } => ("Reading the journal", false, false),
+        JobRequest::EstimateWrites { .. } => ("Estimating the duration", false, false),
         JobRequest::TestMigration { scope, .. } => {
             ("Testing migration readiness", *scope == MigrationScope::Input, false)
         }
@@ -69,8 +71,8 @@ async fn run(
             get_states::for_input(context, throttle_limit, input).await
         }
         JobRequest::GetStates { scope, .. } => get_states::for_listing(context, scope, throttle_limit).await,
-        JobRequest::PlanChanges { state, require_coverage, .. } => {
-            plan_changes::run(context, state, require_coverage, throttle_limit, input, changes).await
+        JobRequest::PlanChanges { state, require_coverage, journal_users, .. } => {
+            plan_changes::run(context, state, require_coverage, journal_users, throttle_limit, input, changes).await
         }
         JobRequest::ApplyChanges {
             journal_path,
@@ -94,6 +96,7 @@ async fn run(
             apply_changes::run(context, journal, throttle_limit, changes).await
         }
         JobRequest::ReadJournal { path, tenant_id } => read_journal::run(context, path, tenant_id).await,
+        JobRequest::EstimateWrites { writes } => estimate_writes::run(context, writes).await,
         JobRequest::TestMigration { scope, evaluate, include_sign_ins, sign_in_days, .. } => {
             let sign_ins = include_sign_ins.then_some(sign_in_days);
             migration::run(context, scope, evaluate, throttle_limit, sign_ins, input).await
@@ -179,6 +182,7 @@ pub(crate) struct InputTasks {
 
 impl InputTasks {
     pub fn new(context: &JobContext, limit: usize) -> InputTasks {
+        context.progress.expect_input();
         InputTasks { context: context.clone(), tasks: UserTasks::new(context, limit), count: 0 }
     }
 

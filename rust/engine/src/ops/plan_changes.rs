@@ -25,6 +25,7 @@ pub async fn run(
     context: JobContext,
     state: Option<MfaState>,
     require_coverage: bool,
+    journal_users: Option<u64>,
     throttle_limit: usize,
     mut user_ids: mpsc::UnboundedReceiver<String>,
     mut changes: mpsc::UnboundedReceiver<ChangeItem>,
@@ -39,6 +40,13 @@ pub async fn run(
     let (batcher, _batcher_guard) =
         Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
     let mut tasks = InputTasks::new(&context, throttle_limit);
+    if let Some(users) = journal_users {
+        context.progress.set_total(users);
+        context.progress.set_phase(format!(
+            "Re-reading the current state of {} users from the journal",
+            super::apply_changes::group(users)
+        ));
+    }
     let (mut ids_open, mut changes_open) = (true, true);
     while ids_open || changes_open {
         let (target, work) = tokio::select! {

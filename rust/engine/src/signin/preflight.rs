@@ -110,8 +110,8 @@ pub fn needs(request: &JobRequest) -> Vec<Need> {
         }
         JobRequest::PlanChanges { .. } => vec![Need::ReadUsers, Need::ReadStates],
         JobRequest::ApplyChanges { .. } => vec![Need::ChangeStates],
-        // Reads only the journal file: no Graph call.
-        JobRequest::ReadJournal { .. } => Vec::new(),
+        // Reads only the journal file, or the session's throttle gate: no Graph call.
+        JobRequest::ReadJournal { .. } | JobRequest::EstimateWrites { .. } => Vec::new(),
         JobRequest::TestMigration { scope, include_sign_ins, .. } => {
             let mut wanted = vec![
                 if *scope == crate::ops::MigrationScope::Input { Need::ReadUsers } else { Need::ListUsers },
