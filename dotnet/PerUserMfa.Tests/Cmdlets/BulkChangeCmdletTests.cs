@@ -292,7 +292,7 @@ namespace PerUserMfa.Tests.Cmdlets
             _engine.JournalEntries.Add(BulkEngine.Entry("n", "notCovered", "enforced", "disabled", "enforced", false, false, false));
             _runspace.SetVariable("path", Path.Combine(_engine.Folder, "run.jsonl"));
             var (_, errors, information) = Run("Set-PerUserMfaState -ResumeJournal $path -Force");
-            Assert.Equal("{\"operation\":\"planChanges\",\"requireCoverage\":true}", Assert.Single(JobsOf("planChanges")).Request);
+            Assert.Equal("{\"operation\":\"planChanges\",\"requireCoverage\":true,\"journalUsers\":2}", Assert.Single(JobsOf("planChanges")).Request);
             Assert.Equal("PerUserMfa.NotCovered", Assert.Single(errors).FullyQualifiedErrorId.Split(',')[0]);
             var (request, changes) = Assert.Single(_engine.Applied);
             Assert.Equal(true, JsonReader.ParseObject(request)["requireCoverage"]);
