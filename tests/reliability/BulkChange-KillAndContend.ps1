@@ -32,7 +32,9 @@ param(
     [int] $Seed = 21,
     [int] $LatencyMs = 20,
     [ValidateSet('Disabled', 'Enabled', 'Enforced')] [string] $State = 'Enforced',
-    [int] $RandomSeed = 12345
+    [int] $RandomSeed = 12345,
+    # Kills: part 1 only; Contention: part 2 only.
+    [ValidateSet('All', 'Kills', 'Contention')] [string] $Part = 'All'
 )
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -74,7 +76,14 @@ $Command
 
 function Wait-Child($Child) {
     $Child.Process.WaitForExit()
-    [pscustomobject]@{ ExitCode = $Child.Process.ExitCode; Out = $Child.Out.Result; Err = $Child.Err.Result }
+    [pscustomobject]@{ ExitCode = $Child.Process.ExitCode; Out = (ConvertTo-PlainText $Child.Out.Result); Err = (ConvertTo-PlainText $Child.Err.Result) }
+}
+
+function ConvertTo-PlainText([string] $Text) {
+    <# pwsh's error view colours and wraps a message at the console width, behind a '|' gutter: one
+       line of plain text, so a message split over lines still matches. #>
+    $plain = $Text -replace "\x1b\[[0-9;]*[A-Za-z]", ''
+    ($plain -replace '\s*\r?\n\s*\|?\s*', ' ').Trim()
 }
 
 function Stop-ChildAt($Child, [int] $Patches) {
@@ -130,12 +139,13 @@ function Invoke-KilledPhase([string] $Name, [string] $FirstCommand, [string] $Jo
 }
 
 try {
-    # ---- Part 1: kills -------------------------------------------------------------------------
     $original = Get-Truth
     $wire = $State.ToLowerInvariant()
     $needing = @($original.Values | Where-Object perUserMfaState -NE $wire).Count
     $usersFile = Join-Path $work 'users.txt'
     $original.Keys | Set-Content -LiteralPath $usersFile
+    if ($Part -ne 'Contention') {
+    # ---- Part 1: kills -------------------------------------------------------------------------
     $setJournal = Join-Path $work 'set.jsonl'
     $set = Invoke-KilledPhase 'set' "Get-Content -LiteralPath '$usersFile' | Set-PerUserMfaState -State $State -Force -JournalPath '$setJournal'" $setJournal $Kills $needing
     $afterSet = Get-Truth
@@ -172,6 +182,8 @@ try {
     Write-Host "  most PATCHes to one account: set phase $setMax, undo phase $undoMax"
     Write-Host "  accounts not back in their original state: $notRestored (Enabled accounts Graph keeps Enforced because they registered MFA methods: $enforcedByGraph)"
 
+    }
+    if ($Part -ne 'Kills') {
     # ---- Part 2: contention --------------------------------------------------------------------
     $null = Invoke-RestMethod -Method Post -Uri "$($sim.Url)/_sim/reset"
     Reset-SimStats -Sim $sim
@@ -207,6 +219,7 @@ try {
     Write-Host "Part 2: contention on one journal"
     Write-Host "  two resumes started together: refused $refused, found nothing left $nothingLeft, most PATCHes to one account $resumeMax, accounts not at $State $resumeWrong"
     Write-Host "  undo started during a run: refused $([int]($undoDuring.Err -match 'in use by process')), run exit code $($runResult.ExitCode), most PATCHes to one account $duringMax"
+    }
 }
 finally {
     Stop-GraphSim $sim
