@@ -18,6 +18,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use super::verdict::{Verdict, VerdictKind};
+use super::whatif::SignInApp;
 use crate::error::EngineError;
 use crate::graph::client::GraphClient;
 use crate::graph::throttle::Budget;
@@ -51,6 +52,8 @@ pub struct UserEvidence {
     pub per_user_only: u32,
     pub last_per_user_only: Option<i64>,
     pub per_user_only_apps: BTreeSet<String>,
+    /// The same apps by id (name beside it), for What-If: it is asked about an app by its id.
+    pub per_user_only_app_ids: BTreeMap<String, String>,
     pub last_conditional_access: Option<i64>,
     /// Report-only policies that would have required MFA in per-user-only sign-ins, with how many.
     pub report_only_would_require: BTreeMap<String, u32>,
@@ -188,6 +191,9 @@ pub fn add_sign_in(by_user: &mut HashMap<UserKey, UserEvidence>, row: &Value) {
         if !evidence.per_user_only_apps.contains(app) {
             evidence.per_user_only_apps.insert(app.to_string());
         }
+        if let Some(app_id) = text(row, "appId").filter(|id| !id.is_empty()) {
+            evidence.per_user_only_app_ids.entry(app_id.to_ascii_lowercase()).or_insert_with(|| app.to_string());
+        }
         for policy in applied {
             let report_only = text(policy, "result").is_some_and(|r| is_any(r, &REPORT_ONLY_REQUIRING));
             if report_only && requires_mfa(policy) {
@@ -219,6 +225,22 @@ impl SignInEvidence {
                 })
             }
         }
+    }
+
+    /// The apps of the user's per-user-only sign-ins, by id: What-If is asked about each of them
+    /// too (rule 6). Empty without the evidence.
+    pub fn sign_in_apps(&self, key: UserKey) -> Vec<SignInApp> {
+        let SignInEvidence::Read { by_user, .. } = self else { return Vec::new() };
+        by_user
+            .get(&key)
+            .map(|found| {
+                found
+                    .per_user_only_app_ids
+                    .iter()
+                    .map(|(id, name)| SignInApp { id: id.clone(), name: name.clone() })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Rule 5 on one verdict: per-user-only sign-ins add one gap, and turn `Covered` into
@@ -258,7 +280,7 @@ mod tests {
 
     fn row(at: &str, providers: &[&str], app: &str, applied: Value) -> Value {
         json!({
-            "userId": ID, "createdDateTime": at, "appDisplayName": app,
+            "userId": ID, "createdDateTime": at, "appDisplayName": app, "appId": format!("app-{}", app.to_ascii_lowercase()),
             "status": {"errorCode": 0}, "authenticationRequirement": "multiFactorAuthentication",
             "authenticationRequirementPolicies": providers.iter().map(|p| json!({"requirementProvider": p, "detail": ""})).collect::<Vec<_>>(),
             "appliedConditionalAccessPolicies": applied,
@@ -305,6 +327,14 @@ mod tests {
         );
         let columns = evidence.columns(user_key(ID)).unwrap();
         assert_eq!(columns.per_user_only_apps, vec!["Box", "Salesforce"]);
+        assert_eq!(
+            evidence.sign_in_apps(user_key(ID)),
+            vec![
+                SignInApp { id: "app-box".into(), name: "Box".into() },
+                SignInApp { id: "app-salesforce".into(), name: "Salesforce".into() }
+            ],
+            "What-If is asked about the apps of per-user-only sign-ins, by id"
+        );
         assert_eq!(columns.last_conditional_access_mfa_sign_in.as_deref(), Some("2026-11-23T10:00:00Z"));
     }
 

@@ -272,9 +272,10 @@ impl Checker {
     /// What-If's sentences beside the verdict (never changing it), as the `migrationCheck` event.
     async fn add_what_if(&self, mut check: MigrationCheck) -> Result<String, EngineError> {
         if let (true, Some(what_if)) = (self.wants_what_if(&check), &self.what_if) {
-            // The apps of the user's per-user-only sign-ins join the standard ones once the
-            // sign-in evidence is read; without it, the standard scenarios alone.
-            check.what_if = Some(what_if.evaluate_user(&check.id, &[]).await?);
+            // The apps of the user's per-user-only sign-ins join the standard ones when the
+            // sign-in evidence was read; without it, the standard scenarios alone.
+            let sign_in_apps = self.evidence.sign_in_apps(user_key(&check.id));
+            check.what_if = Some(what_if.evaluate_user(&check.id, &sign_in_apps).await?);
         }
         Ok(Event::MigrationCheck(Box::new(check)).to_json())
     }
