@@ -19,9 +19,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::listing::{fetch_page, first_page_url, listing_error};
+use super::listing::{first_page_url, listing_error, page_or_outage};
+use super::patience::Patience;
 use super::per_user::{read_state, read_user_with};
 use super::report_sources::user_key;
+use super::user_listing::UserListing;
 use super::{send_outcome, InputTasks, UserTasks};
 use crate::error::EngineError;
 use crate::events::Event;
@@ -154,19 +156,24 @@ async fn list_and_check(
     let notify = context.notify();
     let mut tasks = UserTasks::new(context, throttle_limit);
     let select = format!("{USER_SELECT},perUserMfaState");
-    let mut next = Some(first_page_url(&context.client, Scope::All, &select));
     let only_per_user_mfa = scope == MigrationScope::PerUserMfa;
-    while let Some(url) = next.take() {
-        let page = match fetch_page(&context.client, &url, notify.as_ref()).await? {
-            Ok(page) => page,
-            Err((status, body, request_id)) => return Err(listing_error(status, &body, request_id)),
-        };
-        if !only_per_user_mfa {
-            if let Some(count) = page.count {
-                context.progress.set_total(count);
-            }
+    // The same listing as Get-PerUserMfaState -All: a big tenant's pages come from
+    // userPrincipalName ranges in parallel, so the check takes no longer than reading the states.
+    let patience = Patience::new(context);
+    let url = first_page_url(&context.client, Scope::All, &select);
+    let first = match patience.read(|| page_or_outage(&context.client, &url, notify.as_ref())).await? {
+        Ok(page) => page,
+        Err((status, body, request_id)) => return Err(listing_error(status, &body, request_id)),
+    };
+    if !only_per_user_mfa {
+        if let Some(count) = first.count {
+            context.progress.set_total(count);
         }
-        for user in page.users {
+    }
+    let mut listing = UserListing::after_first(context, &patience, Scope::All, &select, "list all users", &first);
+    let mut next = Some(first.users);
+    while let Some(users) = next.take() {
+        for user in users {
             let id = user["id"].as_str().unwrap_or_default().to_string();
             match user["perUserMfaState"].as_str().map(str::to_string) {
                 Some(state) => {
@@ -208,7 +215,7 @@ async fn list_and_check(
                 }
             }
         }
-        next = page.next_link;
+        next = listing.next().await?.map(|page| page.users);
     }
     tasks.finish().await;
     Ok(())
