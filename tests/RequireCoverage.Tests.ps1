@@ -1,4 +1,4 @@
-#Requires -Modules Pester
+﻿#Requires -Modules Pester
 <#
     Set-PerUserMfaState -State Disabled -RequireCoverage end to end against graph-sim started with
     the Conditional Access scenario tests/migration-scenarios/53-require-coverage-mix.json (one

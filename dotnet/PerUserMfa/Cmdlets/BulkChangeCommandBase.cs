@@ -225,8 +225,12 @@ namespace PerUserMfa.Cmdlets
                 WriteError(ErrorRecordFactory.FromException(new PerUserMfaException(BulkText.NotCoveredMessage(user), ChangeItem.ActionNotCoveredErrorId, ErrorCategory.SecurityError) { Target = user.Target }));
             }
 
-            var duration = EstimateDuration(planned.Count(p => p.NeedsPatch));
-            var planText = RequiresCoverage ? BulkText.CoverageSplit(planned) : BulkText.PlanSummary(planned, duration);
+            // The plan's text, with its duration estimate (one engine job), only when -WhatIf or the
+            // prompt shows it: -Force and -Confirm:$false send without asking.
+            string? planText = null;
+            string PlanText() => planText ??= RequiresCoverage
+                ? BulkText.CoverageSplit(planned)
+                : BulkText.PlanSummary(planned, EstimateDuration(planned.Count(p => p.NeedsPatch)));
             foreach (var user in planned.Where(p => p.Action == ChangeItem.ActionChangedSince))
             {
                 WriteWarning(
@@ -246,7 +250,7 @@ namespace PerUserMfa.Cmdlets
                     WriteVerbose($"{user.Name} is already {StateText.ToDisplay(user.CurrentState)}: nothing to change.");
                 }
 
-                WriteHostInformation("What if: " + planText + ". Nothing was changed." + (note == null ? string.Empty : Environment.NewLine + note));
+                WriteHostInformation("What if: " + PlanText() + ". Nothing was changed." + (note == null ? string.Empty : Environment.NewLine + note));
                 return;
             }
 
@@ -255,7 +259,7 @@ namespace PerUserMfa.Cmdlets
             {
                 approved = sending.Where(change => Ask(() => ShouldProcess(change.Name, ActionText(change, verb)))).ToList();
             }
-            else if (sending.Count == 0 || Force.IsPresent || Ask(() => ShouldProcess(planText, verb)))
+            else if (sending.Count == 0 || Force.IsPresent || IsConfirmTurnedOff() || Ask(() => ShouldProcess(PlanText(), verb)))
             {
                 approved = sending;
             }
@@ -400,6 +404,10 @@ namespace PerUserMfa.Cmdlets
         /// <summary>-Confirm (or -Confirm:$true) given explicitly: ask per user.</summary>
         private bool IsExplicitConfirm() =>
             MyInvocation.BoundParameters.TryGetValue("Confirm", out var confirm) && IsTrue(confirm);
+
+        /// <summary>-Confirm:$false: ShouldProcess would say yes without asking.</summary>
+        private bool IsConfirmTurnedOff() =>
+            MyInvocation.BoundParameters.TryGetValue("Confirm", out var confirm) && !IsTrue(confirm);
 
         private static bool IsTrue(object? value)
         {
