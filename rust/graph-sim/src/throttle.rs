@@ -24,7 +24,10 @@ pub const READ_WINDOW: Duration = Duration::from_secs(10);
 pub const WRITE_WINDOW: Duration = Duration::from_secs(150);
 
 /// Requests arriving within this long after a Retry-After reached the client are not counted as
-/// ignoring it: the client may have sent them before it could read the answer.
+/// ignoring it: the client may have sent them before it could read the answer. Nor are those in
+/// the pause's last this-long: Retry-After is in whole seconds, clients time the wait from when
+/// they read the answer with millisecond timers, and Microsoft's Graph SDK (its RetryHandler, in
+/// the conformance tests) was seen arriving a few milliseconds before the simulator's second ended.
 pub const RETRY_AFTER_GRACE: Duration = Duration::from_millis(50);
 
 /// What a request costs.
@@ -156,7 +159,9 @@ impl Throttle {
         let apps = self.apps.lock();
         let Some(state) = apps.get(app) else { return false };
         families.iter().any(|&family| match state.retry_after[family as usize] {
-            RetryAfter { notice_from: Some(from), until: Some(until) } => now >= from && now < until,
+            RetryAfter { notice_from: Some(from), until: Some(until) } => {
+                now >= from && now + RETRY_AFTER_GRACE < until
+            }
             _ => false,
         })
     }
