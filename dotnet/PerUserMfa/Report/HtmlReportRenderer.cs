@@ -479,78 +479,63 @@ namespace PerUserMfa.Report
         /// <paramref name="showGaps"/>) its gaps under it.</summary>
         private static void VerdictList(TextWriter w, string id, string title, List<ReportRow> rows, int limit, string explanation, bool open, bool showGaps)
         {
-            w.Write("<details class=\"names wide\" id=\"");
-            w.Write(id);
-            w.Write('"');
-            if (open)
+            NamesDetails(w, "names wide", id, title, rows, limit, explanation, open, "filter the table below by its Migration verdict column", (writer, row) =>
             {
-                w.Write(" open");
-            }
-
-            w.Write("><summary>");
-            HtmlText.Write(w, title);
-            w.Write(": <strong data-count=\"");
-            w.Write(rows.Count.ToString(CultureInfo.InvariantCulture));
-            w.Write("\">");
-            w.Write(Count(rows.Count));
-            w.Write("</strong></summary>\n<p class=\"explain\">");
-            HtmlText.Write(w, explanation);
-            w.Write("</p>\n");
-            if (rows.Count == 0)
-            {
-                w.Write("<p class=\"none\">None.</p>\n</details>\n");
-                return;
-            }
-
-            w.Write("<ul>\n");
-            var shown = Math.Min(rows.Count, Math.Max(0, limit));
-            for (var i = 0; i < shown; i++)
-            {
-                var row = rows[i];
-                w.Write("<li><span class=\"badge state-");
-                w.Write(StateClass(row.StateText));
-                w.Write("\">");
-                HtmlText.Write(w, row.StateText);
-                w.Write("</span> <strong>");
-                HtmlText.Write(w, row.Label);
-                w.Write("</strong>");
+                writer.Write("<span class=\"badge state-");
+                writer.Write(StateClass(row.StateText));
+                writer.Write("\">");
+                HtmlText.Write(writer, row.StateText);
+                writer.Write("</span> <strong>");
+                HtmlText.Write(writer, row.Label);
+                writer.Write("</strong>");
                 if (!string.IsNullOrEmpty(row.Reason))
                 {
-                    w.Write(": ");
-                    HtmlText.Write(w, row.Reason);
+                    writer.Write(": ");
+                    HtmlText.Write(writer, row.Reason);
                 }
 
                 if (showGaps && row.Gaps.Count > 0)
                 {
-                    w.Write("<ul class=\"gaps\">");
+                    writer.Write("<ul class=\"gaps\">");
                     foreach (var gap in row.Gaps)
                     {
-                        w.Write("<li>");
-                        HtmlText.Write(w, gap);
-                        w.Write("</li>");
+                        writer.Write("<li>");
+                        HtmlText.Write(writer, gap);
+                        writer.Write("</li>");
                     }
 
-                    w.Write("</ul>");
+                    writer.Write("</ul>");
                 }
-
-                w.Write("</li>\n");
-            }
-
-            w.Write("</ul>\n");
-            if (shown < rows.Count)
-            {
-                w.Write("<p class=\"more\">\u2026and ");
-                w.Write(Count(rows.Count - shown));
-                w.Write(" more: filter the table below by its Migration verdict column, or use Export-Csv for the full list.</p>\n");
-            }
-
-            w.Write("</details>\n");
+            });
         }
 
         private static void NameList(TextWriter w, string id, string title, List<ReportRow> rows, int limit, string explanation,
             bool showState = false, bool open = false)
         {
-            w.Write("<details class=\"names\" id=\"");
+            NamesDetails(w, "names", id, title, rows, limit, explanation, open, "filter the table below", (writer, row) =>
+            {
+                if (showState)
+                {
+                    writer.Write("<span class=\"badge state-");
+                    writer.Write(StateClass(row.StateText));
+                    writer.Write("\">");
+                    HtmlText.Write(writer, row.StateText);
+                    writer.Write("</span> ");
+                }
+
+                HtmlText.Write(writer, row.Label);
+            });
+        }
+
+        /// <summary>A collapsible list of accounts (open when <paramref name="open"/>): its count, an
+        /// explanation, the first <paramref name="limit"/> rows each written by <paramref name="writeItem"/>,
+        /// and how many more the table holds.</summary>
+        private static void NamesDetails(TextWriter w, string cssClass, string id, string title, List<ReportRow> rows, int limit,
+            string explanation, bool open, string whereTheRestAre, Action<TextWriter, ReportRow> writeItem)
+        {
+            w.Write("<details class=\"");
+            w.Write(cssClass);
+            w.Write("\" id=\"");
             w.Write(id);
             w.Write('"');
             if (open)
@@ -577,18 +562,8 @@ namespace PerUserMfa.Report
             var shown = Math.Min(rows.Count, Math.Max(0, limit));
             for (var i = 0; i < shown; i++)
             {
-                var row = rows[i];
                 w.Write("<li>");
-                if (showState)
-                {
-                    w.Write("<span class=\"badge state-");
-                    w.Write(StateClass(row.StateText));
-                    w.Write("\">");
-                    HtmlText.Write(w, row.StateText);
-                    w.Write("</span> ");
-                }
-
-                HtmlText.Write(w, row.Label);
+                writeItem(w, rows[i]);
                 w.Write("</li>\n");
             }
 
@@ -597,7 +572,9 @@ namespace PerUserMfa.Report
             {
                 w.Write("<p class=\"more\">\u2026and ");
                 w.Write(Count(rows.Count - shown));
-                w.Write(" more: filter the table below, or use Export-Csv for the full list.</p>\n");
+                w.Write(" more: ");
+                w.Write(whereTheRestAre);
+                w.Write(", or use Export-Csv for the full list.</p>\n");
             }
 
             w.Write("</details>\n");
