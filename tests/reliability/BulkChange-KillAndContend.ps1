@@ -34,7 +34,9 @@ param(
     [ValidateSet('Disabled', 'Enabled', 'Enforced')] [string] $State = 'Enforced',
     [int] $RandomSeed = 12345,
     # Kills: part 1 only; Contention: part 2 only.
-    [ValidateSet('All', 'Kills', 'Contention')] [string] $Part = 'All'
+    [ValidateSet('All', 'Kills', 'Contention')] [string] $Part = 'All',
+    # Keeps the journals and the children's scripts (the folder is printed) to trace a failed check.
+    [switch] $KeepWork
 )
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -48,7 +50,8 @@ $env:PERUSERMFA_JOURNAL_DIR = $work
 
 $sim = Start-GraphSim -Users $Users -Seed $Seed -SimulatorPath (Resolve-Path $SimulatorPath).Path
 $null = Set-SimConfig -Sim $sim -Settings @{ latencyMs = $LatencyMs; jitterMs = 0; fault503 = 0; dropRate = 0 }
-$token = New-SimToken -Sim $sim -Roles (Get-WriteRoles) -AsPlainText
+# The methods read settles a resumed PATCH to Enabled that Graph shows Enforced as before (see bulk::landing_unknown).
+$token = New-SimToken -Sim $sim -Roles (@(Get-WriteRoles) + "UserAuthenticationMethod.Read.All") -AsPlainText
 $powershell = Get-PowerShellCommand
 $failures = [System.Collections.Generic.List[string]]::new()
 function Assert-That([bool] $Condition, [string] $What) { if (-not $Condition) { $failures.Add($What); Write-Host "FAILED: $What" } }
@@ -165,10 +168,16 @@ try {
     $undo = Invoke-KilledPhase 'undo' "Undo-PerUserMfaChange -JournalPath '$setJournal' -UndoJournalPath '$undoJournal' -Force" $undoJournal $UndoKills $needing
     $final = Get-Truth
     $undoMax = ($final.Values | ForEach-Object { $_.patchCount - $before[$_.id] } | Measure-Object -Maximum).Maximum
-    $notRestored = @($final.Values | Where-Object {
+    $notRestoredAccounts = @($final.Values | Where-Object {
             $was = $original[$_.id].perUserMfaState
             $_.perUserMfaState -ne $was -and -not ($was -eq 'enabled' -and $_.perUserMfaState -eq 'enforced' -and $_.hasMfaMethods)
-        }).Count
+        })
+    $notRestored = $notRestoredAccounts.Count
+    foreach ($account in $notRestoredAccounts | Select-Object -First 10) {
+        Write-Host ("  not restored: {0} {1}: was {2}, is {3}, MFA methods {4}, PATCHes set phase {5}, undo phase {6}" -f $account.id,
+            $account.userPrincipalName, $original[$account.id].perUserMfaState, $account.perUserMfaState, $account.hasMfaMethods,
+            $before[$account.id], ($account.patchCount - $before[$account.id]))
+    }
     $enforcedByGraph = @($final.Values | Where-Object { $original[$_.id].perUserMfaState -eq 'enabled' -and $_.perUserMfaState -eq 'enforced' }).Count
     Assert-That ($undoMax -le 1) "undo: an account was PATCHed $undoMax times"
     Assert-That ($notRestored -eq 0) "undo: $notRestored accounts are not back in their original state"
@@ -223,7 +232,8 @@ try {
 }
 finally {
     Stop-GraphSim $sim
-    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+    if ($KeepWork) { Write-Host "Journals kept in $work" }
+    else { Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue }
 }
 
 if ($failures.Count -gt 0) {

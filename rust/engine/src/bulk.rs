@@ -108,10 +108,12 @@ pub fn reached(current: &str, requested: &str) -> bool {
 /// PATCH (only meaningful when `sent`); `expected` the state an undone run left the user in.
 ///
 /// - A PATCH may already have gone out (`sent`), the state is no longer the one recorded before
-///   it, and it is the requested one (or `enforced` for `enabled`, which counts even when it was
-///   the state before: Graph keeps a user with MFA methods Enforced): that PATCH landed. Never send
+///   it, and it is the requested one (or `enforced` for `enabled`): that PATCH landed. Never send
 ///   it twice: [`Action::Completed`]. A state that is neither means someone else changed the user
 ///   meanwhile, and the requested state still has to be set.
+/// - A sent `enabled` where Graph shows `enforced`, as it did before the PATCH: the state cannot
+///   tell whether it landed ([`landing_unknown`]); [`Action::Change`], and the apply step asks
+///   Graph for the user's methods before it sends anything.
 /// - Otherwise the user already in the requested state needs nothing: [`Action::AlreadyInState`].
 /// - An undo finds the user in another state than the run left (allowing `enabled` ->
 ///   `enforced`): someone else changed them since: [`Action::ChangedSince`].
@@ -124,13 +126,7 @@ pub fn decide(
     expected: Option<&str>,
 ) -> Action {
     let requested = requested.as_graph();
-    // Enforced for a requested Enabled counts as landed even when it was the state before: Graph
-    // keeps a user with MFA methods Enforced, so the state cannot tell, and a resend is not sent.
-    let landed_elsewhere = !same_state(current, requested);
-    if sent
-        && reached(current, requested)
-        && (landed_elsewhere || previous.is_some_and(|previous| !same_state(current, previous)))
-    {
+    if sent && reached(current, requested) && previous.is_some_and(|previous| !same_state(current, previous)) {
         return Action::Completed;
     }
     if same_state(current, requested) {
@@ -140,6 +136,18 @@ pub fn decide(
         return Action::ChangedSince;
     }
     Action::Change
+}
+
+/// Whether the state Graph shows cannot tell if a PATCH an interrupted run sent has landed: the
+/// PATCH asked for `enabled`, and Graph shows `enforced`, the state before it as well (or the
+/// state before is not known). Graph stores `enforced` for a requested `enabled` when the user
+/// has registered MFA methods, so such a PATCH may have landed without a trace, or never left.
+/// The user's methods settle it: with a second factor registered the PATCH ends as `enforced`
+/// either way, and without one it did not land.
+pub fn landing_unknown(current: &str, previous: Option<&str>, requested: &MfaState, sent: bool) -> bool {
+    sent && *requested == MfaState::Enabled
+        && same_state(current, "enforced")
+        && previous.is_none_or(|previous| same_state(previous, "enforced"))
 }
 
 #[cfg(test)]
@@ -166,6 +174,21 @@ mod tests {
         assert_eq!(decide("enforced", Some("enforced"), &MfaState::Enforced, true, None), Action::AlreadyInState);
         // Sent but no recorded previous state: judge by the requested state alone.
         assert_eq!(decide("enforced", None, &MfaState::Enforced, true, None), Action::AlreadyInState);
+        assert!(!landing_unknown("enforced", Some("disabled"), &MfaState::Enabled, true));
+    }
+
+    #[test]
+    fn a_sent_enabled_that_graph_shows_enforced_as_before_is_not_taken_for_landed() {
+        // An undo to Enabled killed between its `sending` record and the PATCH: Graph still shows
+        // the Enforced the run left. Taking that for landed left users Enforced who were Enabled
+        // before the run (the 5,000-user kill run found 169); the apply step checks their methods.
+        assert_eq!(decide("enforced", Some("enforced"), &MfaState::Enabled, true, None), Action::Change);
+        assert!(landing_unknown("enforced", Some("enforced"), &MfaState::Enabled, true));
+        assert!(landing_unknown("Enforced", None, &MfaState::Enabled, true));
+        // Not sent, another requested state, or a state that moved: the state tells.
+        assert!(!landing_unknown("enforced", Some("enforced"), &MfaState::Enabled, false));
+        assert!(!landing_unknown("enforced", Some("enforced"), &MfaState::Disabled, true));
+        assert!(!landing_unknown("enabled", Some("enforced"), &MfaState::Enabled, true));
     }
 
     #[test]
@@ -174,8 +197,6 @@ mod tests {
         assert_eq!(decide("enforced", Some("enabled"), &MfaState::Disabled, true, None), Action::Change);
         assert_eq!(decide("disabled", Some("enforced"), &MfaState::Enabled, true, None), Action::Change);
         assert_eq!(decide("enforced", Some("disabled"), &MfaState::Enabled, true, None), Action::Completed);
-        // An undo to Enabled of a user Graph keeps Enforced, killed after its PATCH: not sent again.
-        assert_eq!(decide("enforced", Some("enforced"), &MfaState::Enabled, true, None), Action::Completed);
     }
 
     #[test]

@@ -579,6 +579,103 @@ fn a_refused_patch_is_sent_again_on_resume_even_when_someone_changed_the_user_me
     assert_eq!(user.state().as_str(), "disabled", "the requested state is applied");
 }
 
+/// The journal at `path` as a run killed right after its `sending` records left it: its
+/// header, plans and sendings, resealed (the outcomes and the end are gone, no PATCH went out).
+fn cut_after_sendings(path: &std::path::Path) {
+    use perusermfa_engine::journal::{seal, Record};
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut check = String::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        let record: Record = serde_json::from_str(line).unwrap();
+        if matches!(record, Record::Header { .. } | Record::Planned { .. } | Record::Sending { .. }) {
+            let (sealed, next) = seal(&check, &record);
+            out.push_str(&sealed);
+            check = next;
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// An undo back to Enabled killed between its `sending` records and the PATCHes: Graph still
+/// shows the Enforced the set run left, as it would had the PATCH landed on a user with MFA
+/// methods (Graph stores Enforced for Enabled then). Resumed, the undo must restore the user
+/// without methods (the old rule took Enforced for landed and left 169 of 4,277 users Enforced in
+/// the 5,000-user kill run), and not resend the one with methods when it may read them.
+fn resume_an_undo_killed_before_its_patches(roles: &[&str]) -> (String, String, u32, Vec<Value>) {
+    let sim = graph_sim::spawn(SimConfig::new(80, 12)).1;
+    let session = Session::for_sim(&sim, roles);
+    let tenant = sim.tenant();
+    let enabled = |methods: bool| {
+        tenant
+            .users
+            .iter()
+            .find(|u| u.state().as_str() == "enabled" && u.has_mfa_methods == methods)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (plain, registered) = (enabled(false), enabled(true));
+    let users = vec![plain.clone(), registered.clone()];
+    let dir = temp_dir();
+    let path = dir.join("set.jsonl");
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&plan_users(&session, &users, "enforced")),
+    );
+    let undo_path = dir.join("undo.jsonl");
+    let undo: Vec<Value> = entries(&session, &path).iter().map(|e| undo_change(e, false)).collect();
+    apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": undo_path, "journalOperation": "undo", "undoOf": path }),
+        as_changes(&plan_changes(&session, undo)),
+    );
+    // Back to where the set run left both, and the undo journal as the kill left it.
+    tenant.find(&plain).unwrap().apply_patch(graph_sim::tenant::MfaState::Enforced);
+    cut_after_sendings(&undo_path);
+    let patches = sim.stats().patches;
+
+    let left = entries(&session, &undo_path);
+    assert!(left.iter().all(|e| e["sent"] == true && e["resumeNeeded"] == true), "{left:?}");
+    let resume: Vec<Value> = left.iter().map(resume_change).collect();
+    let events = apply(
+        &session,
+        json!({ "operation": "applyChanges", "journalPath": undo_path, "journalOperation": "resume" }),
+        as_changes(&plan_changes(&session, resume)),
+    );
+    assert!(of_type(&events, "fatal").is_empty() && of_type(&events, "error").is_empty(), "{events:?}");
+    assert_eq!(tenant.find(&plain).unwrap().state().as_str(), "enabled", "the user without methods is Enabled again");
+    assert_eq!(tenant.find(&registered).unwrap().state().as_str(), "enforced", "Graph keeps the other Enforced");
+    let registered_patches = tenant.find(&registered).unwrap().patch_count();
+    assert!(sim.stats().patches > patches, "the PATCH that never left is sent");
+    (plain, registered, registered_patches, events)
+}
+
+#[test]
+fn a_resumed_undo_restores_users_whose_patch_never_left_and_reads_methods_before_resending() {
+    let roles = [WRITE, &["UserAuthenticationMethod.Read.All"]].concat();
+    let (_, registered, patches, events) = resume_an_undo_killed_before_its_patches(&roles);
+    // Set, then undo (Graph stored Enforced): the resume read the methods and sent nothing more.
+    assert_eq!(patches, 2, "the user with MFA methods got no third PATCH");
+    let result = of_type(&events, "changeResult").into_iter().find(|r| r["id"] == registered.as_str()).unwrap().clone();
+    assert_eq!((result["outcome"].as_str(), result["changed"].as_bool()), (Some("unchanged"), Some(false)));
+}
+
+#[test]
+fn a_resumed_undo_that_cannot_read_methods_sends_the_uncertain_patch_again() {
+    let (_, registered, patches, events) = resume_an_undo_killed_before_its_patches(WRITE);
+    // Without UserAuthenticationMethod.Read.All the same state is set again, which changes nothing.
+    assert_eq!(patches, 3, "set, undo, and the resume's PATCH of the same state");
+    let verbose = of_type(&events, "verbose");
+    assert!(
+        verbose.iter().any(|v| v["message"].as_str().unwrap().contains("could not be read")),
+        "the resend is explained: {verbose:?}"
+    );
+    let result = of_type(&events, "changeResult").into_iter().find(|r| r["id"] == registered.as_str()).unwrap().clone();
+    assert_eq!(result["state"], "enforced");
+}
+
 #[test]
 fn a_run_records_its_end_and_a_journal_without_it_reads_as_incomplete() {
     let sim = graph_sim::spawn(SimConfig::new(40, 11)).1;

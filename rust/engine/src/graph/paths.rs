@@ -18,6 +18,11 @@ pub fn requirements_path(user: &str) -> String {
     format!("/users/{}/authentication/requirements", user_segment(user))
 }
 
+/// `/users/{user}/authentication/methods`, relative to the API version.
+pub fn methods_path(user: &str) -> String {
+    format!("/users/{}/authentication/methods", user_segment(user))
+}
+
 /// `/users/{user}?$select=...`, relative to the API version.
 pub fn user_path(user: &str, select: &str) -> String {
     format!("/users/{}?$select={}", user_segment(user), select)

@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::coverage::{self, Coverage};
-use super::per_user::{read_state, write_state};
+use super::per_user::{has_second_factor, read_state, write_state};
 use super::{naming_user, UserTasks};
-use crate::bulk::{same_state, Action, ChangeItem};
+use crate::bulk::{landing_unknown, same_state, Action, ChangeItem};
 use crate::error::{EngineError, ErrorKind};
 use crate::events::{self, Event};
 use crate::graph::batch::Batcher;
@@ -314,6 +314,12 @@ fn resume_hint(path: &str) -> String {
     )
 }
 
+/// The journal's note for a user whose PATCH to Enabled may have landed and whose methods keep
+/// them Enforced either way.
+const KEPT_ENFORCED_NOTE: &str =
+    "Graph keeps this user Enforced (they registered a second factor): a PATCH to Enabled \
+     ends as Enforced whether or not the interrupted run's PATCH had landed, so it was not sent again.";
+
 /// The journal record and the event for a user whose outcome needs no PATCH.
 struct Settled {
     record: Record,
@@ -424,7 +430,20 @@ impl Worker {
                 return self.failed(&item, None, Attempt::NotSent, naming_user(error, "read", &target)).await;
             }
         };
-        let action = item.decide(&current);
+        let action = match item.decide(&current) {
+            Action::Change
+                if landing_unknown(&current, item.previous_state.as_deref(), &item.requested_state, item.sent) =>
+            {
+                match self.settle_unknown_landing(&item, &target, &current).await {
+                    Some(settled) => {
+                        self.pace.skipped();
+                        return self.record(settled.record, settled.event).await;
+                    }
+                    None => Action::Change,
+                }
+            }
+            action => action,
+        };
         if action != Action::Change {
             self.pace.skipped();
             let settled = settle(&item, action, &current, &utc::now_millis());
@@ -465,6 +484,36 @@ impl Worker {
                 };
                 // The PATCH was accepted: the journal says changed (an undo puts it back), state unknown.
                 self.failed(&item, Some(&current), Attempt::Accepted, error).await;
+            }
+        }
+    }
+
+    /// A PATCH to Enabled that an interrupted run may have sent, with Graph showing the Enforced
+    /// from before ([`landing_unknown`]): the user's methods decide. With a second factor
+    /// registered, Graph stores Enforced for Enabled, so the user ends as they are whether or not
+    /// that PATCH landed: nothing is sent (the outcome, returned). Without one, the PATCH did not
+    /// land and is sent (None). When the methods cannot be read it is sent too: setting the same
+    /// state again cannot change the user twice, and leaving it unsent could leave them Enforced.
+    async fn settle_unknown_landing(&self, item: &ChangeItem, target: &str, current: &str) -> Option<Settled> {
+        match has_second_factor(&self.batcher, &item.id, target).await {
+            Ok(true) => Some(settled_outcome(
+                item,
+                Outcome::Unchanged,
+                current,
+                current,
+                Some(KEPT_ENFORCED_NOTE.to_string()),
+                &utc::now_millis(),
+            )),
+            Ok(false) => None,
+            Err(error) => {
+                let message = format!(
+                    "Sending the change of '{target}' to Enabled again: an interrupted run may have sent it, Graph shows \
+                     Enforced as before, and the user's authentication methods, which would tell whether it landed, could \
+                     not be read ({}).",
+                    error.message
+                );
+                self.context.events.send(Event::verbose(message)).await;
+                None
             }
         }
     }

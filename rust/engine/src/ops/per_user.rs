@@ -7,7 +7,8 @@ use super::listing::identity_of;
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::graph::batch::{Batcher, SubRequest, SubResponse};
 use crate::graph::client::{graph_error, request_id};
-use crate::graph::paths::{requirements_path, user_path};
+use crate::graph::paths::{methods_path, requirements_path, user_path};
+use crate::graph::throttle::Budget;
 use crate::model::{MfaState, UserIdentity};
 
 pub const IDENTITY_SELECT: &str = "id,userPrincipalName,displayName";
@@ -76,6 +77,17 @@ pub async fn read_user_with(batcher: &Batcher, target: &str, select: &str) -> Re
 pub async fn read_state(batcher: &Batcher, id: &str, target: &str) -> Result<String, EngineError> {
     let answer = check(batcher.call(SubRequest::get(requirements_path(id))).await?, Operation::ReadState, target)?;
     state_of(&answer, target)
+}
+
+/// Whether the user registered a second factor ([`super::report_sources::has_second_factor`]):
+/// one `/authentication/methods` read (UserAuthenticationMethod.Read.All), on that family's budget.
+pub async fn has_second_factor(batcher: &Batcher, id: &str, target: &str) -> Result<bool, EngineError> {
+    let answer = check(
+        batcher.call(SubRequest::get_from(methods_path(id), Budget::AuthMethods)).await?,
+        Operation::ReadUser,
+        target,
+    )?;
+    Ok(super::report_sources::has_second_factor(&answer.body))
 }
 
 /// Sends the PATCH that changes the state from `current` to `state`.

@@ -29,7 +29,7 @@ use super::{naming_user, report_per_user, send_outcome, InputTasks, UserTasks};
 use crate::error::{EngineError, ErrorKind, Operation};
 use crate::events::Event;
 use crate::graph::batch::{Batcher, SubRequest};
-use crate::graph::paths::user_segment;
+use crate::graph::paths::methods_path;
 use crate::graph::throttle::Budget;
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
@@ -297,7 +297,7 @@ impl MethodReader {
         if self.denied.load(Ordering::SeqCst) {
             return Ok(None);
         }
-        let path = format!("/users/{}/authentication/methods", user_segment(id));
+        let path = methods_path(id);
         let answer = self.batcher.call(SubRequest::get_from(path, Budget::AuthMethods)).await?;
         if answer.is_success() {
             return Ok(Some(sources::describe_methods(&answer.body)));

@@ -349,6 +349,28 @@ pub async fn mfa_sign_ins(client: &GraphClient, days: u32, notify: &dyn Notify) 
     Ok(map)
 }
 
+/// Whether a user's methods (a `/authentication/methods` answer) hold one that per-user MFA
+/// accepts as a second factor: a phone, an authenticator app or OATH token, a FIDO2 key or
+/// passkey, Windows Hello for Business, a platform credential or an external method. A password,
+/// an email address (self-service password reset only), a Temporary Access Pass and a QR code
+/// with PIN are not.
+pub fn has_second_factor(body: &Value) -> bool {
+    const SECOND_FACTORS: &[&str] = &[
+        "phoneAuthenticationMethod",
+        "microsoftAuthenticatorAuthenticationMethod",
+        "softwareOathAuthenticationMethod",
+        "hardwareOathAuthenticationMethod",
+        "fido2AuthenticationMethod",
+        "windowsHelloForBusinessAuthenticationMethod",
+        "platformCredentialAuthenticationMethod",
+        "externalAuthenticationMethod",
+    ];
+    body["value"].as_array().into_iter().flatten().any(|method| {
+        let kind = method["@odata.type"].as_str().unwrap_or("").trim_start_matches("#microsoft.graph.");
+        SECOND_FACTORS.contains(&kind)
+    })
+}
+
 /// One user's methods as one readable line: each method with its detail.
 pub fn describe_methods(body: &Value) -> String {
     let mut parts = Vec::new();
@@ -418,6 +440,19 @@ mod tests {
         );
         assert_ne!(user_key("a@contoso.com"), user_key("b@contoso.com"));
         assert_eq!(user_key("A@contoso.com"), user_key("a@contoso.com"));
+    }
+
+    #[test]
+    fn second_factors_are_told_from_password_email_and_pass() {
+        let methods = |types: &[&str]| json!({ "value": types.iter().map(|t| json!({ "@odata.type": format!("#microsoft.graph.{t}") })).collect::<Vec<_>>() });
+        assert!(!has_second_factor(&methods(&[
+            "passwordAuthenticationMethod",
+            "emailAuthenticationMethod",
+            "temporaryAccessPassAuthenticationMethod"
+        ])));
+        assert!(has_second_factor(&methods(&["passwordAuthenticationMethod", "phoneAuthenticationMethod"])));
+        assert!(has_second_factor(&methods(&["fido2AuthenticationMethod"])));
+        assert!(!has_second_factor(&json!({ "value": "not a list" })));
     }
 
     #[test]
