@@ -65,6 +65,59 @@ pub async fn run(
             "-SignInDays {days} is out of range: give a number of days from 1 to {MAX_SIGN_IN_DAYS} (Graph keeps sign-in logs for 30 days at most)."
         )));
     }
+    let (batcher, _batcher_guard) =
+        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, context.notify());
+    let checker = match scope {
+        MigrationScope::Input => {
+            let checker = prepare(&context, evaluate, sign_in_days).await?;
+            let mut tasks = InputTasks::new(&context, throttle_limit);
+            while let Some(target) = input.recv().await {
+                let (batcher, checker) = (batcher.clone(), checker.clone());
+                let user = target.clone();
+                tasks
+                    .spawn(target, async move {
+                        let (identity, state) = read_user_with(&batcher, &user, USER_SELECT).await?;
+                        checker.check(&user, &identity, state).await
+                    })
+                    .await;
+            }
+            tasks.finish().await;
+            checker
+        }
+        MigrationScope::PerUserMfa | MigrationScope::All => {
+            // The listing starts at once, beside the tenant's set-up: its pages wait in the
+            // channel (at most LISTED_PAGES_AHEAD) until the verdicts can be worked out, so the
+            // check takes about as long as listing the states alone.
+            let (pages, listed) = mpsc::channel(LISTED_PAGES_AHEAD);
+            let only_per_user_mfa = scope == MigrationScope::PerUserMfa;
+            let judging = async {
+                let checker = prepare(&context, evaluate, sign_in_days).await?;
+                check_listed(&context, only_per_user_mfa, &batcher, &checker, throttle_limit, listed).await;
+                Ok(checker)
+            };
+            tokio::try_join!(list(&context, only_per_user_mfa, pages), judging)?.1
+        }
+    };
+    if let Some(what_if) = &checker.what_if {
+        context
+            .events
+            .send(Event::verbose(format!(
+                "-Evaluate: {} What-If requests sent.",
+                what_if.requests.load(std::sync::atomic::Ordering::Relaxed)
+            )))
+            .await;
+    }
+    context.events.send(Event::verbose(checker.tally.analysis_line())).await;
+    context.events.send(Event::information(summary::render(&checker.inputs, &checker.tally))).await;
+    Ok(())
+}
+
+/// Pages of the listing read ahead while the tenant's set-up is still being read (999 users each).
+const LISTED_PAGES_AHEAD: usize = 128;
+
+/// Reads the tenant's inputs (and, with `-IncludeSignIns`, the sign-in evidence beside them),
+/// tells what was read and what is missing, and returns the checker that judges users from them.
+async fn prepare(context: &JobContext, evaluate: bool, sign_in_days: Option<u32>) -> Result<Arc<Checker>, EngineError> {
     let notify = context.notify();
     let reader = read::Reader::new(context.client.clone(), notify.clone());
     // The sign-in scan runs on its own budget (sign-in logs), beside the CA reads.
@@ -108,55 +161,19 @@ pub async fn run(
             ))
             .await;
     }
-    let checker = Arc::new(Checker { inputs: inputs.clone(), evidence, tally: Tally::default(), what_if });
-    let (batcher, _batcher_guard) =
-        Batcher::spawn(context.client.clone(), ApiVersion::Beta, throttle_limit, notify.clone());
-    match scope {
-        MigrationScope::Input => {
-            let mut tasks = InputTasks::new(&context, throttle_limit);
-            while let Some(target) = input.recv().await {
-                let (batcher, checker) = (batcher.clone(), checker.clone());
-                let user = target.clone();
-                tasks
-                    .spawn(target, async move {
-                        let (identity, state) = read_user_with(&batcher, &user, USER_SELECT).await?;
-                        checker.check(&user, &identity, state).await
-                    })
-                    .await;
-            }
-            tasks.finish().await;
-        }
-        MigrationScope::PerUserMfa | MigrationScope::All => {
-            list_and_check(&context, scope, &batcher, &checker, throttle_limit).await?;
-        }
-    }
-    if let Some(what_if) = &checker.what_if {
-        context
-            .events
-            .send(Event::verbose(format!(
-                "-Evaluate: {} What-If requests sent.",
-                what_if.requests.load(std::sync::atomic::Ordering::Relaxed)
-            )))
-            .await;
-    }
-    context.events.send(Event::verbose(checker.tally.analysis_line())).await;
-    context.events.send(Event::information(summary::render(&inputs, &checker.tally))).await;
-    Ok(())
+    Ok(Arc::new(Checker { inputs, evidence, tally: Tally::default(), what_if }))
 }
 
-/// Lists the tenant's users (states in bulk where Graph gives them, else per user) and checks
-/// those `scope` asks for.
-async fn list_and_check(
+/// Lists the tenant's users (with their states where Graph gives them in the listing) and sends
+/// each page on. With `only_per_user_mfa` (the default scope), the progress total is not known up
+/// front: only the Enabled and Enforced count.
+async fn list(
     context: &JobContext,
-    scope: MigrationScope,
-    batcher: &Batcher,
-    checker: &Arc<Checker>,
-    throttle_limit: usize,
+    only_per_user_mfa: bool,
+    pages: mpsc::Sender<Vec<Value>>,
 ) -> Result<(), EngineError> {
     let notify = context.notify();
-    let mut tasks = UserTasks::new(context, throttle_limit);
     let select = format!("{USER_SELECT},perUserMfaState");
-    let only_per_user_mfa = scope == MigrationScope::PerUserMfa;
     // The same listing as Get-PerUserMfaState -All: a big tenant's pages come from
     // userPrincipalName ranges in parallel, so the check takes no longer than reading the states.
     let patience = Patience::new(context);
@@ -173,6 +190,27 @@ async fn list_and_check(
     let mut listing = UserListing::after_first(context, &patience, Scope::All, &select, "list all users", &first);
     let mut next = Some(first.users);
     while let Some(users) = next.take() {
+        if pages.send(users).await.is_err() {
+            // The checks stopped (their job failed): nobody reads further pages.
+            return Ok(());
+        }
+        next = listing.next().await?.map(|page| page.users);
+    }
+    Ok(())
+}
+
+/// Checks the users of each listed page that the scope asks for: from the listed state, or,
+/// where the listing carried none, from a per-user read.
+async fn check_listed(
+    context: &JobContext,
+    only_per_user_mfa: bool,
+    batcher: &Batcher,
+    checker: &Arc<Checker>,
+    throttle_limit: usize,
+    mut listed: mpsc::Receiver<Vec<Value>>,
+) {
+    let mut tasks = UserTasks::new(context, throttle_limit);
+    while let Some(users) = listed.recv().await {
         for user in users {
             let id = user["id"].as_str().unwrap_or_default().to_string();
             match user["perUserMfaState"].as_str().map(str::to_string) {
@@ -215,10 +253,8 @@ async fn list_and_check(
                 }
             }
         }
-        next = listing.next().await?.map(|page| page.users);
     }
     tasks.finish().await;
-    Ok(())
 }
 
 /// Judges users against the tenant's inputs, counts the verdicts, and (with `-Evaluate`) adds
