@@ -154,7 +154,11 @@ pub async fn list(
     );
     let mut body = paging::body(request, query, "/users", &projection.context_set(), tenant.generation, page);
     if count {
-        let total = users.iter().filter(|u| filter.matches(u)).count();
+        let total = match filter.upn_bounds() {
+            // Only the users within the bounds can match: the rest of the filter is tested on them.
+            Some((lower, upper)) => tenant.users_in_upn_range(lower, upper).filter(|u| filter.matches(u)).count(),
+            None => users.iter().filter(|u| filter.matches(u)).count(),
+        };
         body.insert("@odata.count".into(), Value::from(total));
     }
     bump(&sim.stats.list_pages);

@@ -288,6 +288,10 @@ pub struct Tenant {
     pub sign_ins: Vec<crate::activity::SignIn>,
     /// Lower-cased object id and user principal name → index in `users`.
     index: FastMap<String, u32>,
+    /// Lower-cased user principal names in code-point order, each with its index in `users`: built
+    /// on the first range `$count`, so counting a `userPrincipalName` range looks only at the
+    /// users in it.
+    upn_order: std::sync::OnceLock<Vec<(String, u32)>>,
 }
 
 impl Tenant {
@@ -315,7 +319,7 @@ impl Tenant {
         for (user, activity) in users.iter_mut().zip(activities) {
             user.activity = activity;
         }
-        Tenant { id: tenant_id, seed, generation, users, anchor, sign_ins, index }
+        Tenant { id: tenant_id, seed, generation, users, anchor, sign_ins, index, upn_order: Default::default() }
     }
 
     /// Puts `prefix` in front of every user principal name (and keeps the lookup by UPN right).
@@ -325,6 +329,25 @@ impl Tenant {
             user.user_principal_name = format!("{prefix}{}", user.user_principal_name);
             self.index.insert(user.user_principal_name.to_lowercase(), position as u32);
         }
+        self.upn_order = Default::default();
+    }
+
+    /// The users whose lower-cased user principal name lies within `lower..=upper` (each bound
+    /// optional), in UPN order.
+    pub fn users_in_upn_range<'a>(
+        &'a self,
+        lower: Option<&str>,
+        upper: Option<&str>,
+    ) -> impl Iterator<Item = &'a User> + 'a {
+        let order = self.upn_order.get_or_init(|| {
+            let mut order: Vec<(String, u32)> =
+                self.users.iter().enumerate().map(|(i, u)| (u.user_principal_name.to_lowercase(), i as u32)).collect();
+            order.sort_unstable();
+            order
+        });
+        let start = lower.map_or(0, |lower| order.partition_point(|(upn, _)| upn.as_str() < lower));
+        let end = upper.map_or(order.len(), |upper| order.partition_point(|(upn, _)| upn.as_str() <= upper));
+        order[start..end.max(start)].iter().map(|(_, i)| &self.users[*i as usize])
     }
 
     /// Finds a user by object id or user principal name (case-insensitive).
@@ -344,6 +367,33 @@ impl Tenant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_upn_range_counts_the_same_users_as_testing_every_user() {
+        let mut tenant = Tenant::generate(3000, 5, 1);
+        for text in [
+            "userPrincipalName ge 'b' and userPrincipalName le 'd'",
+            "userPrincipalName ge 'ma' and userPrincipalName le 'mi' and userType eq 'Guest'",
+            "userPrincipalName le 'c'",
+            "userPrincipalName ge 'z'",
+            "userPrincipalName eq 'adele.vance@contoso.com'",
+        ] {
+            let filter = crate::odata::Filter::parse(text).unwrap();
+            let (lower, upper) = filter.upn_bounds().unwrap();
+            let by_range = tenant.users_in_upn_range(lower, upper).filter(|u| filter.matches(u)).count();
+            let by_scan = tenant.users.iter().filter(|u| filter.matches(u)).count();
+            assert_eq!(by_range, by_scan, "{text}");
+            assert!(by_scan > 0 || text.contains("ge 'z'"), "{text} matches some users");
+        }
+        // Prefixing UPNs builds the order again.
+        tenant.prefix_upns("zz-");
+        let filter =
+            crate::odata::Filter::parse("userPrincipalName ge 'zz-a' and userPrincipalName le 'zz-c'").unwrap();
+        let (lower, upper) = filter.upn_bounds().unwrap();
+        let by_range = tenant.users_in_upn_range(lower, upper).filter(|u| filter.matches(u)).count();
+        assert_eq!(by_range, tenant.users.iter().filter(|u| filter.matches(u)).count());
+        assert!(by_range > 0);
+    }
 
     #[test]
     fn lookup_by_id_and_upn_is_case_insensitive() {
