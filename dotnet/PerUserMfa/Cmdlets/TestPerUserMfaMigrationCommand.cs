@@ -89,9 +89,7 @@ namespace PerUserMfa.Cmdlets
         {
             if (engineEvent.Type == EngineEvent.MigrationCheck)
             {
-                var check = MigrationCheckFactory.Create(MigrationCheckEvent.From(engineEvent));
-                MigrationRuns.Mark(check, _run);
-                WriteObject(check);
+                WriteObject(MigrationCheckFactory.Create(MigrationCheckEvent.From(engineEvent), _run));
                 return true;
             }
 

@@ -15,7 +15,8 @@ namespace PerUserMfa.Output
     /// </remarks>
     public sealed class TextList : ReadOnlyCollection<string>
     {
-        private static readonly TextList EmptyList = new TextList(new string[0]);
+        /// <summary>The list of no items (shared: a TextList cannot change).</summary>
+        public static readonly TextList Empty = new TextList(new string[0]);
 
         private TextList(IList<string> items)
             : base(items)
@@ -27,7 +28,7 @@ namespace PerUserMfa.Output
         {
             if (items.Count == 0)
             {
-                return EmptyList;
+                return Empty;
             }
 
             var copy = new string[items.Count];

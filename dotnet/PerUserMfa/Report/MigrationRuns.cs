@@ -9,8 +9,9 @@ namespace PerUserMfa.Report
     /// The tenant half of a Test-PerUserMfaMigration run, for the report. The tenant summary (security
     /// defaults, the policies that require MFA, tenant-wide gaps) goes to the information stream, not the
     /// output, so <c>Test-PerUserMfaMigration | Export-PerUserMfaReport</c> would not see it. Each run marks
-    /// its MigrationCheck objects with a second type name naming the run (the first still selects the view;
-    /// Export-Csv writes no second type name) and records its summary here, so the report can show the
+    /// its MigrationCheck objects (a <see cref="MigrationCheck"/> in its internal Run property; the objects
+    /// with sign-in or What-If columns with a second type name naming the run: the first still selects the
+    /// view, Export-Csv writes no second type name) and records its summary here, so the report can show the
     /// tenant-wide part of the very run its checks came from. Import-Csv rows carry no run: the report says
     /// the tenant-wide part is not known.
     /// </summary>
@@ -41,6 +42,11 @@ namespace PerUserMfa.Report
         /// <summary>The run that emitted <paramref name="input"/>, or null when it came from elsewhere.</summary>
         public static string? RunOf(PSObject input)
         {
+            if (input.BaseObject is MigrationCheck check)
+            {
+                return check.Run;
+            }
+
             foreach (var name in input.TypeNames)
             {
                 if (name.StartsWith(RunTypeNamePrefix, StringComparison.Ordinal))

@@ -651,7 +651,10 @@ pub(crate) mod tests {
         assert_eq!(clock.now(), start, "a quarter of the window goes out at once");
         admit_n(&gate, Budget::Read, 5700).await;
         let filled = clock.now() - start;
-        assert!(filled >= Duration::from_secs(3) && filled < Duration::from_secs(4), "the rest in a quarter a second: {filled:?}");
+        assert!(
+            filled >= Duration::from_secs(3) && filled < Duration::from_secs(4),
+            "the rest in a quarter a second: {filled:?}"
+        );
         gate.admit(Budget::Read, 1, &Quiet(1)).await;
         assert!(clock.now() - start >= Duration::from_secs(10), "the next waits for the window to slide");
     }
