@@ -44,6 +44,18 @@ fn apply(session: &Session, request: Value, changes: Vec<Value>) -> Vec<Value> {
     job.drain()
 }
 
+/// Sets `users` to `state` in one journalled run (plan, then apply); returns the journal's path,
+/// in a folder of its own.
+fn set_with_journal(session: &Session, users: &[String], state: &str) -> PathBuf {
+    let path = temp_dir().join("set.jsonl");
+    apply(
+        session,
+        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
+        as_changes(&plan_users(session, users, state)),
+    );
+    path
+}
+
 fn read_journal(session: &Session, path: &str) -> Vec<Value> {
     let job = session.start(json!({ "operation": "readJournal", "path": path }));
     job.close_input();
@@ -500,13 +512,8 @@ fn an_undo_leaves_alone_users_someone_else_changed_since_unless_told_otherwise()
         .take(3)
         .collect();
     assert_eq!(disabled.len(), 3);
-    let dir = temp_dir();
-    let path = dir.join("set.jsonl");
-    apply(
-        &session,
-        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
-        as_changes(&plan_users(&session, &disabled, "enforced")),
-    );
+    let path = set_with_journal(&session, &disabled, "enforced");
+    let dir = path.parent().unwrap().to_path_buf();
     // After the run, another admin sets Miriam to Enabled and the second user back to Disabled.
     let (miriam, back, untouched) = (&disabled[0], &disabled[1], &disabled[2]);
     tenant.find(miriam).unwrap().apply_patch(graph_sim::tenant::MfaState::Enabled);
@@ -616,15 +623,8 @@ fn resume_an_undo_killed_before_its_patches(roles: &[&str]) -> (String, String, 
             .clone()
     };
     let (plain, registered) = (enabled(false), enabled(true));
-    let users = vec![plain.clone(), registered.clone()];
-    let dir = temp_dir();
-    let path = dir.join("set.jsonl");
-    apply(
-        &session,
-        json!({ "operation": "applyChanges", "journalPath": path, "journalOperation": "set" }),
-        as_changes(&plan_users(&session, &users, "enforced")),
-    );
-    let undo_path = dir.join("undo.jsonl");
+    let path = set_with_journal(&session, &[plain.clone(), registered.clone()], "enforced");
+    let undo_path = path.with_file_name("undo.jsonl");
     let undo: Vec<Value> = entries(&session, &path).iter().map(|e| undo_change(e, false)).collect();
     apply(
         &session,
