@@ -585,8 +585,10 @@ fn generates_100k_users_quickly() {
     let tenant = graph_sim::Tenant::generate(100_000, 1, 0);
     let elapsed = started.elapsed();
     assert_eq!(tenant.users.len(), 100_000);
-    // Well under a second in release builds; debug builds are several times slower.
-    let limit = if cfg!(debug_assertions) { Duration::from_secs(8) } else { Duration::from_secs(1) };
+    // About half a second in a release build on an idle machine; debug builds are several times
+    // slower. The release limit leaves room for CI, which runs the other test binaries' threads on
+    // the same two cores (1.05 s seen there); a quadratic step would still take minutes.
+    let limit = if cfg!(debug_assertions) { Duration::from_secs(8) } else { Duration::from_secs(3) };
     assert!(elapsed < limit, "took {elapsed:?}");
     eprintln!("generated 100,000 users in {elapsed:?}");
 }
