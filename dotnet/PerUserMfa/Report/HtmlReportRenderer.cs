@@ -481,11 +481,8 @@ namespace PerUserMfa.Report
         {
             NamesDetails(w, "names wide", id, title, rows, limit, explanation, open, "filter the table below by its Migration verdict column", (writer, row) =>
             {
-                writer.Write("<span class=\"badge state-");
-                writer.Write(StateClass(row.StateText));
-                writer.Write("\">");
-                HtmlText.Write(writer, row.StateText);
-                writer.Write("</span> <strong>");
+                StateBadge(writer, StateClass(row.StateText), row.StateText);
+                writer.Write(" <strong>");
                 HtmlText.Write(writer, row.Label);
                 writer.Write("</strong>");
                 if (!string.IsNullOrEmpty(row.Reason))
@@ -516,11 +513,8 @@ namespace PerUserMfa.Report
             {
                 if (showState)
                 {
-                    writer.Write("<span class=\"badge state-");
-                    writer.Write(StateClass(row.StateText));
-                    writer.Write("\">");
-                    HtmlText.Write(writer, row.StateText);
-                    writer.Write("</span> ");
+                    StateBadge(writer, StateClass(row.StateText), row.StateText);
+                    writer.Write(" ");
                 }
 
                 HtmlText.Write(writer, row.Label);
@@ -699,11 +693,7 @@ namespace PerUserMfa.Report
                 w.Write(column.Type == ReportTableColumn.Number ? "<td class=\"num\">" : bad ? "<td class=\"bad\">" : "<td>");
                 if (column.Type == ReportTableColumn.State)
                 {
-                    w.Write("<span class=\"badge state-");
-                    w.Write(stateClass);
-                    w.Write("\">");
-                    HtmlText.Write(w, value as string);
-                    w.Write("</span>");
+                    StateBadge(w, stateClass, value as string);
                 }
                 else
                 {
@@ -749,6 +739,16 @@ namespace PerUserMfa.Report
                     HtmlText.AppendScriptJsonString(builder, Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty);
                     break;
             }
+        }
+
+        /// <summary>A per-user MFA state as a badge in its state's colour.</summary>
+        private static void StateBadge(TextWriter w, string stateClass, string? text)
+        {
+            w.Write("<span class=\"badge state-");
+            w.Write(stateClass);
+            w.Write("\">");
+            HtmlText.Write(w, text);
+            w.Write("</span>");
         }
 
         /// <summary>A CSS class part for a state: disabled, enabled, enforced, unknown, or "other".</summary>
