@@ -171,6 +171,6 @@ Describe '-Verbose says what a run does' {
         $total.Count | Should -Be 1 -Because $text
         [int]$Matches[2] | Should -Be 300 -Because 'one state read per user'
         [int]$Matches[1] | Should -BeGreaterOrEqual 15
-        $verbose | Where-Object { $_ -like 'Pacing read requests to 7600 per 10 s (95% of Graph''s 8000 per 10 s)*' } | Should -Not -BeNullOrEmpty -Because $text
+        $verbose | Where-Object { $_ -like 'Pacing read requests to 7760 per 10 s (97% of Graph''s 8000 per 10 s)*' } | Should -Not -BeNullOrEmpty -Because $text
     }
 }

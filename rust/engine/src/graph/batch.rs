@@ -204,6 +204,7 @@ impl BatchLoop {
         // Sub-requests per batch in flight, so a batch that panicked still gives its room back.
         let mut sizes: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut in_flight = 0usize;
+        let mut seeded = false;
         let far = Duration::from_secs(86_400);
         loop {
             let now = Instant::now();
@@ -214,6 +215,17 @@ impl BatchLoop {
             // Send what is ready and fits the window: full batches at once, a partial one after
             // its linger. A batch always fits an empty window.
             let mut room_for_next = true;
+            if !seeded {
+                if let Some((_, first)) = ready.front() {
+                    seeded = true;
+                    let budget = first.request.budget;
+                    if let (Some(round_trip), Some(rate)) =
+                        (this.client.latest_round_trip(), this.client.gate.first_second_rate(budget))
+                    {
+                        window.seed(round_trip, rate);
+                    }
+                }
+            }
             while let Some(&(oldest, _)) = ready.front() {
                 let want = ready.len().min(this.max_batch);
                 if in_flight > 0 && in_flight + want > window.limit() {

@@ -1,6 +1,7 @@
 //! The HTTP side of the pipeline: one try of one request with auth, ids and user agent, and the
 //! retry loop around it for top-level requests (listing pages, `$batch` envelopes).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
@@ -111,6 +112,9 @@ pub struct GraphClient {
     pub retry: RetryOptions,
     /// The largest answer read ([`MAX_BODY_BYTES`]; smaller in tests).
     pub max_body: usize,
+    /// The round trip of the latest answer, in microseconds (0: none yet); the first guess of a
+    /// `$batch` window ([`super::window::InFlightWindow::seed`]).
+    latest_round_trip: AtomicU64,
 }
 
 impl GraphClient {
@@ -135,6 +139,7 @@ impl GraphClient {
             gate: ThrottleGate::new(),
             retry: RetryOptions::default(),
             max_body: MAX_BODY_BYTES,
+            latest_round_trip: AtomicU64::new(0),
         })
     }
 
@@ -150,6 +155,14 @@ impl GraphClient {
         match Url::parse(link) {
             Ok(url) => url.origin() == self.base.origin(),
             Err(_) => false,
+        }
+    }
+
+    /// The round trip of the latest answer Graph gave this connection (None before the first).
+    pub fn latest_round_trip(&self) -> Option<Duration> {
+        match self.latest_round_trip.load(Ordering::Relaxed) {
+            0 => None,
+            micros => Some(Duration::from_micros(micros)),
         }
     }
 
@@ -204,7 +217,9 @@ impl GraphClient {
             bytes.extend_from_slice(&chunk);
         }
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Ok(Response { status, meta, body, round_trip: started.elapsed(), gate_wait: Duration::ZERO })
+        let round_trip = started.elapsed();
+        self.latest_round_trip.store((round_trip.as_micros() as u64).max(1), Ordering::Relaxed);
+        Ok(Response { status, meta, body, round_trip, gate_wait: Duration::ZERO })
     }
 
     /// Sends with the shared gate and the retry policy. Non-success answers that are not retried

@@ -22,15 +22,12 @@ use tokio::time::Instant;
 
 use super::batch::MAX_BATCH;
 
-/// Where the window starts: twenty-five batches, enough for Graph's documented 800 reads a second
-/// at a 625 ms round trip. Graph counts its budget in a sliding window, so however slowly the
+/// Where the window starts when the connection has seen no round trip yet ([`InFlightWindow::seed`]
+/// sizes it from one otherwise): twenty-five batches, enough for Graph's documented 800 reads a
+/// second at a 625 ms round trip. Graph counts its budget in a sliding window, so however slowly the
 /// first window's requests go out, every later window repeats it (a unit can go out only when the
 /// one sent 10 s earlier leaves): at a 1 s round trip, starting at 10 batches cost about five
-/// round trips of ramp in every window. Starting higher ramps faster but makes the first window a
-/// burst whose expiry frees hundreds of units at one instant, and re-sent at once they reach Graph
-/// a little before the ones they replace leave its window: measured with 24,000 users, 40 and 50
-/// batches drew 429s on 0.9-2.3 % of reads at 20-300 ms round trips, 25 batches none
-/// (BENCHMARKS.md).
+/// round trips of ramp in every window.
 pub const INITIAL_WINDOW: usize = 25 * MAX_BATCH;
 
 /// How far the recent round trip may rise over the long-run one before the window shrinks. Batch
@@ -86,6 +83,24 @@ impl InFlightWindow {
     /// The largest the window has been.
     pub fn peak(&self) -> usize {
         self.peak as usize
+    }
+
+    /// Sizes a window that has had no answer yet from what the job knows before its first batch:
+    /// the connection's latest `round_trip` (a users page, usually) and the most units the
+    /// throttle gate lets out in the first second (`rate`, per second). By Little's law the window
+    /// must hold `rate * round_trip` for the round trip not to be what limits the first second, and
+    /// the first second matters in every later one: a unit can go out only when the one sent a
+    /// window earlier leaves. The window never starts below [`INITIAL_WINDOW`] (a short round trip
+    /// says nothing against it; measured with 24,000 users it drew no 429s at 20 ms) nor above its
+    /// bound. Starting at a fixed 75 batches instead drew 429s on 0.65 % of reads at 20 ms, where
+    /// a window that large is only a burst (BENCHMARKS.md).
+    pub fn seed(&mut self, round_trip: Duration, rate: f64) {
+        if self.recent.is_some() {
+            return;
+        }
+        let wanted = rate * round_trip.as_secs_f64();
+        self.limit = self.limit.max(wanted).clamp(self.min, self.max);
+        self.peak = self.peak.max(self.limit);
     }
 
     /// Learns from one answered batch. `waiting` says whether work was waiting for room in the
@@ -150,6 +165,24 @@ mod tests {
             round(&mut window, &mut now, 2000, true);
         }
         assert!(window.limit() >= 1600, "{}", window.limit());
+    }
+
+    #[test]
+    fn a_window_starts_from_the_round_trip_the_connection_has_seen() {
+        // 1,900 units a second (about a quarter of the read window) at a 1.2 s users page: 2,280 in flight.
+        let mut window = InFlightWindow::new(5000, MAX_BATCH);
+        window.seed(Duration::from_millis(1200), 1900.0);
+        assert_eq!(window.limit(), 2280);
+        let mut short = InFlightWindow::new(5000, MAX_BATCH);
+        short.seed(Duration::from_millis(20), 1900.0);
+        assert_eq!(short.limit(), INITIAL_WINDOW, "a short round trip never starts it smaller");
+        let mut bounded = InFlightWindow::new(1000, MAX_BATCH);
+        bounded.seed(Duration::from_secs(2), 1900.0);
+        assert_eq!(bounded.limit(), 1000, "-ThrottleLimit bounds the start too");
+        let mut answered = InFlightWindow::new(5000, MAX_BATCH);
+        answered.on_answer(sample(300), false, Instant::now());
+        answered.seed(Duration::from_secs(2), 1900.0);
+        assert_eq!(answered.limit(), INITIAL_WINDOW, "answers, not the guess, size a window in use");
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::bulk::{landing_unknown, same_state, Action, ChangeItem};
 use crate::error::{EngineError, ErrorKind};
 use crate::events::{self, Event};
 use crate::graph::batch::Batcher;
-use crate::graph::throttle::{Budget, TARGET_SHARE};
+use crate::graph::throttle::Budget;
 use crate::graph::ApiVersion;
 use crate::job::JobContext;
 use crate::journal::{self, Connection, Journal, JournalWriter, Outcome, Record};
@@ -712,7 +712,7 @@ fn estimate_message(writes: usize, allowed: f64, seconds: f64) -> String {
     if writes as f64 > allowed {
         format!(
             "Sending {changes}. Graph accepts about {} changes per {} s from one app, so they are paced: this takes {}.",
-            group((allowed / TARGET_SHARE).round() as u64),
+            group((allowed / Budget::Write.target_share()).round() as u64),
             write_window_seconds(),
             describe_seconds(seconds)
         )
