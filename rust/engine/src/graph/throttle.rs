@@ -41,7 +41,7 @@ pub const TARGET_SHARE: f64 = 0.95;
 
 /// Share of the budget the gate fills for budgets whose bursts it spreads ([`SPREAD_SPAN`]: the
 /// reads' windows of 10 s): at 0.95 with bursts let out at once, 24,000 reads drew 429s on
-/// 0-0.58 % of them; spread, 0.97 drew none at 300 ms to 2 s, and each window carries 2 % more.
+/// 0-0.58 % of them; spread, 0.97 drew none at 20 ms to 2 s, and each window carries 2 % more.
 pub const SPREAD_TARGET_SHARE: f64 = 0.97;
 
 /// The most of its allowed window a budget lets out in any one second. Graph counts a request
@@ -354,7 +354,7 @@ impl Family {
             return now;
         }
         let per_second = allowed * MAX_WINDOW_SHARE_PER_SECOND;
-        let room_left = allowed * (1.0 / SPREAD_TARGET_SHARE - 1.0);
+        let room_left = allowed * (1.0 / self.budget.target_share() - 1.0);
         self.spread_admission(Duration::from_secs(1), per_second, units, now).max(self.spread_admission(
             SPREAD_SPAN,
             room_left,
@@ -578,10 +578,10 @@ impl ThrottleGate {
     /// hold so that the round trip, not the gate, is never what limits a job's first second.
     pub fn first_second_rate(&self, budget: Budget) -> Option<f64> {
         let allowed = self.allowed(budget)?;
-        Some(if budget.span() > Duration::from_secs(10) {
-            allowed / budget.span().as_secs_f64()
-        } else {
+        Some(if budget.is_spread() {
             (allowed * MAX_WINDOW_SHARE_PER_SECOND).max(MIN_ROOM)
+        } else {
+            allowed / budget.span().as_secs_f64()
         })
     }
 
