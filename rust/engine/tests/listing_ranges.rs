@@ -139,6 +139,20 @@ fn upns_that_all_start_alike_are_still_split_into_balanced_ranges() {
 }
 
 #[test]
+fn when_each_state_is_read_per_user_the_ranges_are_counted_in_one_round() {
+    // The same tenant the bulk path splits in four rounds: here the reads, paced by the read
+    // budget, take far longer than paging the one big cell, so a round of 37 counts per split
+    // would only take read units from them.
+    let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
+    let sim = start_sim(paged(BIG, 5, 250).with_upn_prefix("emp").with_schema(schema));
+    let events = list(&sim, "all");
+    let users = assert_each_once(&sim, &events, |_| true);
+    assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
+    let sized = verbose(&events).into_iter().find(|m| m.starts_with("Listing in ")).unwrap_or_default();
+    assert!(sized.contains("sized with 37 $count requests in 1 rounds"), "{:?}", verbose(&events));
+}
+
+#[test]
 fn a_graph_that_refuses_the_range_filter_gets_the_listing_page_by_page() {
     let schema = SchemaModes { upn_range: UpnRangeMode::Refused, ..SchemaModes::default() };
     let sim = start_sim(config(BIG, 7).with_schema(schema));

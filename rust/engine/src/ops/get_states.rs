@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::listing::{first_page_url, identity_of, listing_error, missing_id, page_or_outage, tell_left_out};
 use super::patience::Patience;
 use super::per_user::{read_state, read_user, IDENTITY_SELECT};
+use super::upn_ranges::RangeSizing;
 use super::user_listing::{ListedPage, UserListing};
 use super::{send_outcome, InputTasks, UserTasks};
 use crate::error::EngineError;
@@ -70,7 +71,7 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
             Err((status, body, request_id)) => return Err(listing_error(status, &body, request_id)),
         }
     };
-    let path = if first.users.iter().any(|u| u.get("perUserMfaState").is_some()) {
+    let path = if first.carries_states() {
         "bulk read: one request per page of up to 999 users"
     } else {
         "per-user path: Graph's listing did not include perUserMfaState, so each state is read from /beta/users/{id}/authentication/requirements through $batch"
@@ -79,7 +80,8 @@ pub async fn for_listing(context: JobContext, scope: Scope, throttle_limit: usiz
     if let Some(count) = first.count {
         context.progress.set_total(count);
     }
-    let mut listing = UserListing::after_first(&context, &patience, scope, select, &read, &first);
+    let sizing = RangeSizing::for_listing(&context.client, first.carries_states());
+    let mut listing = UserListing::after_first(&context, &patience, scope, select, &read, &first, sizing);
     let mut next = Some(ListedPage {
         number: 1,
         description: format!(

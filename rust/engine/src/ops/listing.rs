@@ -49,6 +49,14 @@ pub struct Page {
     pub next_link: Option<String>,
 }
 
+impl Page {
+    /// Whether Graph put `perUserMfaState` in the page's users (the bulk path), which it may
+    /// also leave out or refuse (then each state is read per user).
+    pub fn carries_states(&self) -> bool {
+        self.users.iter().any(|user| user.get("perUserMfaState").is_some())
+    }
+}
+
 /// Graph's refusal of a page: status, body and request id.
 pub type Refusal = (u16, Value, Option<String>);
 

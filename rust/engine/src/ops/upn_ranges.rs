@@ -17,11 +17,20 @@
 //! tenant in 37 cells, a cell bigger than a range's share is split by the next character (one
 //! round of counts in parallel per level, so UPNs that all start alike cost a few more rounds),
 //! then neighbouring cells are merged into ranges of about that share.
+//!
+//! Counts are read units too. When the listing only feeds per-user reads that the read budget
+//! paces ([`RangeSizing::AheadOfReads`]), a finer split cannot end the job sooner: a cell is split
+//! only if paging it one link after another would take more than half the time the reads need.
+//! Otherwise a split round of 37 counts per big cell only takes budget from the reads (about 1,100
+//! units, a seventh of a window, for 100,000 users, before this rule).
+
+use std::time::Duration;
 
 use futures::future::join_all;
 
 use super::listing::{fetch_page, users_url, PAGE_SIZE};
 use crate::graph::client::GraphClient;
+use crate::graph::throttle::Budget;
 use crate::graph::Notify;
 use crate::options::Scope;
 
@@ -36,6 +45,51 @@ pub const MIN_USERS_TO_SPLIT: u64 = 6 * PAGE_SIZE as u64;
 const MIN_RANGE_USERS: u64 = 2 * PAGE_SIZE as u64;
 /// Rounds of counts: a cell still too big after that is paged as it is.
 const MAX_ROUNDS: u32 = 6;
+
+/// What the ranges are for, which decides how finely a tenant is worth splitting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RangeSizing {
+    /// The listing is the job (the states come with the users): ranges of about equal size.
+    Balanced,
+    /// The listing feeds per-user reads the read budget lets out at `reads_per_second`; each
+    /// users page takes about `round_trip`.
+    AheadOfReads { reads_per_second: f64, round_trip: Duration },
+}
+
+impl RangeSizing {
+    /// For a listing whose first page carried the states (`carries_states`) or not: the reads
+    /// follow at the rate the gate allows the read budget, and the pages take the connection's
+    /// latest round trip (the first page's). Balanced when either is unknown.
+    pub fn for_listing(client: &GraphClient, carries_states: bool) -> RangeSizing {
+        if carries_states {
+            return RangeSizing::Balanced;
+        }
+        let budget = Budget::Read;
+        match (client.gate.allowed(budget), client.latest_round_trip()) {
+            (Some(allowed), Some(round_trip)) if allowed > 0.0 => RangeSizing::AheadOfReads {
+                reads_per_second: allowed / budget.span().as_secs_f64(),
+                round_trip,
+            },
+            _ => RangeSizing::Balanced,
+        }
+    }
+
+    /// The size above which a cell of a tenant of `total` users is split, for ranges of about
+    /// `target` users: `target` when the listing is the job; when reads follow, the most users a
+    /// cell may hold and still be paged, one round trip per page, in half the time the reads of
+    /// the whole tenant take at the budget's rate.
+    fn split_above(self, total: u64, target: u64) -> u64 {
+        match self {
+            RangeSizing::Balanced => target,
+            RangeSizing::AheadOfReads { reads_per_second, round_trip } => {
+                let reading = total as f64 / reads_per_second;
+                // `as` saturates: an absurd round trip or rate cannot overflow.
+                let pages = (reading / 2.0 / round_trip.as_secs_f64().max(0.001)) as u64;
+                target.max(pages.saturating_mul(PAGE_SIZE as u64))
+            }
+        }
+    }
+}
 
 /// UPNs from `low` to `high` (each `None`: unbounded on that side).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,10 +177,12 @@ fn target_size(total: u64) -> u64 {
 }
 
 /// Learns the sizes of `userPrincipalName` ranges of `scope` holding `total` users (the scope's
-/// `$count`) and returns ranges of about equal size. Any refusal or missing count ends the plan:
-/// the listing then pages one link after another, as it would without ranges.
-pub async fn plan(client: &GraphClient, scope: Scope, total: u64, notify: &dyn Notify) -> Plan {
+/// `$count`) and returns ranges of about equal size, splitting cells as `sizing` says they are
+/// worth. Any refusal or missing count ends the plan: the listing then pages one link after
+/// another, as it would without ranges.
+pub async fn plan(client: &GraphClient, scope: Scope, total: u64, sizing: RangeSizing, notify: &dyn Notify) -> Plan {
     let target = target_size(total);
+    let split_above = sizing.split_above(total, target);
     let mut cells = children(None, "", None);
     let mut to_count: Vec<usize> = (0..cells.len()).collect();
     let (mut requests, mut rounds) = (0u32, 0u32);
@@ -147,7 +203,7 @@ pub async fn plan(client: &GraphClient, scope: Scope, total: u64, notify: &dyn N
         to_count.clear();
         for cell in cells {
             match &cell.split_prefix {
-                Some(prefix) if cell.count > target => {
+                Some(prefix) if cell.count > split_above => {
                     let split = children(cell.range.low.as_deref(), prefix, cell.range.high.as_deref());
                     to_count.extend(next.len()..next.len() + split.len());
                     next.extend(split);
@@ -224,6 +280,18 @@ mod tests {
         for pair in ranges.windows(2) {
             assert!(pair[0].count + pair[1].count > 2_000, "no two neighbours could have been one range");
         }
+    }
+
+    #[test]
+    fn when_reads_follow_a_cell_is_split_only_if_paging_it_would_lag_the_reads() {
+        let reads = |ms| RangeSizing::AheadOfReads { reads_per_second: 776.0, round_trip: Duration::from_millis(ms) };
+        // 100,000 reads take 129 s at 776 a second; in half of that, 42 pages of 1.5 s each.
+        assert_eq!(reads(1_500).split_above(100_000, 3_125), 42 * 999);
+        // At a short round trip no cell of the tenant is worth a round of counts.
+        assert!(reads(220).split_above(24_000, 1_998) > 24_000);
+        // Never finer than balanced ranges, whatever the round trip.
+        assert_eq!(reads(60_000).split_above(24_000, 1_998), 1_998);
+        assert_eq!(RangeSizing::Balanced.split_above(100_000, 3_125), 3_125);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use super::listing::{listing_error, page_or_outage, users_url, NextLinks, Page, PAGE_SIZE};
 use super::patience::Patience;
-use super::upn_ranges::{self, Plan, MIN_USERS_TO_SPLIT};
+use super::upn_ranges::{self, Plan, RangeSizing, MIN_USERS_TO_SPLIT};
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::job::{catch_panic, JobContext};
@@ -46,7 +46,8 @@ pub struct UserListing {
 
 impl UserListing {
     /// The pages after `first`, the first page of `scope` selecting `select` (with the scope's
-    /// `$count`); `read` names the listing in errors ("list all users").
+    /// `$count`); `read` names the listing in errors ("list all users"); `sizing` says how finely
+    /// ranges are worth splitting.
     pub fn after_first(
         context: &JobContext,
         patience: &Patience,
@@ -54,6 +55,7 @@ impl UserListing {
         select: &str,
         read: &str,
         first: &Page,
+        sizing: RangeSizing,
     ) -> UserListing {
         let (sender, pages) = mpsc::channel(PAGES_BUFFERED);
         let total = first.count.filter(|&total| total >= MIN_USERS_TO_SPLIT && first.next_link.is_some());
@@ -71,7 +73,7 @@ impl UserListing {
             numbers: Arc::new(AtomicU32::new(1)),
             read: read.to_string(),
         };
-        let producer = produce(pager, scope, select.to_string(), first.next_link.clone(), total);
+        let producer = produce(pager, scope, select.to_string(), first.next_link.clone(), total, sizing);
         let producer = crate::job::spawn_helper(async move {
             // A panic must not end the listing quietly, as if every user had been listed.
             if let Err(error) = catch_panic(async move {
@@ -107,7 +109,14 @@ impl UserListing {
 
 /// Lists the pages after the first into `pager`: along `next_link` for a small tenant (`total`
 /// None); for a big one, along `next_link` while the ranges are counted, then by range.
-async fn produce(pager: Pager, scope: Scope, select: String, next_link: Option<String>, total: Option<u64>) {
+async fn produce(
+    pager: Pager,
+    scope: Scope,
+    select: String,
+    next_link: Option<String>,
+    total: Option<u64>,
+    sizing: RangeSizing,
+) {
     let Some(next_link) = next_link else { return };
     let Some(total) = total else {
         pager.follow(next_link, None, None).await;
@@ -132,7 +141,7 @@ async fn produce(pager: Pager, scope: Scope, select: String, next_link: Option<S
              following the listing's next links meanwhile."
         )))
         .await;
-    match upn_ranges::plan(&context.client, scope, total, notify.as_ref()).await {
+    match upn_ranges::plan(&context.client, scope, total, sizing, notify.as_ref()).await {
         Plan::Refused(reason) => {
             context
                 .events

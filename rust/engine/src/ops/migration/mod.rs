@@ -23,6 +23,7 @@ use super::listing::{first_page_url, listing_error, page_or_outage};
 use super::patience::Patience;
 use super::per_user::{read_state, read_user_with};
 use super::report_sources::user_key;
+use super::upn_ranges::RangeSizing;
 use super::user_listing::UserListing;
 use super::{send_outcome, InputTasks, UserTasks};
 use crate::error::EngineError;
@@ -187,7 +188,9 @@ async fn list(
             context.progress.set_total(count);
         }
     }
-    let mut listing = UserListing::after_first(context, &patience, Scope::All, &select, "list all users", &first);
+    let sizing = RangeSizing::for_listing(&context.client, first.carries_states());
+    let mut listing =
+        UserListing::after_first(context, &patience, Scope::All, &select, "list all users", &first, sizing);
     let mut next = Some(first.users);
     while let Some(users) = next.take() {
         if pages.send(users).await.is_err() {
