@@ -22,13 +22,18 @@
 //! paces ([`RangeSizing::AheadOfReads`]), a finer split cannot end the job sooner: a cell is split
 //! only if paging it one link after another would take more than half the time the reads need.
 //! Otherwise a split round of 37 counts per big cell only takes budget from the reads (about 1,100
-//! units, a seventh of a window, for 100,000 users, before this rule).
+//! units, a seventh of a window, for 100,000 users, before this rule). The first round then reads
+//! each first character's first page instead of a bare count (the same read unit), and a first
+//! character left whole is a range paged on from that page, so its users reach the reads a round
+//! trip sooner and no page is read twice.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::listing::{fetch_page, users_url, PAGE_SIZE};
+use super::listing::{fetch_page, users_url, Page, Refusal, PAGE_SIZE};
+use crate::error::EngineError;
 use crate::graph::client::GraphClient;
 use crate::graph::throttle::Budget;
 use crate::graph::Notify;
@@ -66,10 +71,9 @@ impl RangeSizing {
         }
         let budget = Budget::Read;
         match (client.gate.allowed(budget), client.latest_round_trip()) {
-            (Some(allowed), Some(round_trip)) if allowed > 0.0 => RangeSizing::AheadOfReads {
-                reads_per_second: allowed / budget.span().as_secs_f64(),
-                round_trip,
-            },
+            (Some(allowed), Some(round_trip)) if allowed > 0.0 => {
+                RangeSizing::AheadOfReads { reads_per_second: allowed / budget.span().as_secs_f64(), round_trip }
+            }
             _ => RangeSizing::Balanced,
         }
     }
@@ -92,7 +96,7 @@ impl RangeSizing {
 }
 
 /// UPNs from `low` to `high` (each `None`: unbounded on that side).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UpnRange {
     pub low: Option<String>,
     pub high: Option<String>,
@@ -128,9 +132,22 @@ pub struct Counted {
     split_prefix: Option<String>,
 }
 
+/// A range to page: from its start, or on from its first page, read while the plan counted it.
+pub struct PlannedRange {
+    pub range: UpnRange,
+    pub first_page: Option<Page>,
+}
+
 /// The ranges to page, or why the listing pages one link after another.
 pub enum Plan {
-    Ranges { ranges: Vec<Counted>, requests: u32, rounds: u32 },
+    Ranges {
+        ranges: Vec<PlannedRange>,
+        /// First pages of cells that were split after: their users come again from the smaller
+        /// ranges (passed over there), but reach the reads a round trip or more sooner.
+        early: Vec<(UpnRange, Page)>,
+        requests: u32,
+        rounds: u32,
+    },
     Refused(String),
 }
 
@@ -178,29 +195,49 @@ fn target_size(total: u64) -> u64 {
 
 /// Learns the sizes of `userPrincipalName` ranges of `scope` holding `total` users (the scope's
 /// `$count`) and returns ranges of about equal size, splitting cells as `sizing` says they are
-/// worth. Any refusal or missing count ends the plan: the listing then pages one link after
-/// another, as it would without ranges.
-pub async fn plan(client: &GraphClient, scope: Scope, total: u64, sizing: RangeSizing, notify: &dyn Notify) -> Plan {
+/// worth. When reads follow, the first round reads each first character's first page (selecting
+/// `select`), which costs what a bare count does and hands its users to the listing a round trip
+/// sooner, and a cell left whole is paged on from there. Other counts are bare (`$top=1`), and the
+/// cells they count are merged into ranges paged from their start. Any refusal or missing count ends the plan: the listing
+/// then pages one link after another, as it would without ranges.
+pub async fn plan(
+    client: &GraphClient,
+    scope: Scope,
+    select: &str,
+    total: u64,
+    sizing: RangeSizing,
+    notify: &dyn Notify,
+) -> Plan {
     let target = target_size(total);
     let split_above = sizing.split_above(total, target);
     let mut cells = children(None, "", None);
-    let mut to_count: Vec<usize> = (0..cells.len()).collect();
-    let (mut requests, mut rounds) = (0u32, 0u32);
-    loop {
-        rounds += 1;
-        requests += to_count.len() as u32;
-        let counts = join_all(to_count.iter().map(|&i| count_range(client, scope, &cells[i].range, notify))).await;
-        for (&i, count) in to_count.iter().zip(counts) {
-            match count {
-                Ok(count) => cells[i].count = count,
-                Err(reason) => return Plan::Refused(reason),
+    // Reads follow: the users of a first page reach them a round trip sooner. When the listing is
+    // the job, cells are merged into balanced ranges, which first pages of cells cannot start.
+    let (first_select, first_top) = match sizing {
+        RangeSizing::AheadOfReads { .. } => (select, PAGE_SIZE),
+        RangeSizing::Balanced => ("id", 1),
+    };
+    let firsts = join_all(cells.iter().map(|cell| {
+        let url = users_url(client, scope, first_select, first_top, Some(&cell.range));
+        async move { fetch_page(client, &url, notify).await }
+    }))
+    .await;
+    let mut first_pages = HashMap::new();
+    for (cell, page) in cells.iter_mut().zip(firsts) {
+        match counted(page) {
+            Ok((count, page)) => {
+                cell.count = count;
+                if first_top == PAGE_SIZE {
+                    first_pages.insert(cell.range.clone(), page);
+                }
             }
+            Err(reason) => return Plan::Refused(reason),
         }
-        if rounds == MAX_ROUNDS {
-            break;
-        }
+    }
+    let (mut requests, mut rounds) = (cells.len() as u32, 1u32);
+    while rounds < MAX_ROUNDS {
         let mut next = Vec::with_capacity(cells.len());
-        to_count.clear();
+        let mut to_count = Vec::new();
         for cell in cells {
             match &cell.split_prefix {
                 Some(prefix) if cell.count > split_above => {
@@ -215,21 +252,56 @@ pub async fn plan(client: &GraphClient, scope: Scope, total: u64, sizing: RangeS
         if to_count.is_empty() {
             break;
         }
+        rounds += 1;
+        requests += to_count.len() as u32;
+        let counts = join_all(to_count.iter().map(|&i| count_range(client, scope, &cells[i].range, notify))).await;
+        for (&i, count) in to_count.iter().zip(counts) {
+            match count {
+                Ok(count) => cells[i].count = count,
+                Err(reason) => return Plan::Refused(reason),
+            }
+        }
     }
-    Plan::Ranges { ranges: merge(cells, target), requests, rounds }
+    // Cells with a first page are first characters left whole; runs of pieces between them merge.
+    let mut ranges = Vec::new();
+    let mut pieces = Vec::new();
+    let flush = |pieces: &mut Vec<Counted>, ranges: &mut Vec<PlannedRange>| {
+        let merged = merge(std::mem::take(pieces), target);
+        ranges.extend(merged.into_iter().map(|c| PlannedRange { range: c.range, first_page: None }));
+    };
+    for cell in cells {
+        match first_pages.remove(&cell.range) {
+            Some(page) => {
+                flush(&mut pieces, &mut ranges);
+                ranges.push(PlannedRange { range: cell.range, first_page: Some(page) });
+            }
+            None => pieces.push(cell),
+        }
+    }
+    flush(&mut pieces, &mut ranges);
+    let early = first_pages.into_iter().collect();
+    Plan::Ranges { ranges, early, requests, rounds }
 }
 
-/// `$count` of the users of `scope` in `range`: one request for one user.
-async fn count_range(client: &GraphClient, scope: Scope, range: &UpnRange, notify: &dyn Notify) -> Result<u64, String> {
-    let url = users_url(client, scope, "id", 1, Some(range));
-    match fetch_page(client, &url, notify).await {
-        Ok(Ok(page)) => page.count.ok_or_else(|| "Graph's answer had no @odata.count".to_string()),
+/// A counted answer: the page's `@odata.count` and the page; or why there is none.
+fn counted(answer: Result<Result<Page, Refusal>, EngineError>) -> Result<(u64, Page), String> {
+    match answer {
+        Ok(Ok(page)) => match page.count {
+            Some(count) => Ok((count, page)),
+            None => Err("Graph's answer had no @odata.count".to_string()),
+        },
         Ok(Err((status, body, _))) => {
             let (code, message) = crate::graph::client::graph_error(&body);
             Err(format!("{status} {}: {}", code.unwrap_or_default(), message.unwrap_or_default()))
         }
         Err(error) => Err(error.message),
     }
+}
+
+/// `$count` of the users of `scope` in `range`: one request for one user.
+async fn count_range(client: &GraphClient, scope: Scope, range: &UpnRange, notify: &dyn Notify) -> Result<u64, String> {
+    let url = users_url(client, scope, "id", 1, Some(range));
+    counted(fetch_page(client, &url, notify).await).map(|(count, _)| count)
 }
 
 #[cfg(test)]

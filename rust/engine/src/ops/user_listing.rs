@@ -141,7 +141,7 @@ async fn produce(
              following the listing's next links meanwhile."
         )))
         .await;
-    match upn_ranges::plan(&context.client, scope, total, sizing, notify.as_ref()).await {
+    match upn_ranges::plan(&context.client, scope, &select, total, sizing, notify.as_ref()).await {
         Plan::Refused(reason) => {
             context
                 .events
@@ -151,23 +151,41 @@ async fn produce(
                 .await;
         }
         Plan::Ranges { .. } if followed_to_the_end.load(Ordering::SeqCst) => {}
-        Plan::Ranges { ranges, requests, rounds } => {
+        Plan::Ranges { ranges, early, requests, rounds } => {
             stop.store(true, Ordering::SeqCst);
             let count = ranges.len();
             context
                 .events
                 .send(Event::verbose(format!(
                     "Listing in {count} userPrincipalName ranges paged in parallel (sized with {requests} $count \
-                     requests in {rounds} rounds); users the first pages listed are passed over when their range \
-                     lists them again."
+                     requests in {rounds} rounds, the first round reading each first character's first page); \
+                     users listed before are passed over when their range lists them again."
                 )))
                 .await;
-            for (index, counted) in ranges.into_iter().enumerate() {
-                let url = users_url(&context.client, scope, &select, PAGE_SIZE, Some(&counted.range));
-                let label = format!("range {} of {count}, {}", index + 1, counted.range.describe());
+            for (range, page) in early {
+                let label = format!("{}, read while sizing the ranges", range.describe());
+                if !pager.deliver(page.users, Some(&label), false).await {
+                    return;
+                }
+            }
+            for (index, planned) in ranges.into_iter().enumerate() {
+                let label = format!("range {} of {count}, {}", index + 1, planned.range.describe());
                 let pager = pager.clone();
+                let url = users_url(&context.client, scope, &select, PAGE_SIZE, Some(&planned.range));
                 pagers.spawn(async move {
-                    pager.follow(url, Some(label), None).await;
+                    match planned.first_page {
+                        Some(page) => {
+                            let more = page.next_link.is_some();
+                            if pager.deliver(page.users, Some(&label), more).await {
+                                if let Some(link) = page.next_link {
+                                    pager.follow(link, Some(label), None).await;
+                                }
+                            }
+                        }
+                        None => {
+                            pager.follow(url, Some(label), None).await;
+                        }
+                    }
                 });
             }
         }
@@ -194,6 +212,23 @@ struct Pager {
 impl Pager {
     async fn send(&self, page: Result<ListedPage, EngineError>) -> bool {
         self.pages.send(page).await.is_ok()
+    }
+
+    /// Hands one page of `users` to the consumer, numbered and described for `-Verbose` (`label`
+    /// names the range; `more`: the chain goes on); false if the consumer left.
+    async fn deliver(&self, users: Vec<Value>, label: Option<&str>, more: bool) -> bool {
+        let number = self.numbers.fetch_add(1, Ordering::SeqCst) + 1;
+        let description = format!(
+            "Page {number} of the listing{}: {} users, {}.",
+            label.map(|label| format!(" ({label})")).unwrap_or_default(),
+            users.len(),
+            match (more, label) {
+                (true, _) => "more to come",
+                (false, Some(_)) => "the range's last",
+                (false, None) => "the last",
+            }
+        );
+        self.send(Ok(ListedPage { number, users, description })).await
     }
 
     /// Ends a chain with `error`, which the consumer gets unless the chain was `redundant` (the
@@ -234,18 +269,7 @@ impl Pager {
                     return false;
                 }
             }
-            let number = self.numbers.fetch_add(1, Ordering::SeqCst) + 1;
-            let description = format!(
-                "Page {number} of the listing{}: {} users, {}.",
-                label.as_ref().map(|label| format!(" ({label})")).unwrap_or_default(),
-                page.users.len(),
-                match (&next, &label) {
-                    (Some(_), _) => "more to come",
-                    (None, Some(_)) => "the range's last",
-                    (None, None) => "the last",
-                }
-            );
-            if !self.send(Ok(ListedPage { number, users: page.users, description })).await {
+            if !self.deliver(page.users, label.as_deref(), next.is_some()).await {
                 return false;
             }
         }
