@@ -88,9 +88,11 @@ impl InFlightWindow {
     /// Sizes a window that has had no answer yet from what the job knows before its first batch:
     /// the connection's latest `round_trip` (a users page, usually) and the most units the
     /// throttle gate lets out in the first second (`rate`, per second). By Little's law the window
-    /// must hold `rate * round_trip` for the round trip not to be what limits the first second, and
-    /// the first second matters in every later one: a unit can go out only when the one sent a
-    /// window earlier leaves. The window never starts below [`INITIAL_WINDOW`] (a short round trip
+    /// must hold `rate` times the batches' round trip for the round trip not to be what limits the
+    /// first second, and the first second matters in every later one: a unit can go out only when
+    /// the one sent a window earlier leaves. A `$batch` takes as long as its slowest request, so
+    /// its round trip runs up to [`TOLERANCE`] times a single request's before it reads as
+    /// congestion: the window starts at `rate * round_trip * TOLERANCE`. The window never starts below [`INITIAL_WINDOW`] (a short round trip
     /// says nothing against it; measured with 24,000 users it drew no 429s at 20 ms) nor above its
     /// bound. Starting at a fixed 75 batches instead drew 429s on 0.65 % of reads at 20 ms, where
     /// a window that large is only a burst (BENCHMARKS.md).
@@ -98,7 +100,7 @@ impl InFlightWindow {
         if self.recent.is_some() {
             return;
         }
-        let wanted = rate * round_trip.as_secs_f64();
+        let wanted = rate * round_trip.as_secs_f64() * TOLERANCE;
         self.limit = self.limit.max(wanted).clamp(self.min, self.max);
         self.peak = self.peak.max(self.limit);
     }
@@ -169,10 +171,11 @@ mod tests {
 
     #[test]
     fn a_window_starts_from_the_round_trip_the_connection_has_seen() {
-        // 1,900 units a second (about a quarter of the read window) at a 1.2 s users page: 2,280 in flight.
+        // 1,900 units a second (about a quarter of the read window) at a 1.2 s users page, batches
+        // taking up to twice that: 4,560 in flight.
         let mut window = InFlightWindow::new(5000, MAX_BATCH);
         window.seed(Duration::from_millis(1200), 1900.0);
-        assert_eq!(window.limit(), 2280);
+        assert_eq!(window.limit(), 4560);
         let mut short = InFlightWindow::new(5000, MAX_BATCH);
         short.seed(Duration::from_millis(20), 1900.0);
         assert_eq!(short.limit(), INITIAL_WINDOW, "a short round trip never starts it smaller");

@@ -27,10 +27,12 @@
 //! character left whole is a range paged on from that page, so its users reach the reads a round
 //! trip sooner and no page is read twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
 
 use super::listing::{fetch_page, users_url, Page, Refusal, PAGE_SIZE};
 use crate::error::EngineError;
@@ -132,19 +134,20 @@ pub struct Counted {
     split_prefix: Option<String>,
 }
 
-/// A range to page: from its start, or on from its first page, read while the plan counted it.
-pub struct PlannedRange {
-    pub range: UpnRange,
-    pub first_page: Option<Page>,
-}
+/// A first character left whole, with its first page: the listing pages it on from there.
+pub type WholeCell = (UpnRange, Page);
 
 /// The ranges to page, or why the listing pages one link after another.
 pub enum Plan {
     Ranges {
-        ranges: Vec<PlannedRange>,
+        /// Ranges paged from their start: every range when the listing is the job; the pieces
+        /// of split first characters when reads follow.
+        ranges: Vec<UpnRange>,
+        /// First characters left whole, sent as their first page came ([`plan`]).
+        whole: usize,
         /// First pages of cells that were split after: their users come again from the smaller
         /// ranges (passed over there), but reach the reads a round trip or more sooner.
-        early: Vec<(UpnRange, Page)>,
+        early: Vec<WholeCell>,
         requests: u32,
         rounds: u32,
     },
@@ -196,38 +199,47 @@ fn target_size(total: u64) -> u64 {
 /// Learns the sizes of `userPrincipalName` ranges of `scope` holding `total` users (the scope's
 /// `$count`) and returns ranges of about equal size, splitting cells as `sizing` says they are
 /// worth. When reads follow, the first round reads each first character's first page (selecting
-/// `select`), which costs what a bare count does and hands its users to the listing a round trip
-/// sooner, and a cell left whole is paged on from there. Other counts are bare (`$top=1`), and the
-/// cells they count are merged into ranges paged from their start. Any refusal or missing count ends the plan: the listing
-/// then pages one link after another, as it would without ranges.
+/// `select`), which costs what a bare count does; a first character that is not to be split goes
+/// to `whole_cells` the moment its page comes, so its users reach the reads a round trip sooner
+/// and without waiting for the slowest of the 37 answers. Other counts are bare (`$top=1`), and
+/// the cells they count are merged into ranges paged from their start. Any refusal or missing
+/// count ends the plan: the listing then pages one link after another, as it would without ranges
+/// (first characters already sent are paged too; the listing passes over the users twice listed).
 pub async fn plan(
     client: &GraphClient,
     scope: Scope,
     select: &str,
     total: u64,
     sizing: RangeSizing,
+    whole_cells: mpsc::UnboundedSender<WholeCell>,
     notify: &dyn Notify,
 ) -> Plan {
     let target = target_size(total);
     let split_above = sizing.split_above(total, target);
     let mut cells = children(None, "", None);
-    // Reads follow: the users of a first page reach them a round trip sooner. When the listing is
-    // the job, cells are merged into balanced ranges, which first pages of cells cannot start.
-    let (first_select, first_top) = match sizing {
-        RangeSizing::AheadOfReads { .. } => (select, PAGE_SIZE),
-        RangeSizing::Balanced => ("id", 1),
-    };
-    let firsts = join_all(cells.iter().map(|cell| {
-        let url = users_url(client, scope, first_select, first_top, Some(&cell.range));
-        async move { fetch_page(client, &url, notify).await }
-    }))
-    .await;
+    let reads_follow = matches!(sizing, RangeSizing::AheadOfReads { .. });
+    let (first_select, first_top) = if reads_follow { (select, PAGE_SIZE) } else { ("id", 1) };
+    let urls: Vec<String> =
+        cells.iter().map(|cell| users_url(client, scope, first_select, first_top, Some(&cell.range))).collect();
+    let mut answers: FuturesUnordered<_> = urls
+        .into_iter()
+        .enumerate()
+        .map(|(index, url)| async move { (index, fetch_page(client, &url, notify).await) })
+        .collect();
+    let mut whole = HashSet::new();
     let mut first_pages = HashMap::new();
-    for (cell, page) in cells.iter_mut().zip(firsts) {
-        match counted(page) {
+    while let Some((index, answer)) = answers.next().await {
+        let cell = &mut cells[index];
+        match counted(answer) {
             Ok((count, page)) => {
                 cell.count = count;
-                if first_top == PAGE_SIZE {
+                if !reads_follow {
+                    continue;
+                }
+                if count <= split_above || cell.split_prefix.is_none() {
+                    whole.insert(cell.range.clone());
+                    let _ = whole_cells.send((cell.range.clone(), page));
+                } else {
                     first_pages.insert(cell.range.clone(), page);
                 }
             }
@@ -262,25 +274,18 @@ pub async fn plan(
             }
         }
     }
-    // Cells with a first page are first characters left whole; runs of pieces between them merge.
+    // Runs of cells between the first characters left whole merge into ranges.
     let mut ranges = Vec::new();
-    let mut pieces = Vec::new();
-    let flush = |pieces: &mut Vec<Counted>, ranges: &mut Vec<PlannedRange>| {
-        let merged = merge(std::mem::take(pieces), target);
-        ranges.extend(merged.into_iter().map(|c| PlannedRange { range: c.range, first_page: None }));
-    };
+    let mut run = Vec::new();
     for cell in cells {
-        match first_pages.remove(&cell.range) {
-            Some(page) => {
-                flush(&mut pieces, &mut ranges);
-                ranges.push(PlannedRange { range: cell.range, first_page: Some(page) });
-            }
-            None => pieces.push(cell),
+        if whole.contains(&cell.range) {
+            ranges.extend(merge(std::mem::take(&mut run), target).into_iter().map(|c| c.range));
+        } else {
+            run.push(cell);
         }
     }
-    flush(&mut pieces, &mut ranges);
-    let early = first_pages.into_iter().collect();
-    Plan::Ranges { ranges, early, requests, rounds }
+    ranges.extend(merge(run, target).into_iter().map(|c| c.range));
+    Plan::Ranges { ranges, whole: whole.len(), early: first_pages.into_iter().collect(), requests, rounds }
 }
 
 /// A counted answer: the page's `@odata.count` and the page; or why there is none.

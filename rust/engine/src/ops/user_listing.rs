@@ -141,7 +141,22 @@ async fn produce(
              following the listing's next links meanwhile."
         )))
         .await;
-    match upn_ranges::plan(&context.client, scope, &select, total, sizing, notify.as_ref()).await {
+    // First characters left whole are paged on while the plan still waits for other answers.
+    let (whole_sender, mut whole_cells) = mpsc::unbounded_channel();
+    let planning = upn_ranges::plan(&context.client, scope, &select, total, sizing, whole_sender, notify.as_ref());
+    tokio::pin!(planning);
+    let plan = loop {
+        tokio::select! {
+            plan = &mut planning => break plan,
+            Some((range, page)) = whole_cells.recv() => {
+                pagers.spawn(pager.clone().page_on(page, range.describe()));
+            }
+        }
+    };
+    while let Ok((range, page)) = whole_cells.try_recv() {
+        pagers.spawn(pager.clone().page_on(page, range.describe()));
+    }
+    match plan {
         Plan::Refused(reason) => {
             context
                 .events
@@ -151,15 +166,20 @@ async fn produce(
                 .await;
         }
         Plan::Ranges { .. } if followed_to_the_end.load(Ordering::SeqCst) => {}
-        Plan::Ranges { ranges, early, requests, rounds } => {
+        Plan::Ranges { ranges, whole, early, requests, rounds } => {
             stop.store(true, Ordering::SeqCst);
             let count = ranges.len();
+            let whole_note = match whole {
+                0 => String::new(),
+                whole => format!(", {whole} of them first characters paged on from the page that counted them"),
+            };
             context
                 .events
                 .send(Event::verbose(format!(
-                    "Listing in {count} userPrincipalName ranges paged in parallel (sized with {requests} $count \
-                     requests in {rounds} rounds, the first round reading each first character's first page); \
-                     users listed before are passed over when their range lists them again."
+                    "Listing in {} userPrincipalName ranges paged in parallel (sized with {requests} $count requests \
+                     in {rounds} rounds{whole_note}); users listed before are passed over when their range lists \
+                     them again.",
+                    whole + count
                 )))
                 .await;
             for (range, page) in early {
@@ -168,24 +188,12 @@ async fn produce(
                     return;
                 }
             }
-            for (index, planned) in ranges.into_iter().enumerate() {
-                let label = format!("range {} of {count}, {}", index + 1, planned.range.describe());
+            for (index, range) in ranges.into_iter().enumerate() {
+                let label = format!("range {} of {count}, {}", index + 1, range.describe());
+                let url = users_url(&context.client, scope, &select, PAGE_SIZE, Some(&range));
                 let pager = pager.clone();
-                let url = users_url(&context.client, scope, &select, PAGE_SIZE, Some(&planned.range));
                 pagers.spawn(async move {
-                    match planned.first_page {
-                        Some(page) => {
-                            let more = page.next_link.is_some();
-                            if pager.deliver(page.users, Some(&label), more).await {
-                                if let Some(link) = page.next_link {
-                                    pager.follow(link, Some(label), None).await;
-                                }
-                            }
-                        }
-                        None => {
-                            pager.follow(url, Some(label), None).await;
-                        }
-                    }
+                    pager.follow(url, Some(label), None).await;
                 });
             }
         }
@@ -229,6 +237,16 @@ impl Pager {
             }
         );
         self.send(Ok(ListedPage { number, users, description })).await
+    }
+
+    /// Pages a range on from its `first` page, read while the ranges were sized.
+    async fn page_on(self, first: Page, label: String) {
+        let more = first.next_link.is_some();
+        if self.deliver(first.users, Some(&label), more).await {
+            if let Some(link) = first.next_link {
+                self.follow(link, Some(label), None).await;
+            }
+        }
     }
 
     /// Ends a chain with `error`, which the consumer gets unless the chain was `redundant` (the
