@@ -153,7 +153,9 @@ fn when_each_state_is_read_per_user_the_ranges_are_counted_in_one_round() {
     // budget, take far longer than paging the one big cell, so a round of 37 counts per split
     // would only take read units from them.
     let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
-    let sim = start_sim(paged(BIG, 5, 250).with_upn_prefix("emp").with_schema(schema));
+    // 150 ms a page: the one cell (seven pages, about 1 s) would have to page nearly four times
+    // slower than that before it lagged reads that take eight seconds.
+    let sim = start_sim(paged(BIG, 5, 150).with_upn_prefix("emp").with_schema(schema));
     let events = list(&sim, "all");
     let users = assert_each_once(&sim, &events, |_| true);
     assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
