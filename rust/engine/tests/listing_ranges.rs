@@ -85,6 +85,25 @@ fn ranges(events: &[Value]) -> (usize, HashMap<usize, u64>) {
     (announced, users)
 }
 
+/// The rounds of counts the listing announced.
+fn rounds(events: &[Value]) -> u32 {
+    verbose(events)
+        .iter()
+        .find_map(|m| m.strip_prefix("Listing in ")?.split(" rounds").next()?.rsplit(' ').next()?.parse().ok())
+        .expect("the listing announced its ranges")
+}
+
+/// Lists every user of a tenant whose listing carries no state, so each is read per user: every
+/// user once, each read once.
+fn list_per_user(config: SimConfig) -> (SimHandle, Vec<Value>) {
+    let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
+    let sim = start_sim(config.with_schema(schema));
+    let events = list(&sim, "all");
+    let users = assert_each_once(&sim, &events, |_| true);
+    assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
+    (sim, events)
+}
+
 #[test]
 fn a_big_listing_pages_upn_ranges_in_parallel_and_lists_every_user_once() {
     let sim = start_sim(config(BIG, 3));
@@ -99,10 +118,7 @@ fn a_big_listing_pages_upn_ranges_in_parallel_and_lists_every_user_once() {
 
 #[test]
 fn the_per_user_path_reads_each_state_once_with_ranges() {
-    let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
-    let sim = start_sim(config(BIG, 4).with_schema(schema));
-    let events = list(&sim, "all");
-    let users = assert_each_once(&sim, &events, |_| true);
+    let (sim, events) = list_per_user(config(BIG, 4));
     // Each first character is a range paged on from the first page that counted it (none holds
     // more than the reads need seconds for), so no users page is read twice.
     let (announced, _) = ranges(&events);
@@ -113,7 +129,6 @@ fn the_per_user_path_reads_each_state_once_with_ranges() {
     assert_eq!((announced, whole.len()), (37, 37), "{:?}", verbose(&events));
     let pages = sim.stats().list_pages;
     assert!((1 + 37..=7 + 37).contains(&pages), "the first page, its link meanwhile, 37 first pages: {pages}");
-    assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
 }
 
 #[test]
@@ -140,10 +155,7 @@ fn upns_that_all_start_alike_are_still_split_into_balanced_ranges() {
     // cannot split further may be bigger, never the whole tenant.
     let biggest = users.values().max().copied().unwrap_or_default();
     assert!(biggest < BIG as u64 / 2, "ranges: {users:?}");
-    let rounds: u32 = verbose(&events)
-        .iter()
-        .find_map(|m| m.strip_prefix("Listing in ")?.split(" rounds").next()?.rsplit(' ').next()?.parse().ok())
-        .unwrap();
+    let rounds = rounds(&events);
     assert!(rounds >= 4, "the shared prefix was split character by character: {rounds} rounds");
 }
 
@@ -152,13 +164,9 @@ fn when_each_state_is_read_per_user_the_ranges_are_counted_in_one_round() {
     // The same tenant the bulk path splits in four rounds: here the reads, paced by the read
     // budget, take far longer than paging the one big cell, so a round of 37 counts per split
     // would only take read units from them.
-    let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
     // 150 ms a page: the one cell (seven pages, about 1 s) would have to page nearly four times
     // slower than that before it lagged reads that take eight seconds.
-    let sim = start_sim(paged(BIG, 5, 150).with_upn_prefix("emp").with_schema(schema));
-    let events = list(&sim, "all");
-    let users = assert_each_once(&sim, &events, |_| true);
-    assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
+    let (_sim, events) = list_per_user(paged(BIG, 5, 150).with_upn_prefix("emp"));
     let sized = verbose(&events).into_iter().find(|m| m.starts_with("Listing in ")).unwrap_or_default();
     assert!(sized.contains("sized with 37 $count requests in 1 rounds"), "{:?}", verbose(&events));
 }
@@ -168,17 +176,9 @@ fn when_each_state_is_read_per_user_a_cell_paging_would_lag_is_still_split() {
     // At 800 ms a page, one first character of 6,200 users (seven pages in a row) would take
     // longer than half the eight seconds its reads need: it is split, its first page reaching the
     // reads while the pieces are counted, and the other first characters paged on meanwhile.
-    let schema = SchemaModes { bulk_state: BulkStateMode::Ignored, ..SchemaModes::default() };
-    let sim = start_sim(paged(BIG, 5, 800).with_upn_prefix("emp").with_schema(schema));
-    let events = list(&sim, "all");
-    let users = assert_each_once(&sim, &events, |_| true);
-    assert_eq!(sim.stats().requirements_gets, users as u64, "a user listed twice is read once");
+    let (_sim, events) = list_per_user(paged(BIG, 5, 800).with_upn_prefix("emp"));
     let messages = verbose(&events);
-    let rounds: u32 = messages
-        .iter()
-        .find_map(|m| m.strip_prefix("Listing in ")?.split(" rounds").next()?.rsplit(' ').next()?.parse().ok())
-        .unwrap();
-    assert!(rounds >= 2, "{messages:?}");
+    assert!(rounds(&events) >= 2, "{messages:?}");
     assert!(messages.iter().any(|m| m.contains("read while sizing the ranges")), "{messages:?}");
     assert!(messages.iter().any(|m| m.contains("36 of them first characters paged on")), "{messages:?}");
 }
