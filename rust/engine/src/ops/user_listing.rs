@@ -108,7 +108,9 @@ impl UserListing {
 }
 
 /// Lists the pages after the first into `pager`: along `next_link` for a small tenant (`total`
-/// None); for a big one, along `next_link` while the ranges are counted, then by range.
+/// None); for a big one, along `next_link` while the ranges are counted, then by range. When reads
+/// follow, a first character the plan leaves whole is paged on from its first page the moment that
+/// page comes, while the plan still counts the others.
 async fn produce(
     pager: Pager,
     scope: Scope,
