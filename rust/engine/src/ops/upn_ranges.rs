@@ -134,8 +134,8 @@ pub struct Counted {
     split_prefix: Option<String>,
 }
 
-/// A first character left whole, with its first page: the listing pages it on from there.
-pub type WholeCell = (UpnRange, Page);
+/// A first character and its first page, read while the plan counted it.
+pub type CellPage = (UpnRange, Page);
 
 /// The ranges to page, or why the listing pages one link after another.
 pub enum Plan {
@@ -147,7 +147,7 @@ pub enum Plan {
         whole: usize,
         /// First pages of cells that were split after: their users come again from the smaller
         /// ranges (passed over there), but reach the reads a round trip or more sooner.
-        early: Vec<WholeCell>,
+        early: Vec<CellPage>,
         requests: u32,
         rounds: u32,
     },
@@ -211,7 +211,7 @@ pub async fn plan(
     select: &str,
     total: u64,
     sizing: RangeSizing,
-    whole_cells: mpsc::UnboundedSender<WholeCell>,
+    whole_cells: mpsc::UnboundedSender<CellPage>,
     notify: &dyn Notify,
 ) -> Plan {
     let target = target_size(total);

@@ -16,7 +16,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use super::listing::{listing_error, page_or_outage, users_url, NextLinks, Page, PAGE_SIZE};
 use super::patience::Patience;
-use super::upn_ranges::{self, Plan, RangeSizing, MIN_USERS_TO_SPLIT};
+use super::upn_ranges::{self, CellPage, Plan, RangeSizing, MIN_USERS_TO_SPLIT};
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::job::{catch_panic, JobContext};
@@ -144,19 +144,18 @@ async fn produce(
         )))
         .await;
     // First characters left whole are paged on while the plan still waits for other answers.
-    let (whole_sender, mut whole_cells) = mpsc::unbounded_channel();
+    let (whole_sender, mut whole_cells) = mpsc::unbounded_channel::<CellPage>();
+    let mut page_on = |(range, page): CellPage| pagers.spawn(pager.clone().page_on(page, range.describe()));
     let planning = upn_ranges::plan(&context.client, scope, &select, total, sizing, whole_sender, notify.as_ref());
     tokio::pin!(planning);
     let plan = loop {
         tokio::select! {
             plan = &mut planning => break plan,
-            Some((range, page)) = whole_cells.recv() => {
-                pagers.spawn(pager.clone().page_on(page, range.describe()));
-            }
+            Some(cell) = whole_cells.recv() => { page_on(cell); }
         }
     };
-    while let Ok((range, page)) = whole_cells.try_recv() {
-        pagers.spawn(pager.clone().page_on(page, range.describe()));
+    while let Ok(cell) = whole_cells.try_recv() {
+        page_on(cell);
     }
     match plan {
         Plan::Refused(reason) => {
